@@ -1,0 +1,268 @@
+"""The rule catalogue: profiles of rules loaded from ``rules/*.yaml``.
+
+A profile file names the plan it follows and lists rules by code.  A profile
+may inherit another (every city profile inherits ``national``): the child's
+entry for a code is merged key by key over the parent's, and ``params`` are
+merged too, so a city states only what its own plan changes.  Every effective
+rule is validated (unknown keys are errors) and its quote must stand verbatim
+in the seed text it cites (``rules/seeds/``).  Errors name the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import RuleFileError
+
+Unit = Literal["m", "m2", "ha", "km2", "persons/km2", "km/km2", "%", "floors"]
+Comparison = Literal["<=", ">=", "<", ">"]
+
+_RULE_CODE = r"^[A-Z]{2}\d{2}$"
+
+
+class Source(BaseModel):
+    """Where a rule stands: seed file, section as printed, the sentence verbatim."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: str = Field(description="file name in rules/seeds/, e.g. 002_7c2abb0a5bb26d87.txt")
+    document: str = Field(description="the plan's title and number, in Chinese")
+    section: str = Field(description="section as printed in the plan, e.g. 三(一)")
+    quote: str = Field(description="the original Chinese sentence, verbatim", min_length=4)
+    basis: str | None = Field(
+        default=None, description="higher document the rule restates, e.g. 建标〔2022〕53号"
+    )
+
+
+class Rule(BaseModel):
+    """One checkable rule with its limit, as a profile states it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=_RULE_CODE)
+    title_zh: str
+    title_en: str
+    measure: str = Field(description="name of the check that measures it")
+    layer: str = Field(description="input layer the findings are about")
+    comparison: Comparison
+    limit: float
+    unit: Unit
+    severity: Literal["fail", "warn"]
+    wording: str | None = Field(
+        default=None, description="the plan's hedge that makes it a warning: 原则上, 力争…"
+    )
+    year: int | None = Field(default=None, description="target year of the limit")
+    params: dict[str, Any] = Field(default_factory=dict)
+    source: Source
+
+    def passes(self, measured: float, limit: float | None = None) -> bool:
+        """Whether a measured value satisfies the rule (NaN never passes)."""
+        lim = self.limit if limit is None else limit
+        return bool(_COMPARE[self.comparison](measured, lim))
+
+
+_COMPARE = {
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+}
+
+
+class Profile(BaseModel):
+    """A profile: the effective rules of one plan, inheritance resolved."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title_zh: str
+    title_en: str
+    seed: str | None = None
+    document: str
+    inherits: str | None = None
+    rules: dict[str, Rule]
+
+    def stated_in_plan(self, rule: Rule) -> bool:
+        """True when the rule cites this profile's own plan, False when inherited."""
+        return self.seed is not None and rule.source.seed == self.seed
+
+
+class _ProfileFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str
+    title_zh: str
+    title_en: str
+    seed: str | None = None
+    document: str
+    inherits: str | None = None
+    rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+def default_rules_dir() -> Path:
+    """Folder of the shipped catalogue.
+
+    ``$COMPLIANCE_RULES_DIR`` when set; else ``compliance/_rules`` in an
+    installed wheel; else ``rules/`` beside the package in a source checkout.
+    """
+    env = os.environ.get("COMPLIANCE_RULES_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    packaged = here / "_rules"
+    return packaged if packaged.is_dir() else here.parent / "rules"
+
+
+def list_profiles(rules_dir: Path | None = None) -> list[str]:
+    """Names of the profiles in a catalogue folder, sorted."""
+    folder = rules_dir or default_rules_dir()
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def _line_of(path: Path, text: str, keys: tuple[str | int, ...]) -> int | None:
+    """1-based line of a key path in a YAML file, found through the composed node tree."""
+    try:
+        node: Any = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for k, v in node.value:
+            if k.value == str(key):
+                line = k.start_mark.line + 1
+                node = v
+                break
+        else:
+            break
+    return line
+
+
+def _where(path: Path, text: str, keys: tuple[str | int, ...]) -> str:
+    line = _line_of(path, text, keys)
+    return f"{path}:{line}" if line else str(path)
+
+
+@cache
+def _seed_text(seeds_dir: Path, seed: str) -> str | None:
+    f = seeds_dir / seed
+    return f.read_text(encoding="utf-8") if f.is_file() else None
+
+
+def _read_profile_file(path: Path) -> tuple[_ProfileFile, str]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RuleFileError(f"{at}: not valid YAML ({' '.join(str(exc).split())})") from exc
+    try:
+        return _ProfileFile.model_validate(data), text
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        keys = tuple(err["loc"])
+        raise RuleFileError(
+            f"{_where(path, text, keys)}: {'.'.join(map(str, keys))}: {err['msg']}"
+        ) from exc
+
+
+def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    merged = {**parent, **child}
+    if "params" in parent and "params" in child:
+        merged["params"] = {**parent["params"], **child["params"]}
+    return merged
+
+
+def _raw_rules(
+    name: str, rules_dir: Path, chain: tuple[str, ...]
+) -> tuple[_ProfileFile, dict[str, tuple[dict[str, Any], Path, str]]]:
+    path = rules_dir / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(list_profiles(rules_dir)) or "none"
+        raise RuleFileError(f"unknown profile '{name}' (profiles in {rules_dir}: {known})")
+    if name in chain:
+        raise RuleFileError(
+            f"{path}: profile '{name}' inherits from itself through "
+            f"{' -> '.join((*chain, name))}; fix 'inherits'"
+        )
+    pf, text = _read_profile_file(path)
+    if pf.profile != name:
+        raise RuleFileError(
+            f"{_where(path, text, ('profile',))}: profile: '{pf.profile}' does not match the "
+            f"file name '{name}.yaml'"
+        )
+    rules: dict[str, tuple[dict[str, Any], Path, str]] = {}
+    if pf.inherits:
+        _, rules = _raw_rules(pf.inherits, rules_dir, (*chain, name))
+    for code, entry in pf.rules.items():
+        base = rules[code][0] if code in rules else {}
+        rules[code] = (_merge(base, {"code": code, **entry}), path, text)
+    return pf, rules
+
+
+def load_profile(name: str, rules_dir: Path | None = None) -> Profile:
+    """Load a profile with inheritance resolved and every rule validated.
+
+    Parameters
+    ----------
+    name : str
+        Profile name: the stem of a YAML file in the catalogue folder
+        (``national``, ``xinjiang``, ``alxa``, ``hebi``, ``jiaozuo``, ``bayannur``).
+    rules_dir : pathlib.Path, optional
+        Catalogue folder; defaults to :func:`default_rules_dir`.  Seeds are
+        read from its ``seeds/`` subfolder.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    RuleFileError
+        Unknown profile, invalid YAML, unknown or missing keys, a profile that
+        inherits from itself, a seed file that does not exist, or a quote that
+        does not stand verbatim in its seed.  The message names file and line.
+    """
+    folder = (rules_dir or default_rules_dir()).resolve()
+    pf, raw = _raw_rules(name, folder, ())
+    seeds_dir = folder / "seeds"
+    rules: dict[str, Rule] = {}
+    for code, (data, path, text) in raw.items():
+        try:
+            rule = Rule.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            keys = ("rules", code, *err["loc"])
+            raise RuleFileError(
+                f"{_where(path, text, keys)}: rule {code}: "
+                f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}"
+            ) from exc
+        seed_text = _seed_text(seeds_dir, rule.source.seed)
+        if seed_text is None:
+            raise RuleFileError(
+                f"{_where(path, text, ('rules', code, 'source', 'seed'))}: rule {code}: "
+                f"seed file '{rule.source.seed}' not found in {seeds_dir}"
+            )
+        if rule.source.quote not in seed_text:
+            raise RuleFileError(
+                f"{_where(path, text, ('rules', code, 'source', 'quote'))}: rule {code}: "
+                f"the quote is not found verbatim in {rule.source.seed}; copy it from the seed"
+            )
+        rules[code] = rule
+    return Profile(
+        name=pf.profile,
+        title_zh=pf.title_zh,
+        title_en=pf.title_en,
+        seed=pf.seed,
+        document=pf.document,
+        inherits=pf.inherits,
+        rules=dict(sorted(rules.items())),
+    )
