@@ -1,0 +1,360 @@
+"""The engine: run every rule of a profile over a scheme, collect findings.
+
+Findings are records (pandera-style: one table, one row per finding), never
+exceptions.  Each carries the contract's properties (``rule_id``, ``status``,
+``layer``, ``feature_id``, ``measured``, ``limit``, ``unit``, ``message``,
+``source``) plus ``method``, ``estimated``, ``severity``, ``title``,
+``message_en`` and the clause's parts, and a geometry in the measuring CRS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from . import checks as _checks  # noqa: F401  (registers the checks)
+from .catalogue import Profile, Rule, load_profile
+from .errors import RuleFileError
+from .registry import CHECKS, Evaluation
+from .scheme import Scheme, read_scheme
+
+FINDING_COLUMNS = [
+    "rule_id",
+    "status",
+    "layer",
+    "feature_id",
+    "measured",
+    "limit",
+    "unit",
+    "message",
+    "source",
+    "method",
+    "estimated",
+    "severity",
+    "title_zh",
+    "title_en",
+    "message_en",
+    "source_seed",
+    "source_section",
+    "source_quote",
+]
+
+SUMMARY_COLUMNS = [
+    "rule_id",
+    "title",
+    "status",
+    "checked",
+    "failed",
+    "worst",
+    "limit",
+    "unit",
+    "source",
+    # extensions of the contract
+    "title_en",
+    "severity",
+    "year",
+    "skipped",
+    "note",
+    "crs",
+    "profile",
+]
+
+UNIT_ZH = {
+    "m": "米",
+    "m2": "平方米",
+    "ha": "公顷",
+    "km2": "平方公里",
+    "persons/km2": "人/平方公里",
+    "km/km2": "公里/平方公里",
+    "%": "%",
+    "floors": "层",
+}
+UNIT_EN = {"persons/km2": "persons/km2", "%": "%"}
+DECIMALS = {"m": 1, "m2": 0, "ha": 2, "km2": 2, "persons/km2": 0, "km/km2": 2, "%": 1, "floors": 0}
+STATUS_ORDER = {"fail": 3, "warn": 2, "pass": 1, "not_evaluated": 0}
+
+
+def fmt(value: float, unit: str) -> str:
+    """A measured value as printed in messages, to the unit's precision."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return f"{value:,.{DECIMALS.get(unit, 2)}f}"
+
+
+def source_text(rule: Rule) -> str:
+    """The clause as one line: document, section, quote, seed file."""
+    s = rule.source
+    return f"{s.document} {s.section}：“{s.quote}”（{s.seed}）"
+
+
+@dataclass
+class Result:
+    """Findings and summary of one check run.
+
+    Attributes
+    ----------
+    findings : geopandas.GeoDataFrame
+        One row per finding (every feature measured, pass included, and one
+        ``not_evaluated`` row per rule that could not be evaluated), columns
+        :data:`FINDING_COLUMNS`, geometries in the measuring CRS.
+    summary : pandas.DataFrame
+        One row per rule, columns :data:`SUMMARY_COLUMNS`.
+    profile : Profile
+    scheme : Scheme
+    """
+
+    findings: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    profile: Profile
+    scheme: Scheme
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def crs(self) -> CRS:
+        """The measuring CRS."""
+        return self.scheme.crs
+
+    @property
+    def violations(self) -> gpd.GeoDataFrame:
+        """Findings with status ``fail`` or ``warn``."""
+        return self.findings[self.findings["status"].isin(["fail", "warn"])]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no rule failed, 1 when any did (warnings do not fail a run)."""
+        return int((self.summary["status"] == "fail").any())
+
+
+def _verdict(rule: Rule, measured: np.ndarray, limit: float, passed: np.ndarray) -> pd.DataFrame:
+    u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
+    lim = fmt(limit, rule.unit)
+    diff = np.abs(measured - limit)
+    d = pd.Series(diff).map(lambda v: fmt(v, rule.unit)).to_numpy()
+    upper = rule.comparison in ("<=", "<")
+    if upper:
+        fail_zh = "超过上限 " + lim + " " + u_zh + "，超出 " + d + " " + u_zh
+        fail_en = "above the limit of " + lim + u_en + " by " + d + u_en
+        ok_zh, ok_en = f"符合不超过 {lim} {u_zh} 的要求", f"within the limit of {lim}{u_en}"
+    else:
+        fail_zh = "低于下限 " + lim + " " + u_zh + "，相差 " + d + " " + u_zh
+        fail_en = "below the minimum of " + lim + u_en + " by " + d + u_en
+        ok_zh, ok_en = f"符合不少于 {lim} {u_zh} 的要求", f"meets the minimum of {lim}{u_en}"
+    nan = np.isnan(measured)
+    fail_zh = np.where(nan, "无法量测，视为不符合", fail_zh)
+    fail_en = np.where(nan, "cannot be measured, treated as not met", fail_en)
+    return pd.DataFrame(
+        {"zh": np.where(passed, ok_zh, fail_zh), "en": np.where(passed, ok_en, fail_en)}
+    )
+
+
+def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
+    s = rule.source
+    src = source_text(rule)
+    common = {
+        "rule_id": rule.code,
+        "layer": rule.layer,
+        "limit": rule.limit,
+        "unit": rule.unit,
+        "source": src,
+        "severity": rule.severity,
+        "title_zh": rule.title_zh,
+        "title_en": rule.title_en,
+        "source_seed": s.seed,
+        "source_section": s.section,
+        "source_quote": s.quote,
+    }
+    if ev.rows is None:
+        reason_zh = ev.not_evaluated_zh or ev.not_evaluated or ""
+        row = {
+            **common,
+            "status": "not_evaluated",
+            "feature_id": "",
+            "measured": np.nan,
+            "message": f"{rule.title_zh}（{rule.code}）未评估：{reason_zh}。依据 {src}",
+            "message_en": f"{rule.title_en} ({rule.code}) not evaluated: {ev.not_evaluated}.",
+            "method": "",
+            "estimated": False,
+        }
+        return gpd.GeoDataFrame([row], columns=FINDING_COLUMNS, geometry=[None], crs=crs)
+    rows = ev.rows
+    measured = rows["measured"].to_numpy(dtype=float)
+    passed = rows["passed"].to_numpy(dtype=bool)
+    verdict = _verdict(rule, measured, rule.limit, passed)
+    value = pd.Series(measured).map(lambda v: fmt(v, rule.unit)).to_numpy()
+    u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
+    detail_zh = rows["detail_zh"].astype(str).to_numpy()
+    detail_en = rows["detail_en"].astype(str).to_numpy()
+    paren_zh = np.where(detail_zh != "", "（" + detail_zh + "）", "")
+    paren_en = np.where(detail_en != "", " (" + detail_en + ")", "")
+    hedge_zh = f"；该条为“{rule.wording}”要求，列为提示" if rule.wording else ""
+    hedge_en = f"; the plan says “{rule.wording}”, so this is a warning" if rule.wording else ""
+    failing = ~passed
+    quantity_zh = ev.quantity_zh or rule.title_zh
+    quantity_en = ev.quantity_en or rule.title_en.lower()
+    message = (
+        rows["subject_zh"].astype(str).to_numpy()
+        + "的"
+        + quantity_zh
+        + "为 "
+        + value
+        + " "
+        + u_zh
+        + "，"
+        + verdict["zh"].to_numpy()
+        + paren_zh
+        + np.where(failing, hedge_zh, "")
+        + "。依据"
+        + s.document
+        + s.section
+        + "：“"
+        + s.quote
+        + "”。"
+    )
+    message_en = (
+        rows["subject_en"].astype(str).to_numpy()
+        + ": "
+        + quantity_en
+        + " is "
+        + value
+        + u_en
+        + ", "
+        + verdict["en"].to_numpy()
+        + paren_en
+        + np.where(failing, hedge_en, "")
+        + f". Clause: {s.seed} {s.section} “{s.quote}”."
+    )
+    out = gpd.GeoDataFrame(
+        {
+            **common,
+            "status": np.where(passed, "pass", rule.severity),
+            "feature_id": rows["feature_id"].astype(str).to_numpy(),
+            "measured": measured,
+            "message": message,
+            "message_en": message_en,
+            "method": rows["method"].astype(str).to_numpy(),
+            "estimated": rows["estimated"].astype(bool).to_numpy(),
+        },
+        geometry=rows.geometry.to_numpy(),
+        crs=crs,
+    )
+    return out[[*FINDING_COLUMNS, "geometry"]]
+
+
+def _summary_row(rule: Rule, ev: Evaluation, f: gpd.GeoDataFrame, profile: Profile,
+                 crs_label: str) -> dict[str, object]:
+    bad = f["status"].isin(["fail", "warn"])
+    measured = f["measured"].dropna()
+    if measured.empty:
+        worst = np.nan
+    elif rule.comparison in ("<=", "<"):
+        worst = float(measured.max())
+    else:
+        worst = float(measured.min())
+    if ev.rows is None:
+        status, note = "not_evaluated", ev.not_evaluated or ""
+    else:
+        status = rule.severity if bad.any() else "pass"
+        note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
+        if len(f) == 0:
+            note = (note + "; " if note else "") + "nothing in scope to check"
+    return {
+        "rule_id": rule.code,
+        "title": rule.title_zh,
+        "status": status,
+        "checked": 0 if ev.rows is None else len(f),
+        "failed": int(bad.sum()),
+        "worst": worst,
+        "limit": rule.limit,
+        "unit": rule.unit,
+        "source": source_text(rule),
+        "title_en": rule.title_en,
+        "severity": rule.severity,
+        "year": rule.year,
+        "skipped": ev.skipped,
+        "note": note,
+        "crs": crs_label,
+        "profile": profile.name,
+    }
+
+
+def evaluate(scheme: Scheme, profile: Profile) -> Result:
+    """Run every rule of a profile over a scheme.
+
+    Parameters
+    ----------
+    scheme : Scheme
+        Layers in a projected metric CRS (from :func:`compliance.read_scheme`).
+    profile : Profile
+        Effective rules (from :func:`compliance.load_profile`).
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    RuleFileError
+        A rule names a measure no check provides, or has invalid parameters.
+    """
+    frames, rows = [], []
+    for code, rule in profile.rules.items():  # a handful of rules, not features
+        check = CHECKS.get(rule.measure)
+        if check is None:
+            raise RuleFileError(
+                f"rule {code}: measure '{rule.measure}' is unknown "
+                f"(known: {', '.join(sorted(CHECKS))})"
+            )
+        ev = check.fn(scheme, rule, check.validated_params(rule))
+        f = _findings_for(rule, ev, scheme.crs)
+        frames.append(f)
+        rows.append(_summary_row(rule, ev, f, profile, scheme.crs_label))
+    findings = gpd.GeoDataFrame(
+        pd.concat(frames, ignore_index=True), geometry="geometry", crs=scheme.crs
+    )
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    return Result(findings=findings, summary=summary, profile=profile, scheme=scheme,
+                  notes=list(scheme.notes))
+
+
+def check(
+    scheme: str | Path | Scheme,
+    profile: str | Profile = "national",
+    *,
+    crs: str | int | CRS | None = None,
+    rules_dir: Path | None = None,
+) -> Result:
+    """Check a scheme against a profile's rules.
+
+    Parameters
+    ----------
+    scheme : str, pathlib.Path or Scheme
+        A GeoPackage or folder of layers (see :func:`compliance.read_scheme`),
+        or a scheme already read.
+    profile : str or Profile
+        Profile name (``national``, ``xinjiang``, ``alxa``, ``hebi``,
+        ``jiaozuo``, ``bayannur``) or a loaded profile.
+    crs : optional
+        Measuring CRS instead of the one chosen for the data (projected, metres).
+    rules_dir : pathlib.Path, optional
+        Catalogue folder instead of the shipped one.
+
+    Returns
+    -------
+    Result
+        ``result.findings`` is a GeoDataFrame in the measuring CRS.
+
+    Raises
+    ------
+    InputError
+        The scheme cannot be read or used.
+    RuleFileError
+        The profile is unknown or its rule files are invalid.
+    """
+    prof = profile if isinstance(profile, Profile) else load_profile(profile, rules_dir)
+    sch = scheme if isinstance(scheme, Scheme) else read_scheme(scheme, crs=crs)
+    return evaluate(sch, prof)

@@ -1,0 +1,163 @@
+"""Build the demo scheme ``demo.gpkg``: a planted violation and a passing case per rule.
+
+Run ``python sample_data/demo/make_demo.py`` to rebuild it.  All coordinates
+are metres in EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E, the zone of
+Hebi), offset from an origin near Hebi so that the numbers below read as local
+coordinates.  ``README.md`` beside this file lists what is planted and the
+values the checker must measure; ``tests/test_demo.py`` asserts them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import LineString, Polygon, box
+
+CRS = "EPSG:4547"
+X0, Y0 = 520_000.0, 3_950_000.0
+
+
+def b(x1: float, y1: float, x2: float, y2: float) -> Polygon:
+    """A rectangle in local metres."""
+    return box(X0 + x1, Y0 + y1, X0 + x2, Y0 + y2)
+
+
+def line(*pts: tuple[float, float]) -> LineString:
+    """A line in local metres."""
+    return LineString([(X0 + x, Y0 + y) for x, y in pts])
+
+
+def layers() -> dict[str, gpd.GeoDataFrame]:
+    """The demo layers, keyed by contract layer name."""
+    clusters = gpd.GeoDataFrame(
+        {
+            "id": ["N", "S", "E", "W"],
+            "name": ["北组团", "南组团", "东组团", "西组团"],
+            # S has no population of its own: it is summed from its parcels.
+            "population": [700_000, None, 150_000, 200_000],
+        },
+        geometry=[
+            b(0, 6150, 8000, 13150),  # 56 km2: CL01 fail; 12,500/km2: CL02 warn
+            b(0, 0, 5000, 6000),  # 30 km2, 240,000 from parcels: 8,000/km2
+            b(8080, 6150, 12080, 11150),  # 20 km2, 80 m from N: EC02 fail
+            b(-4150, 0, -150, 6000),  # 24 km2, 150 m from S across corridor C2
+        ],
+        crs=CRS,
+    )
+    # C2 has a 60 m neck (x -60..0 for y 3000..3200): EC01 fail.
+    neck = Polygon(
+        [
+            (X0 - 150, Y0 + 0),
+            (X0 + 0, Y0 + 0),
+            (X0 + 0, Y0 + 6000),
+            (X0 - 150, Y0 + 6000),
+            (X0 - 150, Y0 + 3200),
+            (X0 - 60, Y0 + 3200),
+            (X0 - 60, Y0 + 3000),
+            (X0 - 150, Y0 + 3000),
+        ]
+    )
+    corridors = gpd.GeoDataFrame(
+        {
+            "id": ["C1", "C2", "C3"],
+            "name": ["南北生态廊道", "西部生态廊道", "东部生态廊道"],
+        },
+        geometry=[
+            b(-200, 6000, 8200, 6150),  # 150 m wide between S and N; cut by parcel B1
+            neck,
+            b(5100, 0, 5220, 5000),  # plain rectangle 120 m wide: passes
+        ],
+        crs=CRS,
+    )
+    parcels = gpd.GeoDataFrame(
+        {
+            "id": ["R1", "R2", "R3", "R4", "B1", "G3"],
+            "name": ["一号居住地块", "二号居住地块", "三号居住地块", "四号居住地块",
+                     "商业地块", "防护绿地"],
+            "land_use": ["0701", "0701", "R2", "070102", "0901", "1402"],
+            "population": [60_000, 60_000, 60_000, 60_000, None, None],
+        },
+        geometry=[
+            b(1200, 1000, 1400, 1400),  # 250 m from park P1: GR01, GR02 pass
+            b(1900, 1000, 2100, 1400),  # 350 m from P1: GR01 fail, GR02 pass
+            b(3000, 1000, 3300, 1400),  # 1,550 m from P1: GR01, GR02 fail
+            b(4000, 3000, 4200, 3200),  # 291.5 m from green G2: GR01 pass, GR02 fail
+            b(2000, 6000, 2030, 6150),  # commercial land across corridor C1: a 30 m break
+            b(3350, 1000, 3450, 1400),  # protective green beside R3: does not count
+        ],
+        crs=CRS,
+    )
+    green = gpd.GeoDataFrame(
+        {
+            "id": ["P1", "G2", "G1"],
+            "name": ["中心公园", "街角绿地", "小游园"],
+            "kind": ["park", "green", "green"],
+        },
+        geometry=[
+            b(1450, 1000, 1750, 1400),  # park, 12 ha
+            b(4250, 3000, 4300, 3050),  # green, 2,500 m2 (counts for 300 m)
+            b(3100, 1450, 3150, 1480),  # green, 1,500 m2 (too small to count)
+        ],
+        crs=CRS,
+    )
+    roads = gpd.GeoDataFrame(
+        {
+            "id": ["RA", "RB", "RC", "RD", "RE"],
+            "name": ["迎宾大道", "建设路", "淇河路", "朝歌路", "京港澳高速"],
+            "red_line_width_m": [60.0, 30.0, None, None, 80.0],
+            "road_class": ["primary", "secondary", "primary", "tertiary", "motorway"],
+            "is_new": [True, False, True, False, False],
+        },
+        geometry=[
+            line((1000, 8000), (5000, 8000)),  # 60 m red line: RD01 fail
+            line((1000, 9000), (5000, 9000)),  # 30 m: pass
+            b(1000, 10000, 1600, 10050),  # road land 600 x 50 m: RD01 fail, 50 m
+            b(1000, 11000, 1500, 11024),  # road land 500 x 24 m: pass, 24 m
+            line((6000, 7000), (6000, 12000)),  # motorway: out of scope
+        ],
+        crs=CRS,
+    )
+    squares = gpd.GeoDataFrame(
+        {
+            "id": ["Q1", "Q2", "Q3"],
+            "name": ["人民广场", "文化广场", "街心广场"],
+            "hard_area_m2": [25_000.0, None, 8_000.0],
+        },
+        geometry=[
+            b(2000, 12000, 2200, 12150),  # hard area 2.5 ha: SQ01 fail
+            b(3000, 12000, 3120, 12150),  # no hard area: polygon 1.8 ha, fails only in Hebi
+            b(4000, 12000, 4100, 12100),  # hard area 0.8 ha: passes
+        ],
+        crs=CRS,
+    )
+    boundary = gpd.GeoDataFrame(
+        {"id": ["county"], "kind": ["county"], "population": [1_250_000]},
+        geometry=[b(-4500, -500, 12500, 13500)],
+        crs=CRS,
+    )
+    return {
+        "boundary": boundary,
+        "clusters": clusters,
+        "corridors": corridors,
+        "parcels": parcels,
+        "green_spaces": green,
+        "roads": roads,
+        "squares": squares,
+    }
+
+
+def write(path: Path, crs: str | None = None) -> None:
+    """Write the demo scheme as one GeoPackage, optionally reprojected."""
+    if path.exists():
+        path.unlink()
+    for name, gdf in layers().items():
+        out = gdf if crs is None else gdf.to_crs(crs)
+        out.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("demo.gpkg")
+    write(target)
+    print(f"wrote {target}")
