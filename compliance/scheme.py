@@ -20,7 +20,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
-from pyproj.exceptions import CRSError
+from pyproj.exceptions import CRSError, ProjError
 
 from .crs import choose_metric_crs, crs_label
 from .errors import InputError
@@ -271,9 +271,9 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
     if crs is None:
         try:
             lon, lat = _data_centre_lonlat(raw.values())
-        except (CRSError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                raise
+        except InputError:
+            raise
+        except (CRSError, ProjError, ValueError) as exc:
             raise InputError(
                 f"{path}: the layers' CRS cannot be transformed to longitude/latitude "
                 f"({_one_line(exc)}); give the data in a CRS with a known datum"

@@ -149,14 +149,15 @@ def cluster_pairs(clusters: gpd.GeoSeries, search_distance_m: float) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        Columns ``i``, ``j`` (positions in ``clusters``, ``i < j``) and
+        Columns ``i``, ``j`` (positions in ``clusters``, ``i < j``, sorted) and
         ``gap_m``, the shortest distance between the two polygons in metres.
     """
     geoms = clusters.to_numpy()
     tree = STRtree(geoms)
     left, right = tree.query(geoms, predicate="dwithin", distance=search_distance_m)
     keep = left < right
-    i, j = left[keep], right[keep]
+    order = np.lexsort((right[keep], left[keep]))
+    i, j = left[keep][order], right[keep][order]
     gap = shapely.distance(geoms[i], geoms[j])
     return pd.DataFrame({"i": i, "j": j, "gap_m": gap})
 

@@ -1,0 +1,186 @@
+"""The ``compliance`` command line: a thin layer over the library.
+
+Exit status, as linters do: 0 when no rule failed, 1 when any rule failed, 2
+for a usage or input error (one line on stderr, nothing written to ``--out``),
+3 for an internal error (a bug; one line on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ComplianceError
+
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _fail(message: str) -> None:
+    click.echo(f"compliance: error: {message}", err=True)
+    sys.exit(EXIT_INPUT)
+
+
+class _Group(click.Group):
+    """Turns the checker's own errors into one line on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ComplianceError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written")
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("COMPLIANCE_DEBUG"):
+                raise
+            click.echo(
+                f"compliance: internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+                "(a bug: please report it with the input; set COMPLIANCE_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+        return None
+
+
+rules_dir_option = click.option(
+    "--rules-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Rule catalogue folder instead of the shipped one.",
+)
+profile_option = click.option(
+    "--profile",
+    "-p",
+    default="national",
+    show_default=True,
+    help="Rule profile: national, xinjiang, alxa, hebi, jiaozuo, bayannur.",
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="compliance")
+def main() -> None:
+    """Check planning schemes against the spatial rules of China's carbon-peaking plans."""
+
+
+@main.command("check")
+@click.argument("scheme", type=click.Path(path_type=Path))
+@profile_option
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (findings.geojson, summary.csv, map.html).",
+)
+@click.option("--crs", default=None, help="Measuring CRS instead of the chosen one (e.g. EPSG:4547).")
+@click.option("--include-passes", is_flag=True, help="Write passing findings to findings.geojson too.")
+@click.option("--no-map", is_flag=True, help="Do not render map.html.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@rules_dir_option
+def check_cmd(
+    scheme: Path,
+    profile: str,
+    out_dir: Path,
+    crs: str | None,
+    include_passes: bool,
+    no_map: bool,
+    quiet: bool,
+    rules_dir: Path | None,
+) -> None:
+    """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
+    from .engine import check
+    from .output import write_outputs
+
+    result = check(scheme, profile, crs=crs, rules_dir=rules_dir)
+    write_outputs(result, out_dir, include_passes=include_passes, map_html=not no_map)
+    if not quiet:
+        _print_summary(result, out_dir)
+    sys.exit(result.exit_code)
+
+
+def _print_summary(result: object, out_dir: Path) -> None:
+    from .engine import Result, fmt
+
+    assert isinstance(result, Result)
+    s = result.summary
+    click.echo(
+        f"{result.scheme.source}  profile {result.profile.name}  measured in {result.scheme.crs_label}"
+    )
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+    for row in s.itertuples(index=False):  # one line per rule
+        worst = fmt(row.worst, row.unit) if row.checked else "—"
+        line = (
+            f"  {row.rule_id}  {row.status:<13} {row.failed:>4}/{row.checked:<5} "
+            f"worst {worst} {row.unit} (limit {fmt(row.limit, row.unit)})  {row.title}"
+        )
+        click.echo(line + (f"  [{row.note}]" if row.note else ""))
+    failed = int((s["status"] == "fail").sum())
+    warned = int((s["status"] == "warn").sum())
+    click.echo(f"{failed} rules failed, {warned} warned; outputs in {out_dir}")
+
+
+@main.command("rules")
+@profile_option
+@rules_dir_option
+def rules_cmd(profile: str, rules_dir: Path | None) -> None:
+    """Print the effective rules of a profile with limits and sources."""
+    from .catalogue import load_profile
+    from .engine import fmt
+
+    prof = load_profile(profile, rules_dir)
+    click.echo(f"profile {prof.name}: {prof.title_zh} / {prof.title_en}")
+    click.echo(f"plan: {prof.document}" + (f" ({prof.seed})" if prof.seed else ""))
+    if prof.inherits:
+        click.echo(f"inherits: {prof.inherits}")
+    for rule in prof.rules.values():  # a handful of rules
+        origin = "stated in this plan" if prof.stated_in_plan(rule) else "inherited"
+        year = f", by {rule.year}" if rule.year else ""
+        click.echo("")
+        click.echo(f"{rule.code}  {rule.title_zh} / {rule.title_en}")
+        click.echo(
+            f"  limit {rule.comparison} {fmt(rule.limit, rule.unit)} {rule.unit}{year}; "
+            f"severity {rule.severity}" + (f" ({rule.wording})" if rule.wording else "")
+        )
+        click.echo(f"  measure {rule.measure} on layer {rule.layer}; {origin}")
+        if rule.params:
+            click.echo(f"  params {rule.params}")
+        s = rule.source
+        click.echo(f"  source {s.seed} {s.document} {s.section}")
+        click.echo(f"    “{s.quote}”")
+        if s.basis:
+            click.echo(f"    restating {s.basis}")
+
+
+@main.command("profiles")
+@rules_dir_option
+def profiles_cmd(rules_dir: Path | None) -> None:
+    """List the rule profiles."""
+    from .catalogue import list_profiles, load_profile
+
+    for name in list_profiles(rules_dir):
+        prof = load_profile(name, rules_dir)
+        parent = f" (inherits {prof.inherits})" if prof.inherits else ""
+        click.echo(f"{name:<10} {prof.title_zh} / {prof.title_en}{parent}: {len(prof.rules)} rules")
+
+
+@main.command("import-osm")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path(path_type=Path))
+def import_osm_cmd(source: Path, dest: Path) -> None:
+    """Turn an OpenStreetMap-derived GeoPackage into a scheme GeoPackage DEST."""
+    from .osm import import_osm
+
+    written = import_osm(source, dest)
+    click.echo(f"wrote {written}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

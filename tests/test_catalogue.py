@@ -1,0 +1,111 @@
+"""The rule catalogue: every quote verbatim in its seed, inheritance, strict loading."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS
+
+from compliance import RuleFileError, list_profiles, load_profile
+from compliance.registry import CHECKS
+
+PROFILES = ["alxa", "bayannur", "hebi", "jiaozuo", "national", "xinjiang"]
+SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def test_profiles_listed():
+    assert list_profiles() == PROFILES
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_every_quote_is_verbatim_in_its_seed(name):
+    profile = load_profile(name)
+    assert profile.rules, "a profile with no rules"
+    for code, rule in profile.rules.items():
+        text = (SEEDS / rule.source.seed).read_text(encoding="utf-8")
+        assert rule.source.quote in text, f"{name} {code}: quote not in {rule.source.seed}"
+        assert rule.measure in CHECKS, f"{name} {code}: unknown measure {rule.measure}"
+
+
+@pytest.mark.skipif(not SHARED_SEEDS.is_dir(), reason="shared/seeds not beside the checkout")
+def test_bundled_seeds_equal_the_shared_seeds():
+    for f in SHARED_SEEDS.glob("*.txt"):
+        assert (SEEDS / f.name).read_bytes() == f.read_bytes()
+
+
+def test_city_profiles_inherit_and_override():
+    national, hebi = load_profile("national"), load_profile("hebi")
+    assert national.rules["SQ01"].limit == 2.0
+    assert hebi.rules["SQ01"].limit == 1.0
+    assert hebi.rules["SQ01"].source.seed.startswith("002_")
+    assert hebi.rules["SQ01"].source.quote == "广场集中硬地面积不超过 1 公顷"
+    assert hebi.rules["CL01"] == national.rules["CL01"]  # inherited unchanged
+    assert not hebi.stated_in_plan(hebi.rules["CL01"])
+    assert hebi.stated_in_plan(hebi.rules["SQ01"])
+    assert "GR03" in hebi.rules and "GR03" not in national.rules
+    assert load_profile("jiaozuo").rules["GR03"].limit == 82.0
+
+
+def test_hedged_wording_is_a_warning():
+    alxa = load_profile("alxa")
+    assert alxa.rules["CL02"].severity == "warn"  # 原则上
+    assert alxa.rules["RD01"].severity == "warn"  # 原则不超过40米
+    assert alxa.rules["RD01"].params["new_only"] is True
+    assert alxa.rules["RD01"].params["exclude_classes"]  # merged from national
+    assert alxa.rules["SQ01"].severity == "fail"  # 不应超过
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    return folder
+
+
+def test_unknown_key_is_rejected_with_file_and_line(catalogue):
+    f = catalogue / "hebi.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("    limit: 1\n", "    limt: 1\n"), "utf-8")
+    line = next(i for i, t in enumerate(f.read_text("utf-8").splitlines(), 1) if "limt" in t)
+    with pytest.raises(RuleFileError, match=rf"hebi\.yaml:{line}: rule SQ01: limt"):
+        load_profile("hebi", catalogue)
+
+
+def test_quote_missing_from_seed_is_rejected(catalogue):
+    f = catalogue / "hebi.yaml"
+    f.write_text(
+        f.read_text("utf-8").replace("广场集中硬地面积不超过 1 公顷", "广场集中硬地面积不超过1公顷"),
+        "utf-8",
+    )
+    with pytest.raises(RuleFileError, match=r"hebi\.yaml:\d+: rule SQ01: the quote is not found"):
+        load_profile("hebi", catalogue)
+
+
+def test_profile_inheriting_itself_is_rejected(catalogue):
+    f = catalogue / "national.yaml"
+    f.write_text(f.read_text("utf-8").replace("profile: national\n", "profile: national\ninherits: hebi\n"), "utf-8")
+    with pytest.raises(RuleFileError, match="inherits from itself through hebi -> national -> hebi"):
+        load_profile("hebi", catalogue)
+
+
+def test_unknown_profile():
+    with pytest.raises(RuleFileError, match="unknown profile 'beijing'.*national"):
+        load_profile("beijing")
+
+
+def test_wrong_unit_is_rejected(catalogue):
+    f = catalogue / "hebi.yaml"
+    f.write_text(f.read_text("utf-8").replace('    unit: "%"\n', "    unit: percent\n"), "utf-8")
+    with pytest.raises(RuleFileError, match=r"hebi\.yaml:\d+: rule GR03: unit"):
+        load_profile("hebi", catalogue)
+
+
+def test_unknown_parameter_is_rejected(catalogue):
+    import compliance
+
+    f = catalogue / "national.yaml"
+    f.write_text(f.read_text("utf-8").replace("      new_only: false\n", "      new_ony: false\n"), "utf-8")
+    profile = load_profile("national", catalogue)
+    with pytest.raises(RuleFileError, match="rule RD01 .*params.new_ony"):
+        compliance.check(ROOT / "sample_data" / "demo" / "demo.gpkg", profile)
