@@ -85,9 +85,7 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
     parcels = scheme.layer("parcels")
     from_parcels = pd.Series(np.nan, index=clusters.index)
     if own.isna().any() and parcels is not None and "population" in parcels.columns:
-        from_parcels = apportioned_population(clusters[own.isna()], parcels).reindex(
-            clusters.index
-        )
+        from_parcels = apportioned_population(clusters[own.isna()], parcels).reindex(clusters.index)
     population = own.fillna(from_parcels)
     usable = population.notna().to_numpy()
     if not usable.any():
@@ -113,7 +111,10 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
             subject_en=en,
             measured=density,
             passed=compare(rule, density),
-            detail_zh="人口 " + _fmt_int(pop) + " 人，面积 " + _fmt1(area).str.replace(",", "")
+            detail_zh="人口 "
+            + _fmt_int(pop)
+            + " 人，面积 "
+            + _fmt1(area).str.replace(",", "")
             + " 平方公里",
             detail_en="population " + _fmt_int(pop) + ", area " + _fmt1(area) + " km2",
             method=method,
@@ -153,7 +154,8 @@ def corridor_obstacles(scheme: Scheme) -> gpd.GeoSeries | None:
             lines = roads[kind.str.contains("LineString") & (roads["red_line_width_m"] > 0)]
             parts.append(
                 shapely.buffer(
-                    lines.geometry.to_numpy(), lines["red_line_width_m"].to_numpy() / 2.0,
+                    lines.geometry.to_numpy(),
+                    lines["red_line_width_m"].to_numpy() / 2.0,
                     cap_style="flat",
                 )
             )
@@ -232,9 +234,7 @@ class ContinuityParams(Params):
 
 
 @register("corridor_continuity", ContinuityParams)
-def check_corridor_continuity(
-    scheme: Scheme, rule: Rule, params: ContinuityParams
-) -> Evaluation:
+def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityParams) -> Evaluation:
     """EC02: clusters within the search distance must be parted by a continuous corridor.
 
     A pair fails when the clusters are closer than the minimum corridor width
@@ -262,7 +262,11 @@ def check_corridor_continuity(
         breaks = np.full(len(pairs), None, dtype=object)
         skipped = int((~too_close).sum())
         pairs, i, j, gap, too_close = (
-            pairs[too_close], i[too_close], j[too_close], gap[too_close], too_close[too_close]
+            pairs[too_close],
+            i[too_close],
+            j[too_close],
+            gap[too_close],
+            too_close[too_close],
         )
         broken, widths, breaks = broken[too_close], widths[too_close], breaks[too_close]
     else:
@@ -486,7 +490,9 @@ def green_polygons(scheme: Scheme) -> gpd.GeoDataFrame | None:
             else pd.Series("green", index=gs.index, dtype="string")
         )
         frames.append(
-            gpd.GeoDataFrame({"kind": kind.to_numpy()}, geometry=gs.geometry.to_numpy(), crs=scheme.crs)
+            gpd.GeoDataFrame(
+                {"kind": kind.to_numpy()}, geometry=gs.geometry.to_numpy(), crs=scheme.crs
+            )
         )
     parcels = scheme.layer("parcels")
     if parcels is not None and "land_use" in parcels.columns:
@@ -494,7 +500,9 @@ def green_polygons(scheme: Scheme) -> gpd.GeoDataFrame | None:
         g = parcels[kind.notna()]
         frames.append(
             gpd.GeoDataFrame(
-                {"kind": kind[kind.notna()].to_numpy()}, geometry=g.geometry.to_numpy(), crs=scheme.crs
+                {"kind": kind[kind.notna()].to_numpy()},
+                geometry=g.geometry.to_numpy(),
+                crs=scheme.crs,
             )
         )
     if not frames:
@@ -537,9 +545,7 @@ class ServiceRadiusParams(Params):
 
 
 @register("service_radius", ServiceRadiusParams)
-def check_service_radius(
-    scheme: Scheme, rule: Rule, params: ServiceRadiusParams
-) -> Evaluation:
+def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams) -> Evaluation:
     """GR01/GR02: each residential parcel lies within the radius (the limit) of green space.
 
     Straight-line radius buffered from the boundary of qualifying green
@@ -603,8 +609,9 @@ def check_service_radius(
                 + f"counted: {', '.join(params.kinds)} of at least {params.min_area_m2:,.0f} m2",
             ),
             method=(
-                f"straight-line radius {rule.limit:g} m from the boundary of {', '.join(params.kinds)} "
-                f"≥ {params.min_area_m2:g} m2; farthest distance sampled every "
+                f"straight-line radius {rule.limit:g} m from the boundary of "
+                f"{', '.join(params.kinds)} ≥ {params.min_area_m2:g} m2; "
+                "farthest distance sampled every "
                 f"{params.sample_spacing_m:g} m on the parcel boundary"
             ),
         ),
@@ -648,20 +655,24 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
         service_area(qualifying_greens(greens, t.kinds, t.min_area_m2), t.radius_m)
         for t in params.tiers  # a handful of tiers, not features
     ]
-    cover = shapely.union_all([c for c in covers if c is not None]) if any(
-        c is not None for c in covers
-    ) else None
+    cover = (
+        shapely.union_all([c for c in covers if c is not None])
+        if any(c is not None for c in covers)
+        else None
+    )
     land = shapely.union_all(res.geometry.to_numpy())
     total = shapely.area(land)
     uncovered = land if cover is None else shapely.difference(land, cover)
     share = 100.0 * (total - shapely.area(uncovered)) / total
     tiers_zh = "；".join(
-        f"{'、'.join(t.kinds)} ≥ {t.min_area_m2:,.0f} 平方米按 {t.radius_m:g} 米" for t in params.tiers
+        f"{'、'.join(t.kinds)} ≥ {t.min_area_m2:,.0f} 平方米按 {t.radius_m:g} 米"
+        for t in params.tiers
     )
     tiers_en = "; ".join(
         f"{', '.join(t.kinds)} ≥ {t.min_area_m2:,.0f} m2 at {t.radius_m:g} m" for t in params.tiers
     )
     place = land if shapely.is_empty(uncovered) else uncovered
+    outside_m2 = shapely.area(uncovered)
     return Evaluation(
         make_rows(
             gpd.GeoSeries([place], crs=scheme.crs),
@@ -669,10 +680,10 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
             subject_zh="全部居住用地",
             subject_en="all residential land",
             measured=[share],
-            passed=compare(rule, [share]),
-            detail_zh=f"居住用地 {total:,.0f} 平方米，服务半径外 {shapely.area(uncovered):,.0f} 平方米；"
+            passed=compare(rule, np.array([share])),
+            detail_zh=f"居住用地 {total:,.0f} 平方米，服务半径外 {outside_m2:,.0f} 平方米；"
             + tiers_zh,
-            detail_en=f"residential land {total:,.0f} m2, {shapely.area(uncovered):,.0f} m2 outside; "
+            detail_en=f"residential land {total:,.0f} m2, {outside_m2:,.0f} m2 outside; "
             + tiers_en,
             method="covered residential area ÷ all residential area; straight-line radii: "
             + tiers_en,

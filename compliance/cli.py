@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import ComplianceError
+
+if TYPE_CHECKING:
+    from .engine import Result
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -79,8 +83,12 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Output directory (findings.geojson, summary.csv, map.html).",
 )
-@click.option("--crs", default=None, help="Measuring CRS instead of the chosen one (e.g. EPSG:4547).")
-@click.option("--include-passes", is_flag=True, help="Write passing findings to findings.geojson too.")
+@click.option(
+    "--crs", default=None, help="Measuring CRS instead of the chosen one (e.g. EPSG:4547)."
+)
+@click.option(
+    "--include-passes", is_flag=True, help="Write passing findings to findings.geojson too."
+)
 @click.option("--no-map", is_flag=True, help="Do not render map.html.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @rules_dir_option
@@ -105,23 +113,22 @@ def check_cmd(
     sys.exit(result.exit_code)
 
 
-def _print_summary(result: object, out_dir: Path) -> None:
-    from .engine import Result, fmt
+def _print_summary(result: Result, out_dir: Path) -> None:
+    from .engine import fmt
 
-    assert isinstance(result, Result)
-    s = result.summary
-    click.echo(
-        f"{result.scheme.source}  profile {result.profile.name}  measured in {result.scheme.crs_label}"
-    )
+    click.echo(f"{result.scheme.source}  profile {result.profile.name}")
+    click.echo(f"  measured in {result.scheme.crs_label}")
     for note in result.notes:
         click.echo(f"  note: {note}")
-    for row in s.itertuples(index=False):  # one line per rule
-        worst = fmt(row.worst, row.unit) if row.checked else "—"
+    for row in result.summary.to_dict("records"):  # one line per rule
+        unit = str(row["unit"])
+        worst = fmt(float(row["worst"]), unit) if row["checked"] else "—"
         line = (
-            f"  {row.rule_id}  {row.status:<13} {row.failed:>4}/{row.checked:<5} "
-            f"worst {worst} {row.unit} (limit {fmt(row.limit, row.unit)})  {row.title}"
+            f"  {row['rule_id']}  {row['status']:<13} {row['failed']:>4}/{row['checked']:<5} "
+            f"worst {worst} {unit} (limit {fmt(float(row['limit']), unit)})  {row['title']}"
         )
-        click.echo(line + (f"  [{row.note}]" if row.note else ""))
+        click.echo(line + (f"  [{row['note']}]" if row["note"] else ""))
+    s = result.summary
     failed = int((s["status"] == "fail").sum())
     warned = int((s["status"] == "warn").sum())
     click.echo(f"{failed} rules failed, {warned} warned; outputs in {out_dir}")

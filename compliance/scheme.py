@@ -105,7 +105,7 @@ def _layer_sources(path: Path) -> list[tuple[str, Path, str | None]]:
     if not path.exists():
         raise InputError(f"{path}: no such file or folder; give a GeoPackage or a folder of layers")
     if path.is_dir():
-        found = []
+        found: list[tuple[str, Path, str | None]] = []
         for f in sorted(path.iterdir()):
             if f.suffix.lower() in VECTOR_SUFFIXES and f.stem in LAYERS:
                 found.append((f.stem, f, None))

@@ -75,7 +75,9 @@ def test_unknown_key_is_rejected_with_file_and_line(catalogue):
 def test_quote_missing_from_seed_is_rejected(catalogue):
     f = catalogue / "hebi.yaml"
     f.write_text(
-        f.read_text("utf-8").replace("广场集中硬地面积不超过 1 公顷", "广场集中硬地面积不超过1公顷"),
+        f.read_text("utf-8").replace(
+            "广场集中硬地面积不超过 1 公顷", "广场集中硬地面积不超过1公顷"
+        ),
         "utf-8",
     )
     with pytest.raises(RuleFileError, match=r"hebi\.yaml:\d+: rule SQ01: the quote is not found"):
@@ -84,13 +86,18 @@ def test_quote_missing_from_seed_is_rejected(catalogue):
 
 def test_profile_inheriting_itself_is_rejected(catalogue):
     f = catalogue / "national.yaml"
-    f.write_text(f.read_text("utf-8").replace("profile: national\n", "profile: national\ninherits: hebi\n"), "utf-8")
-    with pytest.raises(RuleFileError, match="inherits from itself through hebi -> national -> hebi"):
+    f.write_text(
+        f.read_text("utf-8").replace("profile: national\n", "profile: national\ninherits: hebi\n"),
+        "utf-8",
+    )
+    with pytest.raises(
+        RuleFileError, match="inherits from itself through hebi -> national -> hebi"
+    ):
         load_profile("hebi", catalogue)
 
 
 def test_unknown_profile():
-    with pytest.raises(RuleFileError, match="unknown profile 'beijing'.*national"):
+    with pytest.raises(RuleFileError, match=r"unknown profile 'beijing'.*national"):
         load_profile("beijing")
 
 
@@ -105,7 +112,9 @@ def test_unknown_parameter_is_rejected(catalogue):
     import compliance
 
     f = catalogue / "national.yaml"
-    f.write_text(f.read_text("utf-8").replace("      new_only: false\n", "      new_ony: false\n"), "utf-8")
+    f.write_text(
+        f.read_text("utf-8").replace("      new_only: false\n", "      new_ony: false\n"), "utf-8"
+    )
     profile = load_profile("national", catalogue)
-    with pytest.raises(RuleFileError, match="rule RD01 .*params.new_ony"):
+    with pytest.raises(RuleFileError, match=r"rule RD01 .*params\.new_ony"):
         compliance.check(ROOT / "sample_data" / "demo" / "demo.gpkg", profile)

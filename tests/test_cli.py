@@ -44,8 +44,17 @@ def test_check_writes_contract_outputs(tmp_path):
 
     findings = gpd.read_file(out / "findings.geojson")
     assert findings.crs.to_epsg() == 4326
-    for prop in ["rule_id", "status", "layer", "feature_id", "measured", "limit", "unit",
-                 "message", "source"]:
+    for prop in [
+        "rule_id",
+        "status",
+        "layer",
+        "feature_id",
+        "measured",
+        "limit",
+        "unit",
+        "message",
+        "source",
+    ]:
         assert prop in findings.columns
     assert set(findings["status"]) <= {"fail", "warn", "not_evaluated"}
     q2 = findings[(findings.rule_id == "SQ01") & (findings.feature_id == "Q2")].iloc[0]
@@ -55,7 +64,15 @@ def test_check_writes_contract_outputs(tmp_path):
     with open(out / "summary.csv", encoding="utf-8", newline="") as fh:
         rows = {r["rule_id"]: r for r in csv.DictReader(fh)}
     assert list(next(iter(rows.values())))[:9] == [
-        "rule_id", "title", "status", "checked", "failed", "worst", "limit", "unit", "source"
+        "rule_id",
+        "title",
+        "status",
+        "checked",
+        "failed",
+        "worst",
+        "limit",
+        "unit",
+        "source",
     ]
     assert rows["SQ01"]["status"] == "fail" and rows["SQ01"]["failed"] == "2"
     assert rows["GR03"]["worst"] == "50.0"

@@ -108,9 +108,7 @@ def min_width_m(
     return out
 
 
-def net_corridors(
-    corridors: gpd.GeoSeries, obstacles: gpd.GeoSeries | None
-) -> gpd.GeoSeries:
+def net_corridors(corridors: gpd.GeoSeries, obstacles: gpd.GeoSeries | None) -> gpd.GeoSeries:
     """Corridor polygons minus the obstacles that overlap them.
 
     Parameters

@@ -88,7 +88,9 @@ def farthest_distance_m(
         extra_pts, extra_owner = shapely.get_coordinates(more, return_index=True)
         pts, owner = np.vstack([pts, extra_pts]), np.concatenate([owner, extra_owner])
     tree = STRtree(targets.to_numpy())
-    (src, _), dist = tree.query_nearest(shapely.points(pts), return_distance=True, all_matches=False)
+    (src, _), dist = tree.query_nearest(
+        shapely.points(pts), return_distance=True, all_matches=False
+    )
     best = pd.Series(dist, index=owner[src]).groupby(level=0).max()
     out = pd.Series(np.nan, index=range(len(polygons)))
     out.loc[best.index] = best.to_numpy()
