@@ -245,8 +245,9 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     return out[[*FINDING_COLUMNS, "geometry"]]
 
 
-def _summary_row(rule: Rule, ev: Evaluation, f: gpd.GeoDataFrame, profile: Profile,
-                 crs_label: str) -> dict[str, object]:
+def _summary_row(
+    rule: Rule, ev: Evaluation, f: gpd.GeoDataFrame, profile: Profile, crs_label: str
+) -> dict[str, object]:
     bad = f["status"].isin(["fail", "warn"])
     measured = f["measured"].dropna()
     if measured.empty:
@@ -317,8 +318,9 @@ def evaluate(scheme: Scheme, profile: Profile) -> Result:
         pd.concat(frames, ignore_index=True), geometry="geometry", crs=scheme.crs
     )
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return Result(findings=findings, summary=summary, profile=profile, scheme=scheme,
-                  notes=list(scheme.notes))
+    return Result(
+        findings=findings, summary=summary, profile=profile, scheme=scheme, notes=list(scheme.notes)
+    )
 
 
 def check(

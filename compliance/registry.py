@@ -175,7 +175,9 @@ def label(gdf: gpd.GeoDataFrame, noun_zh: str, noun_en: str) -> tuple[pd.Series,
     if "name" in gdf.columns:
         names = gdf["name"].astype("string").str.strip()
         has = names.notna() & (names != "")
-        zh = pd.Series(np.where(has, noun_zh + "「" + names.fillna("") + "」", noun_zh + " #" + ids))
+        zh = pd.Series(
+            np.where(has, noun_zh + "「" + names.fillna("") + "」", noun_zh + " #" + ids)
+        )
         en = pd.Series(np.where(has, noun_en + " '" + names.fillna("") + "'", noun_en + " #" + ids))
     else:
         zh, en = noun_zh + " #" + ids, noun_en + " #" + ids
