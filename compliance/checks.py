@@ -30,6 +30,13 @@ from .scheme import Scheme
 
 M2_PER_HA = 10_000.0
 
+#: Green-space kinds as written in Chinese review opinions.
+KIND_ZH = {"park": "公园绿地", "green": "绿地", "protective": "防护绿地"}
+
+
+def _kinds_zh(kinds: list[str]) -> str:
+    return "、".join(KIND_ZH.get(k, k) for k in kinds)
+
 
 class NoParams(Params):
     """A check without parameters."""
@@ -576,8 +583,7 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     )
     share = 100.0 * un_area / shapely.area(geoms)
     zh, en = label(res, "居住用地", "residential parcel")
-    kinds = "、".join(params.kinds)
-    tier_zh = f"计入的绿地：{kinds}，面积不小于 {params.min_area_m2:,.0f} 平方米"
+    tier_zh = f"计入的绿地：{_kinds_zh(params.kinds)}，面积不小于 {params.min_area_m2:,.0f} 平方米"
     no_green = len(targets) == 0
     return Evaluation(
         make_rows(
@@ -665,7 +671,7 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
     uncovered = land if cover is None else shapely.difference(land, cover)
     share = 100.0 * (total - shapely.area(uncovered)) / total
     tiers_zh = "；".join(
-        f"{'、'.join(t.kinds)} ≥ {t.min_area_m2:,.0f} 平方米按 {t.radius_m:g} 米"
+        f"{_kinds_zh(t.kinds)} ≥ {t.min_area_m2:,.0f} 平方米按 {t.radius_m:g} 米"
         for t in params.tiers
     )
     tiers_en = "; ".join(

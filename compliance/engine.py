@@ -64,15 +64,15 @@ SUMMARY_COLUMNS = [
     "profile",
 ]
 
-UNIT_ZH = {
-    "m": "米",
-    "m2": "平方米",
-    "ha": "公顷",
-    "km2": "平方公里",
-    "persons/km2": "人/平方公里",
-    "km/km2": "公里/平方公里",
+UNIT_ZH = {  # with the space that separates them from the number; none before %
+    "m": " 米",
+    "m2": " 平方米",
+    "ha": " 公顷",
+    "km2": " 平方公里",
+    "persons/km2": " 人/平方公里",
+    "km/km2": " 公里/平方公里",
     "%": "%",
-    "floors": "层",
+    "floors": " 层",
 }
 UNIT_EN = {"persons/km2": "persons/km2", "%": "%"}
 DECIMALS = {"m": 1, "m2": 0, "ha": 2, "km2": 2, "persons/km2": 0, "km/km2": 2, "%": 1, "floors": 0}
@@ -137,13 +137,13 @@ def _verdict(rule: Rule, measured: np.ndarray, limit: float, passed: np.ndarray)
     d = pd.Series(diff).map(lambda v: fmt(v, rule.unit)).to_numpy()
     upper = rule.comparison in ("<=", "<")
     if upper:
-        fail_zh = "超过上限 " + lim + " " + u_zh + "，超出 " + d + " " + u_zh
+        fail_zh = "超过上限 " + lim + u_zh + "，超出 " + d + u_zh
         fail_en = "above the limit of " + lim + u_en + " by " + d + u_en
-        ok_zh, ok_en = f"符合不超过 {lim} {u_zh} 的要求", f"within the limit of {lim}{u_en}"
+        ok_zh, ok_en = f"符合不超过 {lim}{u_zh} 的要求", f"within the limit of {lim}{u_en}"
     else:
-        fail_zh = "低于下限 " + lim + " " + u_zh + "，相差 " + d + " " + u_zh
+        fail_zh = "低于下限 " + lim + u_zh + "，相差 " + d + u_zh
         fail_en = "below the minimum of " + lim + u_en + " by " + d + u_en
-        ok_zh, ok_en = f"符合不少于 {lim} {u_zh} 的要求", f"meets the minimum of {lim}{u_en}"
+        ok_zh, ok_en = f"符合不少于 {lim}{u_zh} 的要求", f"meets the minimum of {lim}{u_en}"
     nan = np.isnan(measured)
     fail_zh = np.where(nan, "无法量测，视为不符合", fail_zh)
     fail_en = np.where(nan, "cannot be measured, treated as not met", fail_en)
@@ -202,7 +202,6 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         + quantity_zh
         + "为 "
         + value
-        + " "
         + u_zh
         + "，"
         + verdict["zh"].to_numpy()

@@ -33,6 +33,12 @@ class LayerSpec:
     geometry: tuple[str, ...]
     numeric: tuple[str, ...] = ()
     boolean: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every contract field of the layer."""
+        return self.numeric + self.boolean + self.text
 
 
 POLYGON = ("Polygon", "MultiPolygon")
@@ -40,20 +46,48 @@ LINE = ("LineString", "MultiLineString")
 
 #: The layers of the data contract, their geometry types and numeric fields.
 LAYERS: dict[str, LayerSpec] = {
-    "boundary": LayerSpec(POLYGON, numeric=("population",)),
-    "clusters": LayerSpec(POLYGON, numeric=("population",)),
-    "corridors": LayerSpec(POLYGON),
-    "parcels": LayerSpec(POLYGON, numeric=("population", "floor_area_m2")),
-    "roads": LayerSpec(LINE + POLYGON, numeric=("red_line_width_m",), boolean=("is_new",)),
-    "squares": LayerSpec(POLYGON, numeric=("hard_area_m2",)),
-    "green_spaces": LayerSpec(POLYGON),
+    "boundary": LayerSpec(POLYGON, numeric=("population",), text=("kind", "name")),
+    "clusters": LayerSpec(POLYGON, numeric=("population",), text=("name",)),
+    "corridors": LayerSpec(POLYGON, text=("name",)),
+    "parcels": LayerSpec(
+        POLYGON, numeric=("population", "floor_area_m2"), text=("land_use", "name")
+    ),
+    "roads": LayerSpec(
+        LINE + POLYGON,
+        numeric=("red_line_width_m",),
+        boolean=("is_new",),
+        text=("road_class", "width_source", "name"),
+    ),
+    "squares": LayerSpec(POLYGON, numeric=("hard_area_m2",), text=("name",)),
+    "green_spaces": LayerSpec(POLYGON, text=("kind", "name")),
     "buildings": LayerSpec(
-        POLYGON, numeric=("floors", "height_m", "floor_area_m2"), boolean=("is_new",)
+        POLYGON,
+        numeric=("floors", "height_m", "floor_area_m2"),
+        boolean=("is_new",),
+        text=("use", "name"),
     ),
     "renewal_units": LayerSpec(
-        POLYGON, numeric=("existing_floor_area_m2", "demolished_floor_area_m2")
+        POLYGON, numeric=("existing_floor_area_m2", "demolished_floor_area_m2"), text=("name",)
     ),
 }
+
+#: Shapefile (dBase) field names hold at most 10 characters.
+DBF_NAME_LENGTH = 10
+
+
+def _restore_truncated_names(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
+    """Rename Shapefile-truncated field names back to the contract's (red_line_w → red_line_width_m)."""
+    truncated: dict[str, list[str]] = {}
+    for name in spec.fields:
+        if len(name) > DBF_NAME_LENGTH:
+            truncated.setdefault(name[:DBF_NAME_LENGTH], []).append(name)
+    renames = {
+        col: full[0]
+        for col, full in truncated.items()
+        if col in gdf.columns and len(full) == 1 and full[0] not in gdf.columns
+    }
+    return gdf.rename(columns=renames) if renames else gdf
+
 
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".parquet", ".geoparquet")
 
@@ -254,9 +288,9 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
                 f"{where}: has no CRS; define it (e.g. EPSG:4326 or EPSG:4547) "
                 f"in the file before checking"
             )
-        gdf = gdf.copy()
-        gdf["feature_id"] = _feature_ids(gdf, from_gpkg=file.suffix.lower() == ".gpkg")
         spec = LAYERS[name]
+        gdf = _restore_truncated_names(gdf.copy(), spec)
+        gdf["feature_id"] = _feature_ids(gdf, from_gpkg=file.suffix.lower() == ".gpkg")
         n_fixed, n_empty = _check_geometry(gdf, where, spec)
         _check_numeric(gdf, name, where, spec)
         if n_empty:
