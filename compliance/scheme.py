@@ -76,7 +76,7 @@ DBF_NAME_LENGTH = 10
 
 
 def _restore_truncated_names(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """Rename Shapefile-truncated field names back to the contract's (red_line_w → red_line_width_m)."""
+    """Rename Shapefile-truncated field names back (``red_line_w`` → ``red_line_width_m``)."""
     truncated: dict[str, list[str]] = {}
     for name in spec.fields:
         if len(name) > DBF_NAME_LENGTH:
