@@ -250,7 +250,9 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
     corridor across it, its width in the message).
     """
     clusters = scheme.layer("clusters")
-    if clusters is None or len(clusters) < 2:
+    if clusters is None:
+        return not_evaluated("the scheme has no 'clusters' layer", "方案缺少组团边界图层 clusters")
+    if len(clusters) < 2:
         return not_evaluated(
             "fewer than two clusters in the 'clusters' layer", "组团边界图层中少于两个组团"
         )

@@ -181,11 +181,18 @@ def profiles_cmd(rules_dir: Path | None) -> None:
 @main.command("import-osm")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("dest", type=click.Path(path_type=Path))
-def import_osm_cmd(source: Path, dest: Path) -> None:
-    """Turn an OpenStreetMap-derived GeoPackage into a scheme GeoPackage DEST."""
+@click.option("--overwrite", is_flag=True, help="Replace DEST when it exists.")
+def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
+    """Turn an OpenStreetMap-derived GeoPackage SOURCE into a scheme GeoPackage DEST.
+
+    Residential land use becomes parcels 0701, parks and green become
+    green_spaces, roads get a red-line width (estimated from class and lanes
+    where OSM has no width, and marked so), squares, buildings with floors,
+    and the extract's extent becomes the boundary.
+    """
     from .osm import import_osm
 
-    written = import_osm(source, dest)
+    written = import_osm(source, dest, overwrite=overwrite)
     click.echo(f"wrote {written}")
 
 

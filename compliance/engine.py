@@ -194,6 +194,17 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     hedge_zh = f"；该条为“{rule.wording}”要求，列为提示" if rule.wording else ""
     hedge_en = f"; the plan says “{rule.wording}”, so this is a warning" if rule.wording else ""
     failing = ~passed
+    estimated = rows["estimated"].astype(bool).to_numpy()
+    # A value that rests on an estimate cannot establish a violation: it warns.
+    status = np.where(passed, "pass", np.where(estimated, "warn", rule.severity))
+    est_zh = np.where(
+        failing & estimated & (rule.severity == "fail"), "；该值为估算值，列为提示，需核实", ""
+    )
+    est_en = np.where(
+        failing & estimated & (rule.severity == "fail"),
+        "; the value is an estimate, so this is a warning to verify",
+        "",
+    )
     quantity_zh = ev.quantity_zh or rule.title_zh
     quantity_en = ev.quantity_en or rule.title_en.lower()
     message = (
@@ -207,6 +218,7 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         + verdict["zh"].to_numpy()
         + paren_zh
         + np.where(failing, hedge_zh, "")
+        + est_zh
         + "。依据"
         + s.document
         + s.section
@@ -225,18 +237,19 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         + verdict["en"].to_numpy()
         + paren_en
         + np.where(failing, hedge_en, "")
+        + est_en
         + f". Clause: {s.seed} {s.section} “{s.quote}”."
     )
     out = gpd.GeoDataFrame(
         {
             **common,
-            "status": np.where(passed, "pass", rule.severity),
+            "status": status,
             "feature_id": rows["feature_id"].astype(str).to_numpy(),
             "measured": measured,
             "message": message,
             "message_en": message_en,
             "method": rows["method"].astype(str).to_numpy(),
-            "estimated": rows["estimated"].astype(bool).to_numpy(),
+            "estimated": estimated,
         },
         geometry=rows.geometry.to_numpy(),
         crs=crs,
@@ -258,7 +271,7 @@ def _summary_row(
     if ev.rows is None:
         status, note = "not_evaluated", ev.not_evaluated or ""
     else:
-        status = rule.severity if bad.any() else "pass"
+        status = max(f["status"], key=STATUS_ORDER.__getitem__, default="pass")
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         if len(f) == 0:
             note = (note + "; " if note else "") + "nothing in scope to check"

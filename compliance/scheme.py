@@ -325,9 +325,10 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
             )
 
     layers: dict[str, gpd.GeoDataFrame] = {}
+    reprojected: dict[str, list[str]] = {}
     for name, gdf in raw.items():
         if not CRS.from_user_input(gdf.crs).equals(target):
-            notes.append(f"{name}: reprojected from {crs_label(CRS(gdf.crs))}")
+            reprojected.setdefault(crs_label(CRS(gdf.crs)), []).append(name)
             try:
                 gdf = gdf.to_crs(target)
             except Exception as exc:
@@ -341,6 +342,10 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
                 f"{crs_label(target)}; check the layer's CRS"
             )
         layers[name] = gdf.reset_index(drop=True)
+    notes.extend(
+        f"reprojected from {label} to {crs_label(target)}: {', '.join(names)}"
+        for label, names in reprojected.items()
+    )
     return Scheme(
         layers=layers,
         crs=target,
