@@ -34,8 +34,10 @@ def gauss_kruger_epsg(lon_deg: float) -> int | None:
         4534 … 4554 (central meridian ``3 * round(lon / 3)``), or None when the
         longitude lies outside 73.5°E … 136.5°E, the span of those zones.
     """
+    if not math.isfinite(lon_deg):
+        return None
     cm = 3 * round(lon_deg / 3)
-    if cm < GK3_FIRST_CM_DEG or cm > GK3_LAST_CM_DEG or math.isnan(lon_deg):
+    if cm < GK3_FIRST_CM_DEG or cm > GK3_LAST_CM_DEG:
         return None
     return GK3_FIRST_EPSG + (cm - GK3_FIRST_CM_DEG) // 3
 

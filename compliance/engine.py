@@ -87,9 +87,22 @@ def fmt(value: float, unit: str) -> str:
 
 
 def source_text(rule: Rule) -> str:
-    """The clause as one line: document, section, quote, seed file."""
+    """The clause as one line: document, section, quote, seed file (and the basis it restates)."""
     s = rule.source
-    return f"{s.document} {s.section}：“{s.quote}”（{s.seed}）"
+    basis = f"；所依据 {s.basis}" if s.basis else ""
+    return f"{s.document} {s.section}：“{s.quote}”（{s.seed}{basis}）"
+
+
+def citation_zh(rule: Rule) -> str:
+    """How a message cites the clause, in Chinese.
+
+    A rule that restates a higher document (``basis``) cites that document and
+    says which plan the quoted wording comes from.
+    """
+    s = rule.source
+    if s.basis:
+        return f"依据{s.basis}（原文引自{s.document}{s.section}：“{s.quote}”）。"
+    return f"依据{s.document}{s.section}：“{s.quote}”。"
 
 
 @dataclass
@@ -175,7 +188,7 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
             "status": "not_evaluated",
             "feature_id": "",
             "measured": np.nan,
-            "message": f"{rule.title_zh}（{rule.code}）未评估：{reason_zh}。依据 {src}",
+            "message": f"{rule.title_zh}（{rule.code}）未评估：{reason_zh}。{citation_zh(rule)}",
             "message_en": f"{rule.title_en} ({rule.code}) not evaluated: {ev.not_evaluated}.",
             "method": "",
             "estimated": False,
@@ -219,12 +232,8 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         + paren_zh
         + np.where(failing, hedge_zh, "")
         + est_zh
-        + "。依据"
-        + s.document
-        + s.section
-        + "：“"
-        + s.quote
-        + "”。"
+        + "。"
+        + citation_zh(rule)
     )
     message_en = (
         rows["subject_en"].astype(str).to_numpy()

@@ -8,6 +8,7 @@ previous complete output is replaced in one step.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -100,6 +101,9 @@ def write_outputs(
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; outputs are for others to read
     except OSError as exc:
         raise OutputError(f"{out}: cannot create the output directory ({exc})") from exc
     try:
@@ -125,7 +129,10 @@ def _replace_dir(new: Path, out: Path) -> None:
     old = None
     if out.exists():
         old = new.with_name(new.name + ".old")
-        out.rename(old)
+        try:
+            out.rename(old)
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot replace the existing output ({exc})") from exc
     try:
         new.rename(out)
     except OSError as exc:

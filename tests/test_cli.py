@@ -219,3 +219,15 @@ def test_unknown_profile_is_exit_2(tmp_path):
 def test_geographic_measuring_crs_is_refused(tmp_path):
     code, _, stderr = run("check", str(DEMO), "--crs", "EPSG:4326", "--out", str(tmp_path / "o"))
     assert code == 2 and "not a projected CRS in metres" in stderr
+
+
+def test_output_directory_follows_the_umask(tmp_path):
+    import os
+
+    out = tmp_path / "out"
+    old = os.umask(0o022)
+    try:
+        run("check", str(DEMO), "--out", str(out), "--no-map")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755

@@ -89,3 +89,7 @@ def test_gauss_kruger_zone(lon, epsg):
 def test_metric_crs_outside_china_is_utm():
     assert choose_metric_crs(24.94, 60.17).to_epsg() == 32635  # Helsinki
     assert choose_metric_crs(114.29, 35.73).to_epsg() == 4547  # Hebi
+
+
+def test_no_zone_for_nan_longitude():
+    assert gauss_kruger_epsg(float("nan")) is None

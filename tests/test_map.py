@@ -1,0 +1,223 @@
+"""The reviewer's map (``compliance.mapping.render_map``) on the demo scheme.
+
+Folium writes layer names and GeoJSON properties as JSON with ``\\uXXXX``
+escapes, so assertions on those read the page with the escapes decoded (what
+the browser shows); the legend and title box are plain UTF-8 HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+import compliance
+from compliance.engine import Result
+from compliance.mapping import RULE_COLOURS, render_map
+
+ROOT = Path(__file__).parents[1]
+DEMO = ROOT / "sample_data" / "demo" / "demo.gpkg"
+
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_FIT = re.compile(r"fitBounds\(\s*\[\[([-\d.e]+),\s*([-\d.e]+)\],\s*\[([-\d.e]+),\s*([-\d.e]+)\]\]")
+
+
+def _decoded(raw: str) -> str:
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw)
+
+
+def _render(result: Result, tmp_path: Path, name: str = "map.html") -> tuple[str, str]:
+    """Render; return (raw HTML, HTML with JSON escapes decoded)."""
+    out = tmp_path / name
+    render_map(result, out)
+    raw = out.read_bytes().decode("utf-8")
+    return raw, _decoded(raw)
+
+
+def _legend(raw: str) -> str:
+    m = re.search(r'class="cc-box cc-legend">(.*?)</details>', raw, re.S)
+    assert m, "legend not found"
+    return m.group(1)
+
+
+def _title_box(raw: str) -> str:
+    m = re.search(r'class="cc-box cc-title">(.*?)</div>\s*\n', raw, re.S)
+    assert m, "title box not found"
+    return m.group(1)
+
+
+def _fit_bounds(raw: str) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of the fitBounds call."""
+    m = _FIT.search(raw)
+    assert m, "no fitBounds call"
+    lat0, lon0, lat1, lon1 = (float(g) for g in m.groups())
+    return lon0, lat0, lon1, lat1
+
+
+@pytest.fixture(scope="module")
+def demo(demo_hebi: Result) -> Result:
+    """The demo scheme checked against the Hebi profile (``conftest.demo_hebi``)."""
+    return demo_hebi
+
+
+@pytest.fixture(scope="module")
+def demo_page(demo: Result, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    return _render(demo, tmp_path_factory.mktemp("map"))
+
+
+def test_one_layer_per_violated_rule_with_count(demo: Result, demo_page: tuple[str, str]) -> None:
+    _, text = demo_page
+    counts = demo.violations["rule_id"].value_counts()
+    titles = dict(zip(demo.summary["rule_id"], demo.summary["title"], strict=True))
+    for code in ("EC01", "EC02", "GR01", "RD01", "SQ01"):
+        assert f"{code} {titles[code]} · {counts[code]} 处" in text
+    assert "EC01 生态廊道净宽度 · 1 处" in text
+    assert "EC02 组团间生态廊道贯通连续 · 2 处" in text
+    # Every rule with violations has its layer, and only those.
+    assert len(re.findall(r"[A-Z]{2}\d{2} [^\"<]* · \d+ 处", text)) == len(counts)
+
+
+def test_popup_gives_message_measure_limit_method(demo: Result, demo_page: tuple[str, str]) -> None:
+    _, text = demo_page
+    row = demo.findings.set_index(["rule_id", "feature_id"]).loc[("RD01", "RC")]
+    assert "淇河路" in row["message"] and "50.0" in row["message"]
+    assert row["message"] in text
+    assert '"p_measured": "50.0 米"' in text
+    assert '"p_limit": "≤ 40.0 米"' in text
+    assert '"p_tip": "RD01 · RC · 50.0 米"' in text
+    assert row["method"] in text
+    assert '"p_status": "不符合 / fail"' in text
+    assert '"p_status": "提示 / warn"' in text  # CL02, a 原则上 rule
+
+
+def test_popup_quotes_the_clause_with_document_and_section(demo_page: tuple[str, str]) -> None:
+    _, text = demo_page
+    document = "《鹤壁市城乡建设领域碳达峰行动方案》（鹤建综[2023]61号）"
+    clause = f"{document} 三(一)：“广场集中硬地面积不超过 1 公顷”"
+    assert "广场集中硬地面积不超过 1 公顷" in text
+    assert f'"p_clause": "{clause}"' in text
+
+
+def test_legend_names_crs_profile_and_rule_counts(demo: Result, demo_page: tuple[str, str]) -> None:
+    raw, _ = demo_page
+    legend = _legend(raw)
+    assert "量测坐标系 / measured in" in legend
+    assert "EPSG:4547" in legend and demo.scheme.crs_label in legend
+    assert "hebi" in legend and "《鹤壁市城乡建设领域碳达峰行动方案》" in legend
+    assert f"border-color:{RULE_COLOURS['EC01']}" in legend
+    assert "<b>EC02</b> 组团间生态廊道贯通连续" in legend and "不符合 fail 2" in legend
+    assert "<b>CL02</b> 组团平均人口密度" in legend and "提示 warn 1" in legend
+    title = _title_box(raw)
+    assert "demo.gpkg" in title and "hebi" in title
+    assert "不符合 fail 13 处" in title and "提示 warn 1 处" in title
+
+
+def test_lines_are_drawn_wide(demo_page: tuple[str, str]) -> None:
+    raw, _ = demo_page
+    styles = [json.loads(s) for s in re.findall(r"return (\{\"color\".*?\});", raw)]
+    wide = {s["color"] for s in styles if s["weight"] >= 4}
+    # EC02 (gap line N+E) and RD01 (centreline RA) have line violations.
+    assert RULE_COLOURS["EC02"] in wide and RULE_COLOURS["RD01"] in wide
+
+
+def test_fit_bounds_cover_the_violations(demo: Result, demo_page: tuple[str, str]) -> None:
+    raw, _ = demo_page
+    lon0, lat0, lon1, lat1 = _fit_bounds(raw)
+    v = demo.violations
+    v0, v1, v2, v3 = v[v.geometry.notna()].to_crs(4326).total_bounds
+    layers = [demo.scheme.layers[n] for n in ("boundary", "clusters", "corridors", "green_spaces")]
+    everything = pd.concat([v[v.geometry.notna()].geometry, *(g.geometry for g in layers)])
+    e0, e1, e2, e3 = gpd.GeoSeries(everything, crs=demo.crs).to_crs(4326).total_bounds
+    tol = 1e-4  # degrees (about 10 m): simplification of context layers and rounding
+    assert lon0 <= v0 + tol and lat0 <= v1 + tol and lon1 >= v2 - tol and lat1 >= v3 - tol
+    assert lon0 >= e0 - tol and lat0 >= e1 - tol and lon1 <= e2 + tol and lat1 <= e3 + tol
+
+
+def test_not_evaluated_rule_listed_in_legend(tmp_path: Path) -> None:
+    scheme = compliance.read_scheme(DEMO)
+    del scheme.layers["squares"]
+    result = compliance.evaluate(scheme, compliance.load_profile("hebi"))
+    ne = result.summary.set_index("rule_id").loc["SQ01", "status"]
+    assert ne == "not_evaluated"
+    raw, text = _render(result, tmp_path)
+    legend = _legend(raw)
+    section = legend.split("未评估 / not evaluated", 1)[1]
+    assert "<b>SQ01</b> 县城广场集中硬地面积 — 未评估" in section
+    assert "squares" in section  # the reason
+    assert "SQ01 县城广场集中硬地面积 ·" not in text  # no layer for it
+    assert "EC01 生态廊道净宽度 · 1 处" in text  # the others still drawn
+
+
+def test_no_violations_still_renders(tmp_path: Path) -> None:
+    scheme = compliance.read_scheme(DEMO)
+    squares = scheme.layers["squares"]
+    scheme.layers = {"squares": squares[squares["feature_id"] == "Q3"]}  # 0.8 ha: passes
+    result = compliance.evaluate(scheme, compliance.load_profile("hebi"))
+    assert result.violations.empty
+    assert result.findings.geometry.isna().any()  # not_evaluated rows
+    raw, text = _render(result, tmp_path)
+    assert "no violations found" in _legend(raw)
+    assert "no violations found" in _title_box(raw)
+    assert " 处" not in re.sub(r"<[^>]*>", "", _title_box(raw))
+    assert not re.search(r"[A-Z]{2}\d{2} [^\"<]* · \d+ 处", text)
+    # No context layer and no violation: the view falls back to the scheme's bounds.
+    lon0, lat0, lon1, lat1 = _fit_bounds(raw)
+    q0, q1, q2, q3 = scheme.layers["squares"].to_crs(4326).total_bounds
+    assert lon0 <= q0 + 1e-6 and lat0 <= q1 + 1e-6 and lon1 >= q2 - 1e-6 and lat1 >= q3 - 1e-6
+    assert lon1 - lon0 < 0.01 and lat1 - lat0 < 0.01
+
+
+def test_violation_without_geometry_is_counted_not_drawn(demo: Result, tmp_path: Path) -> None:
+    findings = demo.findings.copy()
+    gr03 = findings.index[(findings["rule_id"] == "GR03") & (findings["status"] == "fail")]
+    findings.loc[gr03, "geometry"] = None
+    result = Result(findings, demo.summary, demo.profile, demo.scheme, demo.notes)
+    raw, text = _render(result, tmp_path)
+    assert "1 处无图形 / not drawn" in _legend(raw)
+    assert "GR03 城市公园绿地服务半径覆盖率 ·" not in text
+
+
+def test_large_context_layer_is_simplified(tmp_path: Path) -> None:
+    scheme = compliance.read_scheme(DEMO)
+    boundary = scheme.layers["boundary"].copy()
+    dense = shapely.segmentize(boundary.geometry.array, 1.0)  # tens of thousands of vertices
+    boundary = boundary.set_geometry(gpd.GeoSeries(dense, crs=boundary.crs))
+    assert shapely.get_num_coordinates(dense).sum() > 50_000
+    scheme.layers["boundary"] = boundary
+    result = compliance.evaluate(scheme, compliance.load_profile("hebi"))
+    out = tmp_path / "map.html"
+    render_map(result, out)
+    assert out.stat().st_size < 400_000
+    assert "规划范围 boundary" in _decoded(out.read_text(encoding="utf-8"))
+
+
+def test_colours_are_stable_across_runs(demo: Result, tmp_path: Path) -> None:
+    first, _ = _render(demo, tmp_path, "a.html")
+    second, _ = _render(demo, tmp_path, "b.html")
+    assert _legend(first) == _legend(second)
+    text = _decoded(first)
+    for code in ("EC01", "EC02", "GR01", "RD01", "SQ01"):  # layer names carry the swatch
+        assert re.search(rf'color:{RULE_COLOURS[code]}\\?">■</span> {code} ', text)
+
+
+def test_points_collections_and_estimates_are_drawn(demo: Result, tmp_path: Path) -> None:
+    findings = demo.findings.copy()
+    sq = findings.index[(findings["rule_id"] == "SQ01") & (findings["status"] == "fail")]
+    q1, q2 = sq[0], sq[1]
+    geoms = findings.geometry.array.copy()
+    geoms[q1] = shapely.centroid(geoms[q1])  # a point violation
+    geoms[q2] = shapely.GeometryCollection([geoms[q2], shapely.centroid(geoms[q2])])
+    findings = findings.set_geometry(gpd.GeoSeries(geoms, index=findings.index, crs=demo.crs))
+    findings.loc[q1, "estimated"] = True
+    result = Result(findings, demo.summary, demo.profile, demo.scheme, demo.notes)
+    raw, text = _render(result, tmp_path)
+    assert "new L.CircleMarker(latlng, opts)" in raw
+    assert raw.count('"type": "Point"') >= 2  # the point and the collection's point
+    assert '"type": "GeometryCollection"' not in raw  # split into its parts
+    assert "（估算 / estimated）" in text
+    assert "SQ01 县城广场集中硬地面积 · 2 处" in text
