@@ -1,0 +1,33 @@
+"""The example outputs committed under maps/ equal a fresh run."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+import compliance
+
+EXAMPLES = sorted(p for p in (ROOT / "maps").iterdir() if (p / "run.json").is_file())
+
+
+def test_examples_exist():
+    assert {p.name for p in EXAMPLES} >= {"nanjing_xinjiekou", "jiangxi_guixi", "demo_hebi"}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_example_summary_is_current(example):
+    info = json.loads((example / "run.json").read_text("utf-8"))
+    result = compliance.check(ROOT / info["scheme"], info["profile"])
+    committed = pd.read_csv(example / "summary.csv", keep_default_na=False)
+    fresh = result.summary
+    assert committed["rule_id"].tolist() == fresh["rule_id"].tolist()
+    assert committed["status"].tolist() == fresh["status"].tolist()
+    assert committed["checked"].tolist() == fresh["checked"].tolist()
+    assert committed["failed"].tolist() == fresh["failed"].tolist()
+    worst = pd.to_numeric(committed["worst"], errors="coerce").to_numpy()
+    assert worst == pytest.approx(fresh["worst"].to_numpy(dtype=float), abs=0.01, nan_ok=True)
+    html = (example / "map.html").read_text("utf-8")
+    assert result.scheme.crs_label in html
