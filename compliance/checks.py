@@ -42,6 +42,22 @@ class NoParams(Params):
     """A check without parameters."""
 
 
+#: Contract layers as a Chinese reviewer names them.
+LAYER_ZH = {
+    "clusters": "组团边界图层",
+    "corridors": "生态廊道图层",
+    "roads": "道路图层",
+    "squares": "广场图层",
+}
+
+
+def missing_layer(name: str) -> Evaluation:
+    """Not evaluated: the scheme has no such layer."""
+    return not_evaluated(
+        f"the scheme has no '{name}' layer", f"方案缺少{LAYER_ZH.get(name, '图层')} {name}"
+    )
+
+
 def _fmt_int(values: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float)).map(lambda v: f"{v:,.0f}")
 
@@ -58,7 +74,7 @@ def check_cluster_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluati
     """CL01: area of each cluster polygon, km²."""
     clusters = scheme.layer("clusters")
     if clusters is None:
-        return not_evaluated("the scheme has no 'clusters' layer", "方案缺少组团边界图层 clusters")
+        return missing_layer("clusters")
     area = area_km2(clusters.geometry)
     zh, en = label(clusters, "组团", "cluster")
     return Evaluation(
@@ -83,7 +99,7 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
     """
     clusters = scheme.layer("clusters")
     if clusters is None:
-        return not_evaluated("the scheme has no 'clusters' layer", "方案缺少组团边界图层 clusters")
+        return missing_layer("clusters")
     own = (
         clusters["population"]
         if "population" in clusters.columns
@@ -177,9 +193,7 @@ def check_corridor_width(scheme: Scheme, rule: Rule, params: CorridorWidthParams
     """EC01: minimum net width of each corridor, m; the narrowest stretch as geometry."""
     corridors = scheme.layer("corridors")
     if corridors is None:
-        return not_evaluated(
-            "the scheme has no 'corridors' layer", "方案缺少生态廊道图层 corridors"
-        )
+        return missing_layer("corridors")
     net = net_corridors(corridors.geometry, corridor_obstacles(scheme))
     raw_width = min_width_m(
         net.to_numpy(),
@@ -251,7 +265,7 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
     """
     clusters = scheme.layer("clusters")
     if clusters is None:
-        return not_evaluated("the scheme has no 'clusters' layer", "方案缺少组团边界图层 clusters")
+        return missing_layer("clusters")
     if len(clusters) < 2:
         return not_evaluated(
             "fewer than two clusters in the 'clusters' layer", "组团边界图层中少于两个组团"
@@ -359,7 +373,7 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
     """
     roads = scheme.layer("roads")
     if roads is None:
-        return not_evaluated("the scheme has no 'roads' layer", "方案缺少道路图层 roads")
+        return missing_layer("roads")
     keep = pd.Series(True, index=roads.index)
     if params.exclude_classes and "road_class" in roads.columns:
         keep &= ~roads["road_class"].astype("string").isin(params.exclude_classes).fillna(False)
@@ -445,7 +459,7 @@ def check_plaza_hard_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
     """
     squares = scheme.layer("squares")
     if squares is None:
-        return not_evaluated("the scheme has no 'squares' layer", "方案缺少广场图层 squares")
+        return missing_layer("squares")
     attr = (
         squares["hard_area_m2"]
         if "hard_area_m2" in squares.columns

@@ -215,9 +215,8 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, crs: CRS | None, grid_deg: float) -> gpd.Ge
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
 
-def _bounds(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, float, float, float] | None:
-    """(min lon, min lat, max lon, max lat) of non-empty frames already in EPSG:4326."""
-    boxes = [f.total_bounds for f in frames if not f.empty]
+def _union_boxes(boxes: list[np.ndarray]) -> tuple[float, float, float, float] | None:
+    """The box covering (minx, miny, maxx, maxy) boxes; None when there are none."""
     boxes = [b for b in boxes if np.isfinite(b).all()]
     if not boxes:
         return None
@@ -228,6 +227,11 @@ def _bounds(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, float, float, fl
         float(arr[:, 2].max()),
         float(arr[:, 3].max()),
     )
+
+
+def _bounds(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, float, float, float] | None:
+    """(min lon, min lat, max lon, max lat) of non-empty frames already in EPSG:4326."""
+    return _union_boxes([f.total_bounds for f in frames if not f.empty])
 
 
 def _scheme_bounds(result: Result) -> tuple[float, float, float, float] | None:
@@ -241,15 +245,7 @@ def _scheme_bounds(result: Result) -> tuple[float, float, float, float] | None:
             continue
         to_wgs84 = Transformer.from_crs(gdf.crs, 4326, always_xy=True)
         boxes.append(np.array(to_wgs84.transform_bounds(minx, miny, maxx, maxy)))
-    if not boxes:
-        return None
-    arr = np.vstack(boxes)
-    return (
-        float(arr[:, 0].min()),
-        float(arr[:, 1].min()),
-        float(arr[:, 2].max()),
-        float(arr[:, 3].max()),
-    )
+    return _union_boxes(boxes)
 
 
 def _unit_text(unit: str) -> str:
