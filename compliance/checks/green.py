@@ -1,0 +1,176 @@
+"""Checks of green space: service radius (服务半径) and coverage."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pydantic import Field
+
+from ..catalogue import Rule
+from ..measures.green import farthest_distance_m, service_area
+from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..scheme import Scheme
+from .common import (
+    fmt1,
+    fmt_int,
+    green_polygons,
+    kinds_zh,
+    qualifying_greens,
+    residential_parcels,
+)
+
+
+class ServiceRadiusParams(Params):
+    """Parameters of a service-radius rule: which green spaces count."""
+
+    kinds: list[str] = Field(default_factory=lambda: ["park", "green"])
+    min_area_m2: float = Field(2000.0, ge=0)
+    min_uncovered_m2: float = Field(1.0, ge=0)
+    sample_spacing_m: float = Field(10.0, gt=0)
+
+
+@register("service_radius", ServiceRadiusParams)
+def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams) -> Evaluation:
+    """GR01/GR02: each residential parcel lies within the radius (the limit) of green space.
+
+    Straight-line radius buffered from the boundary of qualifying green
+    spaces.  Measured: the farthest distance from the parcel to the nearest
+    qualifying green space, m.  A parcel fails when more than
+    ``min_uncovered_m2`` of it lies outside the radius; that part is drawn.
+    """
+    res = residential_parcels(scheme)
+    if isinstance(res, Evaluation):
+        return res
+    greens = green_polygons(scheme)
+    if greens is None:
+        return not_evaluated(
+            "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
+            "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
+        )
+    targets = qualifying_greens(greens, params.kinds, params.min_area_m2)
+    cover = service_area(targets, rule.limit)
+    geoms = res.geometry.to_numpy()
+    uncovered = geoms if cover is None else shapely.difference(geoms, cover)
+    un_area = shapely.area(uncovered)
+    passed = un_area <= params.min_uncovered_m2
+    distance = farthest_distance_m(
+        res.geometry,
+        targets,
+        spacing_m=params.sample_spacing_m,
+        extra=gpd.GeoSeries(np.where(passed, None, uncovered), crs=scheme.crs),
+    )
+    share = 100.0 * un_area / shapely.area(geoms)
+    zh, en = label(res, "居住用地", "residential parcel")
+    tier_zh = f"计入的绿地：{kinds_zh(params.kinds)}，面积不小于 {params.min_area_m2:,.0f} 平方米"
+    no_green = len(targets) == 0
+    return Evaluation(
+        make_rows(
+            gpd.GeoSeries(np.where(passed, geoms, uncovered), crs=scheme.crs),
+            feature_id=res["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=distance,
+            passed=passed,
+            detail_zh=np.where(
+                passed,
+                tier_zh,
+                "服务半径外面积 "
+                + fmt_int(un_area)
+                + " 平方米（占 "
+                + fmt1(share)
+                + "%）；"
+                + ("方案中没有符合条件的绿地；" if no_green else "")
+                + tier_zh,
+            ),
+            detail_en=np.where(
+                passed,
+                f"counted: {', '.join(params.kinds)} of at least {params.min_area_m2:,.0f} m2",
+                fmt_int(un_area)
+                + " m2 ("
+                + fmt1(share)
+                + "%) outside the radius; "
+                + ("no qualifying green space in the scheme; " if no_green else "")
+                + f"counted: {', '.join(params.kinds)} of at least {params.min_area_m2:,.0f} m2",
+            ),
+            method=(
+                f"straight-line radius {rule.limit:g} m from the boundary of "
+                f"{', '.join(params.kinds)} ≥ {params.min_area_m2:g} m2; "
+                "farthest distance sampled every "
+                f"{params.sample_spacing_m:g} m on the parcel boundary"
+            ),
+        ),
+        quantity_zh="至最近计入绿地的最远距离",
+        quantity_en="farthest distance to counted green space",
+    )
+
+
+class Tier(Params):
+    """A size tier of park service radius."""
+
+    kinds: list[str]
+    min_area_m2: float = Field(ge=0)
+    radius_m: float = Field(gt=0)
+
+
+class CoverageParams(Params):
+    """Parameters of the service-radius coverage share."""
+
+    tiers: list[Tier]
+
+
+@register("service_coverage", CoverageParams)
+def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -> Evaluation:
+    """GR03: share of residential land inside the park service radii, %.
+
+    Covered residential area ÷ all residential area × 100, with each tier's
+    parks (kinds, minimum area) buffered by the tier's radius.  One finding
+    for the whole scheme; the uncovered residential land is drawn.
+    """
+    res = residential_parcels(scheme)
+    if isinstance(res, Evaluation):
+        return res
+    greens = green_polygons(scheme)
+    if greens is None:
+        return not_evaluated(
+            "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
+            "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
+        )
+    covers = [
+        service_area(qualifying_greens(greens, t.kinds, t.min_area_m2), t.radius_m)
+        for t in params.tiers  # a handful of tiers, not features
+    ]
+    cover = (
+        shapely.union_all([c for c in covers if c is not None])
+        if any(c is not None for c in covers)
+        else None
+    )
+    land = shapely.union_all(res.geometry.to_numpy())
+    total = shapely.area(land)
+    uncovered = land if cover is None else shapely.difference(land, cover)
+    share = 100.0 * (total - shapely.area(uncovered)) / total
+    tiers_zh = "；".join(
+        f"{kinds_zh(t.kinds)} ≥ {t.min_area_m2:,.0f} 平方米按 {t.radius_m:g} 米"
+        for t in params.tiers
+    )
+    tiers_en = "; ".join(
+        f"{', '.join(t.kinds)} ≥ {t.min_area_m2:,.0f} m2 at {t.radius_m:g} m" for t in params.tiers
+    )
+    place = land if shapely.is_empty(uncovered) else uncovered
+    outside_m2 = shapely.area(uncovered)
+    return Evaluation(
+        make_rows(
+            gpd.GeoSeries([place], crs=scheme.crs),
+            feature_id="*",
+            subject_zh="全部居住用地",
+            subject_en="all residential land",
+            measured=[share],
+            passed=compare(rule, np.array([share])),
+            detail_zh=f"居住用地 {total:,.0f} 平方米，服务半径外 {outside_m2:,.0f} 平方米；"
+            + tiers_zh,
+            detail_en=f"residential land {total:,.0f} m2, {outside_m2:,.0f} m2 outside; "
+            + tiers_en,
+            method="covered residential area ÷ all residential area; straight-line radii: "
+            + tiers_en,
+        )
+    )
