@@ -11,17 +11,32 @@ in the seed text it cites (``rules/seeds/``).  Errors name the file and line.
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import RuleFileError
 
-Unit = Literal["m", "m2", "ha", "km2", "persons/km2", "km/km2", "%", "floors"]
-Comparison = Literal["<=", ">=", "<", ">"]
+Unit = Literal[
+    "m",
+    "m2",
+    "ha",
+    "km2",
+    "persons/km2",
+    "km/km2",
+    "%",
+    "floors",
+    "ratio",
+    "m2/person",
+    "km/10k persons",
+    "stars",
+]
+Comparison = Literal["<=", ">=", "<", ">", "between"]
+Severity = Literal["fail", "warn"]
 
 _RULE_CODE = r"^[A-Z]{2}\d{2}$"
 
@@ -40,8 +55,30 @@ class Source(BaseModel):
     )
 
 
+class Target(BaseModel):
+    """The limit of a rule for one target year (2023, 2025, 2030 …)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year: int
+    limit: float
+    limit_low: float | None = None
+    severity: Severity | None = None
+    wording: str | None = None
+    source: Source | None = Field(
+        default=None, description="the clause stating this year's limit, when not the rule's"
+    )
+
+
 class Rule(BaseModel):
-    """One checkable rule with its limit, as a profile states it."""
+    """One checkable rule with its limit, as a profile states it.
+
+    ``comparison`` ``between`` holds the measured value within
+    ``limit_low`` … ``limit`` (both inclusive).  A rule with ``targets`` has
+    one limit per target year; the loader resolves it to the year asked for
+    (:func:`choose_year`), so ``limit``, ``year`` and ``source`` are the
+    effective ones and ``targets`` lists them all.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,18 +89,32 @@ class Rule(BaseModel):
     layer: str = Field(description="input layer the findings are about")
     comparison: Comparison
     limit: float
+    limit_low: float | None = Field(default=None, description="lower bound of a 'between' rule")
     unit: Unit
-    severity: Literal["fail", "warn"]
+    severity: Severity
     wording: str | None = Field(
         default=None, description="the plan's hedge that makes it a warning: 原则上, 力争…"
     )
     year: int | None = Field(default=None, description="target year of the limit")
+    targets: list[Target] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
     source: Source
+
+    @model_validator(mode="after")
+    def _range_is_complete(self) -> Rule:
+        if self.comparison == "between":
+            if self.limit_low is None:
+                raise ValueError("comparison 'between' needs limit_low (the lower bound)")
+            if self.limit_low > self.limit:
+                raise ValueError(f"limit_low {self.limit_low} is above limit {self.limit}")
+        return self
 
     def passes(self, measured: float, limit: float | None = None) -> bool:
         """Whether a measured value satisfies the rule (NaN never passes)."""
         lim = self.limit if limit is None else limit
+        if self.comparison == "between":
+            low = self.limit_low if self.limit_low is not None else float("-inf")
+            return bool(low <= measured <= lim)
         return bool(_COMPARE[self.comparison](measured, lim))
 
 
@@ -73,6 +124,30 @@ _COMPARE = {
     "<": lambda a, b: a < b,
     ">": lambda a, b: a > b,
 }
+
+
+def choose_year(years: list[int], year: int | None = None, today: date | None = None) -> int:
+    """The target year whose limit applies.
+
+    Parameters
+    ----------
+    years : list of int
+        Target years a rule states (e.g. 2025 and 2030).
+    year : int, optional
+        The year asked for (``--year``).  Default: the current year, so that
+        the nearest target year not yet passed applies.
+    today : datetime.date, optional
+        For tests; defaults to today.
+
+    Returns
+    -------
+    int
+        ``year`` itself when stated; else the nearest stated year after it;
+        else (every target passed) the latest stated year.
+    """
+    asked = year if year is not None else (today or date.today()).year
+    later = [y for y in years if y >= asked]
+    return min(later) if later else max(years)
 
 
 class Profile(BaseModel):
@@ -86,6 +161,7 @@ class Profile(BaseModel):
     seed: str | None = None
     document: str
     inherits: str | None = None
+    year: int | None = Field(default=None, description="the year asked for, None for the default")
     rules: dict[str, Rule]
 
     def stated_in_plan(self, rule: Rule) -> bool:
@@ -208,7 +284,24 @@ def _raw_rules(
     return pf, rules
 
 
-def load_profile(name: str, rules_dir: Path | None = None) -> Profile:
+def _resolve_targets(data: dict[str, Any], year: int | None) -> dict[str, Any]:
+    """The rule's entry with the limit of the applicable target year filled in."""
+    targets = data.get("targets")
+    if not targets or not isinstance(targets, list):
+        return data
+    try:
+        years = [int(t["year"]) for t in targets]
+    except (KeyError, TypeError, ValueError):
+        return data  # left for validation to report
+    chosen = targets[years.index(choose_year(years, year))]
+    resolved = {**data, "year": chosen["year"], "limit": chosen.get("limit")}
+    for key in ("limit_low", "severity", "wording", "source"):
+        if chosen.get(key) is not None:
+            resolved[key] = chosen[key]
+    return resolved
+
+
+def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None = None) -> Profile:
     """Load a profile with inheritance resolved and every rule validated.
 
     Parameters
@@ -219,6 +312,9 @@ def load_profile(name: str, rules_dir: Path | None = None) -> Profile:
     rules_dir : pathlib.Path, optional
         Catalogue folder; defaults to :func:`default_rules_dir`.  Seeds are
         read from its ``seeds/`` subfolder.
+    year : int, optional
+        Target year for rules with limits per year (:func:`choose_year`);
+        default: the nearest target year not yet passed.
 
     Returns
     -------
@@ -237,7 +333,7 @@ def load_profile(name: str, rules_dir: Path | None = None) -> Profile:
     rules: dict[str, Rule] = {}
     for code, (data, path, text) in raw.items():
         try:
-            rule = Rule.model_validate(data)
+            rule = Rule.model_validate(_resolve_targets(data, year))
         except ValidationError as exc:
             err = exc.errors()[0]
             keys = ("rules", code, *err["loc"])
@@ -245,17 +341,22 @@ def load_profile(name: str, rules_dir: Path | None = None) -> Profile:
                 f"{_where(path, text, keys)}: rule {code}: "
                 f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}"
             ) from exc
-        seed_text = _seed_text(seeds_dir, rule.source.seed)
-        if seed_text is None:
-            raise RuleFileError(
-                f"{_where(path, text, ('rules', code, 'source', 'seed'))}: rule {code}: "
-                f"seed file '{rule.source.seed}' not found in {seeds_dir}"
-            )
-        if rule.source.quote not in seed_text:
-            raise RuleFileError(
-                f"{_where(path, text, ('rules', code, 'source', 'quote'))}: rule {code}: "
-                f"the quote is not found verbatim in {rule.source.seed}; copy it from the seed"
-            )
+        sources = [(("rules", code, "source"), rule.source)] + [
+            (("rules", code, "targets"), t.source) for t in rule.targets if t.source is not None
+        ]
+        for keys, source in sources:
+            seed_text = _seed_text(seeds_dir, source.seed)
+            if seed_text is None:
+                raise RuleFileError(
+                    f"{_where(path, text, (*keys, 'seed'))}: rule {code}: "
+                    f"seed file '{source.seed}' not found in {seeds_dir}"
+                )
+            if source.quote not in seed_text:
+                raise RuleFileError(
+                    f"{_where(path, text, (*keys, 'quote'))}: rule {code}: the quote "
+                    f"“{source.quote}” is not found verbatim in {source.seed}; "
+                    "copy it from the seed"
+                )
         rules[code] = rule
     return Profile(
         name=pf.profile,
@@ -264,5 +365,6 @@ def load_profile(name: str, rules_dir: Path | None = None) -> Profile:
         seed=pf.seed,
         document=pf.document,
         inherits=pf.inherits,
+        year=year,
         rules=dict(sorted(rules.items())),
     )

@@ -20,6 +20,7 @@ from pyproj import CRS
 from . import checks as _checks  # noqa: F401  (registers the checks)
 from .catalogue import Profile, Rule, load_profile
 from .errors import RuleFileError
+from .exceptions import apply_exceptions, read_exceptions
 from .registry import CHECKS, Evaluation
 from .scheme import Scheme, read_scheme
 
@@ -42,6 +43,10 @@ FINDING_COLUMNS = [
     "source_seed",
     "source_section",
     "source_quote",
+    "limit_low",
+    "year",
+    "exception_reason",
+    "exception_ref",
 ]
 
 SUMMARY_COLUMNS = [
@@ -62,6 +67,8 @@ SUMMARY_COLUMNS = [
     "note",
     "crs",
     "profile",
+    "limit_low",
+    "excepted",
 ]
 
 UNIT_ZH = {  # with the space that separates them from the number; none before %
@@ -76,7 +83,7 @@ UNIT_ZH = {  # with the space that separates them from the number; none before %
 }
 UNIT_EN = {"persons/km2": "persons/km2", "%": "%"}
 DECIMALS = {"m": 1, "m2": 0, "ha": 2, "km2": 2, "persons/km2": 0, "km/km2": 2, "%": 1, "floors": 0}
-STATUS_ORDER = {"fail": 3, "warn": 2, "pass": 1, "not_evaluated": 0}
+STATUS_ORDER = {"fail": 4, "warn": 3, "excepted": 2, "pass": 1, "not_evaluated": 0}
 
 
 def fmt(value: float, unit: str) -> str:
@@ -139,24 +146,42 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        """0 when no rule failed, 1 when any did (warnings do not fail a run)."""
+        """0 when no rule failed, 1 when any did (warnings and exceptions do not)."""
         return int((self.summary["status"] == "fail").any())
 
 
-def _verdict(rule: Rule, measured: np.ndarray, limit: float, passed: np.ndarray) -> pd.DataFrame:
+def _verdict(
+    rule: Rule, measured: np.ndarray, limit: np.ndarray, low: np.ndarray, passed: np.ndarray
+) -> pd.DataFrame:
+    """The comparison in words, per row (limits may differ per row)."""
     u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
-    lim = fmt(limit, rule.unit)
-    diff = np.abs(measured - limit)
-    d = pd.Series(diff).map(lambda v: fmt(v, rule.unit)).to_numpy()
-    upper = rule.comparison in ("<=", "<")
-    if upper:
-        fail_zh = "超过上限 " + lim + u_zh + "，超出 " + d + u_zh
-        fail_en = "above the limit of " + lim + u_en + " by " + d + u_en
-        ok_zh, ok_en = f"符合不超过 {lim}{u_zh} 的要求", f"within the limit of {lim}{u_en}"
+
+    def text(values: np.ndarray) -> np.ndarray:
+        return pd.Series(values).map(lambda v: fmt(v, rule.unit)).to_numpy()
+
+    lim, lo = text(limit), text(low)
+    over = text(measured - limit)
+    under = text(low - measured)
+    above_zh = "超过上限 " + lim + u_zh + "，超出 " + over + u_zh
+    above_en = "above the limit of " + lim + u_en + " by " + over + u_en
+    if rule.comparison == "between":
+        below_zh = "低于下限 " + lo + u_zh + "，相差 " + under + u_zh
+        below_en = "below the minimum of " + lo + u_en + " by " + under + u_en
+        is_below = measured < low
+        fail_zh = np.where(is_below, below_zh, above_zh)
+        fail_en = np.where(is_below, below_en, above_en)
+        ok_zh = "符合 " + lo + "–" + lim + u_zh + " 的要求"
+        ok_en = "within the range " + lo + "–" + lim + u_en
+    elif rule.comparison in ("<=", "<"):
+        fail_zh, fail_en = above_zh, above_en
+        ok_zh = "符合不超过 " + lim + u_zh + " 的要求"
+        ok_en = "within the limit of " + lim + u_en
     else:
-        fail_zh = "低于下限 " + lim + u_zh + "，相差 " + d + u_zh
-        fail_en = "below the minimum of " + lim + u_en + " by " + d + u_en
-        ok_zh, ok_en = f"符合不少于 {lim}{u_zh} 的要求", f"meets the minimum of {lim}{u_en}"
+        gap = text(limit - measured)
+        fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + u_zh
+        fail_en = "below the minimum of " + lim + u_en + " by " + gap + u_en
+        ok_zh = "符合不少于 " + lim + u_zh + " 的要求"
+        ok_en = "meets the minimum of " + lim + u_en
     nan = np.isnan(measured)
     fail_zh = np.where(nan, "无法量测，视为不符合", fail_zh)
     fail_en = np.where(nan, "cannot be measured, treated as not met", fail_en)
@@ -172,6 +197,10 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         "rule_id": rule.code,
         "layer": rule.layer,
         "limit": rule.limit,
+        "limit_low": np.nan if rule.limit_low is None else rule.limit_low,
+        "year": rule.year,
+        "exception_reason": "",
+        "exception_ref": "",
         "unit": rule.unit,
         "source": src,
         "severity": rule.severity,
@@ -197,7 +226,10 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     rows = ev.rows
     measured = rows["measured"].to_numpy(dtype=float)
     passed = rows["passed"].to_numpy(dtype=bool)
-    verdict = _verdict(rule, measured, rule.limit, passed)
+    limit = rows["limit"].fillna(rule.limit).to_numpy(dtype=float)
+    rule_low = np.nan if rule.limit_low is None else rule.limit_low
+    low = rows["limit_low"].fillna(rule_low).to_numpy(dtype=float)
+    verdict = _verdict(rule, measured, limit, low, passed)
     value = pd.Series(measured).map(lambda v: fmt(v, rule.unit)).to_numpy()
     u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
     detail_zh = rows["detail_zh"].astype(str).to_numpy()
@@ -255,6 +287,8 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
             "status": status,
             "feature_id": rows["feature_id"].astype(str).to_numpy(),
             "measured": measured,
+            "limit": limit,
+            "limit_low": low,
             "message": message,
             "message_en": message_en,
             "method": rows["method"].astype(str).to_numpy(),
@@ -266,21 +300,31 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     return out[[*FINDING_COLUMNS, "geometry"]]
 
 
+def _worst(rule: Rule, f: gpd.GeoDataFrame) -> float:
+    """The measured value farthest beyond the limit (or nearest to it when none is)."""
+    m = f["measured"].to_numpy(dtype=float)
+    ok = ~np.isnan(m)
+    if not ok.any():
+        return float("nan")
+    m, limit, low = m[ok], f["limit"].to_numpy(dtype=float)[ok], f["limit_low"].to_numpy(float)[ok]
+    if rule.comparison == "between":
+        beyond = np.maximum(low - m, m - limit)
+    elif rule.comparison in ("<=", "<"):
+        beyond = m - limit
+    else:
+        beyond = limit - m
+    return float(m[int(np.argmax(beyond))])
+
+
 def _summary_row(
     rule: Rule, ev: Evaluation, f: gpd.GeoDataFrame, profile: Profile, crs_label: str
 ) -> dict[str, object]:
     bad = f["status"].isin(["fail", "warn"])
-    measured = f["measured"].dropna()
-    if measured.empty:
-        worst = np.nan
-    elif rule.comparison in ("<=", "<"):
-        worst = float(measured.max())
-    else:
-        worst = float(measured.min())
+    worst = _worst(rule, f)
     if ev.rows is None:
         status, note = "not_evaluated", ev.not_evaluated or ""
     else:
-        status = max(f["status"], key=STATUS_ORDER.__getitem__, default="pass")
+        status = max(f["status"], key=lambda v: STATUS_ORDER.get(v, 0), default="pass")
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         if len(f) == 0:
             note = (note + "; " if note else "") + "nothing in scope to check"
@@ -292,6 +336,8 @@ def _summary_row(
         "failed": int(bad.sum()),
         "worst": worst,
         "limit": rule.limit,
+        "limit_low": rule.limit_low,
+        "excepted": int((f["status"] == "excepted").sum()),
         "unit": rule.unit,
         "source": source_text(rule),
         "title_en": rule.title_en,
@@ -304,7 +350,7 @@ def _summary_row(
     }
 
 
-def evaluate(scheme: Scheme, profile: Profile) -> Result:
+def evaluate(scheme: Scheme, profile: Profile, *, exceptions: pd.DataFrame | None = None) -> Result:
     """Run every rule of a profile over a scheme.
 
     Parameters
@@ -313,6 +359,9 @@ def evaluate(scheme: Scheme, profile: Profile) -> Result:
         Layers in a projected metric CRS (from :func:`compliance.read_scheme`).
     profile : Profile
         Effective rules (from :func:`compliance.load_profile`).
+    exceptions : pandas.DataFrame, optional
+        Approved breaches (:func:`compliance.exceptions.read_exceptions`):
+        matching violations become ``excepted``.
 
     Returns
     -------
@@ -323,7 +372,8 @@ def evaluate(scheme: Scheme, profile: Profile) -> Result:
     RuleFileError
         A rule names a measure no check provides, or has invalid parameters.
     """
-    frames, rows = [], []
+    ex = exceptions if exceptions is not None else pd.DataFrame(columns=["rule_id"])
+    frames, rows, notes = [], [], list(scheme.notes)
     for code, rule in profile.rules.items():  # a handful of rules, not features
         check = CHECKS.get(rule.measure)
         if check is None:
@@ -333,22 +383,29 @@ def evaluate(scheme: Scheme, profile: Profile) -> Result:
             )
         ev = check.fn(scheme, rule, check.validated_params(rule))
         f = _findings_for(rule, ev, scheme.crs)
+        f, unused = apply_exceptions(f, ex[ex["rule_id"] == code])
+        notes.extend(unused)
         frames.append(f)
         rows.append(_summary_row(rule, ev, f, profile, scheme.crs_label))
+    notes.extend(
+        f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule"
+        for code in sorted(set(ex["rule_id"]) - set(profile.rules))
+    )
     findings = gpd.GeoDataFrame(
         pd.concat(frames, ignore_index=True), geometry="geometry", crs=scheme.crs
     )
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return Result(
-        findings=findings, summary=summary, profile=profile, scheme=scheme, notes=list(scheme.notes)
-    )
+    return Result(findings=findings, summary=summary, profile=profile, scheme=scheme, notes=notes)
 
 
 def check(
     scheme: str | Path | Scheme,
     profile: str | Profile = "national",
     *,
+    year: int | None = None,
     crs: str | int | CRS | None = None,
+    rasters: dict[str, str | Path] | None = None,
+    exceptions: str | Path | pd.DataFrame | None = None,
     rules_dir: Path | None = None,
 ) -> Result:
     """Check a scheme against a profile's rules.
@@ -361,8 +418,16 @@ def check(
     profile : str or Profile
         Profile name (``national``, ``xinjiang``, ``alxa``, ``hebi``,
         ``jiaozuo``, ``bayannur``) or a loaded profile.
+    year : int, optional
+        Target year for rules with limits per year (2023, 2025, 2030);
+        default: the nearest target year not yet passed.
     crs : optional
         Measuring CRS instead of the one chosen for the data (projected, metres).
+    rasters : dict, optional
+        Raster inputs by role (``population``, ``impervious``, ``landcover``),
+        in addition to those found in a scheme folder.
+    exceptions : str, pathlib.Path or pandas.DataFrame, optional
+        Exceptions file (or its table) of approved breaches.
     rules_dir : pathlib.Path, optional
         Catalogue folder instead of the shipped one.
 
@@ -374,10 +439,11 @@ def check(
     Raises
     ------
     InputError
-        The scheme cannot be read or used.
+        The scheme, a raster or the exceptions file cannot be read or used.
     RuleFileError
         The profile is unknown or its rule files are invalid.
     """
-    prof = profile if isinstance(profile, Profile) else load_profile(profile, rules_dir)
-    sch = scheme if isinstance(scheme, Scheme) else read_scheme(scheme, crs=crs)
-    return evaluate(sch, prof)
+    prof = profile if isinstance(profile, Profile) else load_profile(profile, rules_dir, year=year)
+    ex = read_exceptions(exceptions) if isinstance(exceptions, str | Path) else exceptions
+    sch = scheme if isinstance(scheme, Scheme) else read_scheme(scheme, crs=crs, rasters=rasters)
+    return evaluate(sch, prof, exceptions=ex)

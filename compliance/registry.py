@@ -32,6 +32,8 @@ ROW_COLUMNS = (
     "detail_en",
     "method",  # how it was measured, in English
     "estimated",  # bool: the value rests on an estimate, not on data
+    "limit",  # float: per-row limit, NaN for the rule's own
+    "limit_low",  # float: per-row lower bound of a 'between' rule, NaN for the rule's own
 )
 
 
@@ -119,18 +121,32 @@ def not_evaluated(reason_en: str, reason_zh: str) -> Evaluation:
     return Evaluation(rows=None, not_evaluated=reason_en, not_evaluated_zh=reason_zh)
 
 
-def compare(rule: Rule, measured: pd.Series | np.ndarray) -> np.ndarray:
-    """Vectorised ``measured <comparison> limit``; NaN never passes."""
+def compare(
+    rule: Rule,
+    measured: pd.Series | np.ndarray,
+    limit: float | np.ndarray | None = None,
+    limit_low: float | np.ndarray | None = None,
+) -> np.ndarray:
+    """Vectorised ``measured <comparison> limit``; NaN never passes.
+
+    ``limit`` and ``limit_low`` default to the rule's and may be arrays, one
+    per row, for rules whose limit depends on the feature (e.g. GB01).
+    """
     values = np.asarray(measured, dtype=float)
+    lim = np.asarray(rule.limit if limit is None else limit, dtype=float)
     with np.errstate(invalid="ignore"):
-        if rule.comparison == "<=":
-            out = values <= rule.limit
+        if rule.comparison == "between":
+            low_v = rule.limit_low if limit_low is None else limit_low
+            low = np.asarray(-np.inf if low_v is None else low_v, dtype=float)
+            out = (values >= low) & (values <= lim)
+        elif rule.comparison == "<=":
+            out = values <= lim
         elif rule.comparison == ">=":
-            out = values >= rule.limit
+            out = values >= lim
         elif rule.comparison == "<":
-            out = values < rule.limit
+            out = values < lim
         else:
-            out = values > rule.limit
+            out = values > lim
     return np.asarray(out & ~np.isnan(values), dtype=bool)
 
 
@@ -146,8 +162,14 @@ def make_rows(
     detail_zh: Any = "",
     detail_en: Any = "",
     estimated: Any = False,
+    limit: Any = np.nan,
+    limit_low: Any = np.nan,
 ) -> gpd.GeoDataFrame:
-    """Assemble evaluation rows; scalars broadcast, arrays align by position."""
+    """Assemble evaluation rows; scalars broadcast, arrays align by position.
+
+    ``limit`` and ``limit_low`` are per-row limits for rules whose limit
+    depends on the feature; NaN (the default) means the rule's own.
+    """
     geoms = gdf_or_geoms.geometry if isinstance(gdf_or_geoms, gpd.GeoDataFrame) else gdf_or_geoms
     n = len(geoms)
 
@@ -164,6 +186,8 @@ def make_rows(
         "detail_en": col(detail_en),
         "method": col(method),
         "estimated": col(estimated),
+        "limit": np.broadcast_to(np.asarray(col(limit), dtype=float), (n,)),
+        "limit_low": np.broadcast_to(np.asarray(col(limit_low), dtype=float), (n,)),
     }
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
     return gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=geoms.crs)

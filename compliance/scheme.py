@@ -43,6 +43,7 @@ class LayerSpec:
 
 POLYGON = ("Polygon", "MultiPolygon")
 LINE = ("LineString", "MultiLineString")
+POINT = ("Point", "MultiPoint")
 
 #: The layers of the data contract, their geometry types and numeric fields.
 LAYERS: dict[str, LayerSpec] = {
@@ -50,26 +51,85 @@ LAYERS: dict[str, LayerSpec] = {
     "clusters": LayerSpec(POLYGON, numeric=("population",), text=("name",)),
     "corridors": LayerSpec(POLYGON, text=("name",)),
     "parcels": LayerSpec(
-        POLYGON, numeric=("population", "floor_area_m2"), text=("land_use", "name")
+        POLYGON,
+        numeric=("population", "floor_area_m2", "permeable_area_m2"),
+        text=("land_use", "name"),
     ),
     "roads": LayerSpec(
         LINE + POLYGON,
         numeric=("red_line_width_m",),
-        boolean=("is_new",),
+        boolean=("is_new", "oneway"),
         text=("road_class", "width_source", "name"),
     ),
     "squares": LayerSpec(POLYGON, numeric=("hard_area_m2",), text=("name",)),
     "green_spaces": LayerSpec(POLYGON, text=("kind", "name")),
     "buildings": LayerSpec(
         POLYGON,
-        numeric=("floors", "height_m", "floor_area_m2"),
-        boolean=("is_new",),
-        text=("use", "name"),
+        numeric=("floors", "height_m", "floor_area_m2", "pv_area_m2", "roof_area_m2", "green_star"),
+        boolean=("is_new", "solar_thermal", "demolished"),
+        text=("use", "investor", "name"),
     ),
     "renewal_units": LayerSpec(
         POLYGON, numeric=("existing_floor_area_m2", "demolished_floor_area_m2"), text=("name",)
     ),
+    # Extensions of the contract, for the rules of RULES.md beyond the headline ones.
+    "greenways": LayerSpec(LINE, text=("name",)),
+    "facilities": LayerSpec(POINT + POLYGON, text=("kind", "name")),
+    "height_zones": LayerSpec(POLYGON, text=("name",)),
 }
+
+#: Raster roles and the file stems a scheme folder may hold them under.
+RASTER_ROLES: dict[str, tuple[str, ...]] = {
+    "population": ("population",),  # persons per cell
+    "impervious": ("impervious", "imperviousness"),  # impervious share per cell, 0–1 or 0–100
+    "landcover": ("landcover", "land_cover"),  # land-cover class codes
+}
+RASTER_SUFFIXES = (".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class RasterInput:
+    """A raster input: where it is and what it is, checked when the scheme is read.
+
+    Attributes
+    ----------
+    role : str
+        ``population`` (persons per cell), ``impervious`` (impervious share
+        per cell) or ``landcover`` (class codes).
+    path : pathlib.Path
+    crs : pyproj.CRS
+        The raster's own CRS: zonal statistics project the polygons into it,
+        the raster itself is never resampled.
+    nodata : float or None
+    """
+
+    role: str
+    path: Path
+    crs: CRS
+    nodata: float | None
+
+
+def _open_raster(role: str, path: Path) -> RasterInput:
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    if role not in RASTER_ROLES:
+        raise InputError(
+            f"{path}: unknown raster role '{role}' (expected {', '.join(RASTER_ROLES)})"
+        )
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise InputError(
+                    f"{path}: the {role} raster has no CRS; "
+                    "define it (e.g. with gdal_edit.py -a_srs)"
+                )
+            crs = CRS.from_user_input(src.crs.to_wkt())
+            nodata = src.nodata
+    except RasterioIOError as exc:
+        raise InputError(f"{path}: cannot be read as a raster ({_one_line(exc)})") from exc
+    return RasterInput(role=role, path=path, crs=crs, nodata=nodata)
+
 
 #: Shapefile (dBase) field names hold at most 10 characters.
 DBF_NAME_LENGTH = 10
@@ -112,11 +172,14 @@ class Scheme:
         Number of null or empty geometries dropped, per layer.
     notes : list of str
         What reading did that a reviewer should know (reprojections, ignored layers).
+    rasters : dict of str to RasterInput
+        Raster inputs by role (``population``, ``impervious``, ``landcover``).
     """
 
     layers: dict[str, gpd.GeoDataFrame]
     crs: CRS
     source: str = ""
+    rasters: dict[str, RasterInput] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
     dropped_empty: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -204,7 +267,7 @@ def _check_numeric(gdf: gpd.GeoDataFrame, name: str, where: str, spec: LayerSpec
     for col in spec.boolean:
         if col in gdf.columns and not pd.api.types.is_bool_dtype(gdf[col]):
             text = gdf[col].astype("string").str.strip().str.lower()
-            truthy = text.isin(["1", "true", "yes", "y", "t", "是", "新建"])
+            truthy = text.isin(["1", "-1", "true", "yes", "y", "t", "是", "新建"])
             gdf[col] = truthy.fillna(False).astype(bool)
 
 
@@ -241,7 +304,28 @@ def _data_centre_lonlat(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, floa
     return (minx + maxx) / 2, (miny + maxy) / 2
 
 
-def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Scheme:
+def _raster_sources(path: Path, given: dict[str, str | Path] | None) -> dict[str, RasterInput]:
+    found: dict[str, Path] = {}
+    if path.is_dir():
+        for f in sorted(path.iterdir()):
+            if f.suffix.lower() in RASTER_SUFFIXES:
+                role = next((r for r, stems in RASTER_ROLES.items() if f.stem in stems), None)
+                if role is not None:
+                    found[role] = f
+    for role, p in (given or {}).items():
+        found[role] = Path(p)
+    for role, p in found.items():
+        if not p.is_file():
+            raise InputError(f"{p}: {role} raster not found")
+    return {role: _open_raster(role, p) for role, p in found.items()}
+
+
+def read_scheme(
+    path: str | Path,
+    *,
+    crs: str | int | CRS | None = None,
+    rasters: dict[str, str | Path] | None = None,
+) -> Scheme:
     """Read a scheme and bring it into one projected metric CRS.
 
     Parameters
@@ -255,6 +339,10 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
     crs : str, int or pyproj.CRS, optional
         Measuring CRS to use instead of the one chosen for the data.  Must be
         projected, in metres.
+    rasters : dict of str to path, optional
+        Raster inputs by role (``population``, ``impervious``, ``landcover``).
+        A scheme folder's ``population.tif``, ``impervious.tif`` and
+        ``landcover.tif`` are found without this.
 
     Returns
     -------
@@ -271,6 +359,7 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
     """
     path = Path(path)
     sources = _layer_sources(path)
+    raster_inputs = _raster_sources(path, rasters)
     if not sources:
         raise InputError(
             f"{path}: no layer named as the data contract expects "
@@ -350,6 +439,7 @@ def read_scheme(path: str | Path, *, crs: str | int | CRS | None = None) -> Sche
         layers=layers,
         crs=target,
         source=str(path),
+        rasters=raster_inputs,
         repaired=repaired,
         dropped_empty=dropped,
         notes=notes,

@@ -80,7 +80,9 @@ def test_quote_missing_from_seed_is_rejected(catalogue):
         ),
         "utf-8",
     )
-    with pytest.raises(RuleFileError, match=r"hebi\.yaml:\d+: rule SQ01: the quote is not found"):
+    with pytest.raises(
+        RuleFileError, match=r"hebi\.yaml:\d+: rule SQ01: the quote “广场集中硬地面积不超过1公顷” is not found"
+    ):
         load_profile("hebi", catalogue)
 
 
