@@ -37,6 +37,10 @@ class _Group(click.Group):
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; nothing was written")
+        except BrokenPipeError:
+            # the reader (e.g. `| head`) went away: stop quietly
+            sys.stderr.close()
+            os._exit(EXIT_OK)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:
@@ -56,6 +60,13 @@ rules_dir_option = click.option(
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
     help="Rule catalogue folder instead of the shipped one.",
+)
+year_option = click.option(
+    "--year",
+    type=int,
+    default=None,
+    help="Target year for rules with limits per year (2023, 2025, 2030); "
+    "default: the nearest target year not yet passed.",
 )
 profile_option = click.option(
     "--profile",
@@ -83,8 +94,33 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Output directory (findings.geojson, summary.csv, map.html).",
 )
+@year_option
 @click.option(
     "--crs", default=None, help="Measuring CRS instead of the chosen one (e.g. EPSG:4547)."
+)
+@click.option(
+    "--exceptions",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV or YAML of approved breaches (rule_id, feature_id, reason, approval_ref).",
+)
+@click.option(
+    "--population-raster",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="GeoTIFF of persons per cell (population where no attribute gives it).",
+)
+@click.option(
+    "--impervious-raster",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="GeoTIFF of impervious share per cell, 0-1 or 0-100 (permeable surface).",
+)
+@click.option(
+    "--landcover-raster",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="GeoTIFF of land-cover classes (green-space ratio, permeable surface).",
 )
 @click.option(
     "--include-passes", is_flag=True, help="Write passing findings to findings.geojson too."
@@ -96,7 +132,12 @@ def check_cmd(
     scheme: Path,
     profile: str,
     out_dir: Path,
+    year: int | None,
     crs: str | None,
+    exceptions: Path | None,
+    population_raster: Path | None,
+    impervious_raster: Path | None,
+    landcover_raster: Path | None,
     include_passes: bool,
     no_map: bool,
     quiet: bool,
@@ -106,7 +147,24 @@ def check_cmd(
     from .engine import check
     from .output import write_outputs
 
-    result = check(scheme, profile, crs=crs, rules_dir=rules_dir)
+    rasters: dict[str, str | Path] = {
+        role: path
+        for role, path in (
+            ("population", population_raster),
+            ("impervious", impervious_raster),
+            ("landcover", landcover_raster),
+        )
+        if path is not None
+    }
+    result = check(
+        scheme,
+        profile,
+        year=year,
+        crs=crs,
+        rasters=rasters,
+        exceptions=exceptions,
+        rules_dir=rules_dir,
+    )
     write_outputs(result, out_dir, include_passes=include_passes, map_html=not no_map)
     if not quiet:
         _print_summary(result, out_dir)
@@ -136,26 +194,35 @@ def _print_summary(result: Result, out_dir: Path) -> None:
 
 @main.command("rules")
 @profile_option
+@year_option
 @rules_dir_option
-def rules_cmd(profile: str, rules_dir: Path | None) -> None:
-    """Print the effective rules of a profile with limits and sources."""
+def rules_cmd(profile: str, year: int | None, rules_dir: Path | None) -> None:
+    """Print the effective rules of a profile with limits, years and sources."""
     from .catalogue import load_profile
     from .engine import fmt
 
-    prof = load_profile(profile, rules_dir)
+    prof = load_profile(profile, rules_dir, year=year)
     click.echo(f"profile {prof.name}: {prof.title_zh} / {prof.title_en}")
     click.echo(f"plan: {prof.document}" + (f" ({prof.seed})" if prof.seed else ""))
     if prof.inherits:
         click.echo(f"inherits: {prof.inherits}")
     for rule in prof.rules.values():  # a handful of rules
         origin = "stated in this plan" if prof.stated_in_plan(rule) else "inherited"
-        year = f", by {rule.year}" if rule.year else ""
+        by = f", by {rule.year}" if rule.year else ""
+        if rule.comparison == "between" and rule.limit_low is not None:
+            bound = f"{fmt(rule.limit_low, rule.unit)}–{fmt(rule.limit, rule.unit)}"
+            limit = f"limit between {bound} {rule.unit}"
+        else:
+            limit = f"limit {rule.comparison} {fmt(rule.limit, rule.unit)} {rule.unit}"
         click.echo("")
         click.echo(f"{rule.code}  {rule.title_zh} / {rule.title_en}")
         click.echo(
-            f"  limit {rule.comparison} {fmt(rule.limit, rule.unit)} {rule.unit}{year}; "
-            f"severity {rule.severity}" + (f" ({rule.wording})" if rule.wording else "")
+            f"  {limit}{by}; severity {rule.severity}"
+            + (f" ({rule.wording})" if rule.wording else "")
         )
+        if len(rule.targets) > 1:
+            targets = "; ".join(f"{t.year}: {fmt(t.limit, rule.unit)}" for t in rule.targets)
+            click.echo(f"  targets {targets}")
         click.echo(f"  measure {rule.measure} on layer {rule.layer}; {origin}")
         if rule.params:
             click.echo(f"  params {rule.params}")
