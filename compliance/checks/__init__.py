@@ -6,6 +6,14 @@ parameters, and returns an :class:`~compliance.registry.Evaluation`.  One
 module per family; importing this package registers them all.
 """
 
-from . import green, open_space, roads, structure
+from . import buildings, density, green, life_circle, open_space, roads, structure
 
-__all__ = ["green", "open_space", "roads", "structure"]
+__all__ = [
+    "buildings",
+    "density",
+    "green",
+    "life_circle",
+    "open_space",
+    "roads",
+    "structure",
+]

@@ -1,0 +1,3 @@
+"""Check of the 15-minute life circle (LC01)."""
+
+from __future__ import annotations
