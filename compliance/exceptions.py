@@ -78,7 +78,8 @@ def read_exceptions(path: str | Path) -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise InputError(f"{p}: missing column(s) {', '.join(missing)}")
-    frame = frame.reindex(columns=list(REQUIRED + OPTIONAL)).fillna("").astype(str)
+    cols = list(REQUIRED + OPTIONAL)
+    frame = frame.reindex(columns=cols, fill_value="").astype("string").fillna("").astype(str)
     frame = frame.apply(lambda col: col.str.strip())
     empty = (frame[list(REQUIRED)] == "").any(axis=1).to_numpy()
     if empty.any():

@@ -1,0 +1,240 @@
+"""The engine's shared machinery: target years, ranges, exceptions, raster inputs."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+from conftest import DEMO, ROOT, X0, Y0, finding, make_rule, make_scheme, run_rule
+from rasterio.transform import from_origin
+from shapely.geometry import box
+
+import compliance
+from compliance.catalogue import choose_year, load_profile
+from compliance.cli import main
+from compliance.exceptions import read_exceptions
+
+
+@pytest.mark.parametrize(
+    ("years", "asked", "today", "expected"),
+    [
+        ([2025, 2030], None, date(2026, 11, 21), 2030),  # 2025 has passed
+        ([2025, 2030], None, date(2024, 1, 1), 2025),
+        ([2025, 2030], 2025, None, 2025),
+        ([2025, 2030], 2027, None, 2030),
+        ([2025, 2030], 2040, None, 2030),  # every target passed: the latest stands
+        ([2025], None, date(2026, 11, 21), 2025),
+        ([2023, 2025, 2030], 2023, None, 2023),
+    ],
+)
+def test_choose_year(years, asked, today, expected):
+    assert choose_year(years, asked, today) == expected
+
+
+PLAZA_TARGETS = """
+profile: targets
+title_zh: 测试
+title_en: test
+document: test
+rules:
+  SQ01:
+    title_zh: 广场
+    title_en: plaza
+    measure: plaza_hard_area
+    layer: squares
+    comparison: "<="
+    unit: ha
+    severity: fail
+    targets:
+      - year: 2025
+        limit: 2
+        source: {seed: 000_71866985e9a857ba.txt, document: 新疆, section: （六）1,
+                 quote: 县城广场的集中硬地面积不应超过2公顷}
+      - year: 2030
+        limit: 1
+        source: {seed: 002_7c2abb0a5bb26d87.txt, document: 鹤壁, section: 三(一),
+                 quote: 广场集中硬地面积不超过 1 公顷}
+"""
+
+
+@pytest.fixture
+def catalogue(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules" / "seeds", folder / "seeds")
+    (folder / "targets.yaml").write_text(PLAZA_TARGETS, encoding="utf-8")
+    return folder
+
+
+def test_targets_resolve_limit_year_and_clause(catalogue):
+    r2025 = load_profile("targets", catalogue, year=2025).rules["SQ01"]
+    r2030 = load_profile("targets", catalogue, year=2030).rules["SQ01"]
+    assert (r2025.limit, r2025.year, r2025.source.seed[:3]) == (2.0, 2025, "000")
+    assert (r2030.limit, r2030.year, r2030.source.seed[:3]) == (1.0, 2030, "002")
+    assert [t.year for t in r2025.targets] == [2025, 2030]
+    result = compliance.check(DEMO, load_profile("targets", catalogue, year=2030))
+    q2 = finding(result, "SQ01", "Q2")
+    assert (q2["status"], q2["limit"], q2["year"]) == ("fail", 1.0, 2030)
+    assert "广场集中硬地面积不超过 1 公顷" in q2["message"]
+
+
+def test_target_quote_is_checked_against_its_seed(catalogue):
+    f = catalogue / "targets.yaml"
+    f.write_text(PLAZA_TARGETS.replace("不超过 1 公顷", "不超过一公顷"), encoding="utf-8")
+    with pytest.raises(compliance.RuleFileError, match=r"targets\.yaml:\d+: rule SQ01: the quote"):
+        load_profile("targets", catalogue)
+
+
+def test_cli_year_option(catalogue, tmp_path):
+    args = ["rules", "--profile", "targets", "--rules-dir", str(catalogue)]
+    out2025 = CliRunner().invoke(main, [*args, "--year", "2025"]).stdout
+    out2030 = CliRunner().invoke(main, [*args, "--year", "2030"]).stdout
+    assert "limit <= 2.00 ha, by 2025" in out2025
+    assert "limit <= 1.00 ha, by 2030" in out2030
+    assert "targets 2025: 2.00; 2030: 1.00" in out2030
+
+
+def squares(*hectares: float) -> compliance.Scheme:
+    n = len(hectares)
+    return make_scheme(
+        squares=gpd.GeoDataFrame(
+            {"id": [f"Q{i}" for i in range(n)], "hard_area_m2": [h * 10_000 for h in hectares]},
+            geometry=[box(X0 + 200 * i, Y0, X0 + 200 * i + 100, Y0 + 100) for i in range(n)],
+        )
+    )
+
+
+def test_between_rule_verdicts_and_worst():
+    rule = make_rule(
+        "DN02",
+        "plaza_hard_area",
+        layer="squares",
+        unit="ha",
+        comparison="between",
+        limit_low=1.0,
+        limit=2.0,
+    )
+    result = run_rule(squares(0.5, 1.5, 3.0), rule)
+    f = result.findings.set_index("feature_id")
+    assert f["status"].tolist() == ["fail", "pass", "fail"]
+    assert "低于下限 1.00 公顷，相差 0.50 公顷" in f.loc["Q0", "message"]
+    assert "符合 1.00–2.00 公顷 的要求" in f.loc["Q1", "message"]
+    assert "超过上限 2.00 公顷，超出 1.00 公顷" in f.loc["Q2", "message"]
+    assert f["limit_low"].tolist() == [1.0, 1.0, 1.0]
+    row = result.summary.iloc[0]
+    assert (row["worst"], row["limit_low"], row["limit"]) == (3.0, 1.0, 2.0)
+
+
+def test_between_needs_a_lower_bound():
+    with pytest.raises(ValueError, match="limit_low"):
+        make_rule("DN02", "plaza_hard_area", comparison="between", limit=2.0)
+
+
+def test_exceptions_mark_violations_excepted(tmp_path):
+    ex = tmp_path / "exceptions.csv"
+    ex.write_text(
+        "rule_id,feature_id,reason,approval_ref\n"
+        "SQ01,Q1,既有广场改造，经专家论证保留,鹤自然资规〔2024〕12号\n"
+        "SQ01,Q9,不存在的广场,测试〔2024〕1号\n",
+        encoding="utf-8",
+    )
+    result = compliance.check(DEMO, "national", exceptions=ex)
+    q1 = finding(result, "SQ01", "Q1")
+    assert q1["status"] == "excepted"
+    assert q1["exception_ref"] == "鹤自然资规〔2024〕12号"
+    assert "已按鹤自然资规〔2024〕12号论证批准为例外：既有广场改造，经专家论证保留" in q1["message"]
+    sq = result.summary.set_index("rule_id").loc["SQ01"]
+    assert (sq["status"], sq["excepted"], sq["failed"]) == ("excepted", 1, 0)
+    assert any("SQ01 Q9" in n and "matches no violation" in n for n in result.notes)
+    assert result.exit_code == 1  # other rules still fail
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main, ["check", str(DEMO), "--out", str(out), "--exceptions", str(ex), "--no-map"]
+    )
+    written = gpd.read_file(out / "findings.geojson")
+    assert (written["status"] == "excepted").sum() == 1
+    assert res.exit_code == 1
+
+
+def test_exceptions_from_yaml(tmp_path):
+    ex = tmp_path / "exceptions.yaml"
+    ex.write_text(
+        "- {rule_id: RD01, feature_id: RA, reason: 过境交通, approval_ref: 批复1号, layer: roads}\n",
+        encoding="utf-8",
+    )
+    table = read_exceptions(ex)
+    assert table.loc[0, ["rule_id", "feature_id", "layer"]].tolist() == ["RD01", "RA", "roads"]
+    result = compliance.check(DEMO, "national", exceptions=table)
+    assert finding(result, "RD01", "RA")["status"] == "excepted"
+    assert finding(result, "RD01", "RC")["status"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("rule_id,feature_id,reason\nSQ01,Q1,x\n", "missing column(s) approval_ref"),
+        ("rule_id,feature_id,reason,approval_ref,who\nSQ01,Q1,x,y,z\n", "unknown column(s) who"),
+        ("rule_id,feature_id,reason,approval_ref\nSQ01,Q1,,y\n", "line 2: 'reason' is empty"),
+    ],
+)
+def test_bad_exceptions_file_is_exit_2(tmp_path, content, message):
+    ex = tmp_path / "ex.csv"
+    ex.write_text(content, encoding="utf-8")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["check", str(DEMO), "--out", str(out), "--exceptions", str(ex)])
+    assert res.exit_code == 2
+    assert message in res.stderr and res.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def _raster(path: Path, crs: str | None) -> Path:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4,
+        height=4,
+        count=1,
+        dtype="float32",
+        crs=crs,
+        transform=from_origin(X0, Y0 + 400, 100, 100),
+    ) as dst:
+        dst.write(np.ones((1, 4, 4), dtype="float32"))
+    return path
+
+
+def test_raster_found_in_scheme_folder(tmp_path):
+    folder = tmp_path / "scheme"
+    folder.mkdir()
+    gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 400, Y0 + 400)], crs="EPSG:4547").to_file(
+        folder / "boundary.gpkg"
+    )
+    _raster(folder / "population.tif", "EPSG:4547")
+    scheme = compliance.read_scheme(folder)
+    assert set(scheme.rasters) == {"population"}
+    assert scheme.rasters["population"].crs.to_epsg() == 4547
+
+
+@pytest.mark.parametrize(
+    ("crs", "make", "message"),
+    [
+        (None, True, "the population raster has no CRS"),
+        ("EPSG:4547", False, "population raster not found"),
+    ],
+)
+def test_bad_raster_is_exit_2(tmp_path, crs, make, message):
+    tif = tmp_path / "pop.tif"
+    if make:
+        _raster(tif, crs)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main, ["check", str(DEMO), "--out", str(out), "--population-raster", str(tif)]
+    )
+    assert res.exit_code == 2 and message in res.stderr
+    assert not out.exists()
