@@ -165,7 +165,8 @@ def test_exceptions_mark_violations_excepted(tmp_path):
 def test_exceptions_from_yaml(tmp_path):
     ex = tmp_path / "exceptions.yaml"
     ex.write_text(
-        "- {rule_id: RD01, feature_id: RA, reason: 过境交通, approval_ref: 批复1号, layer: roads}\n",
+        "- {rule_id: RD01, feature_id: RA, reason: 过境交通,\n"
+        "   approval_ref: 批复1号, layer: roads}\n",
         encoding="utf-8",
     )
     table = read_exceptions(ex)
