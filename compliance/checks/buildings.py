@@ -1,3 +1,976 @@
-"""Checks of buildings, energy and urban renewal (BH, EN, GB, UR rules)."""
+"""Checks of buildings, energy and urban renewal (BH, EN, GB, UR rules).
+
+Heights, storeys and floor areas come from
+:mod:`compliance.measures.buildings`: attributes where present, else derived
+from each other with a storey height (``floor_height_m``) and marked
+estimated, so that a failure resting on an estimate is reported as a warning.
+Buildings outside a rule's scope (not new, other uses) and buildings lacking
+the value measured are counted in ``skipped`` with the reasons.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pydantic import Field
+
+from ..catalogue import Rule
+from ..measures.buildings import (
+    DEFAULT_FLOOR_HEIGHT_M,
+    RESIDENTIAL_USES,
+    flag,
+    floor_area_m2,
+    has_text,
+    height_m,
+    nearest_m,
+    nearest_other_m,
+    normalised_uses,
+    numeric_field,
+    storeys,
+    use_in,
+    zone_of,
+)
+from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..scheme import Scheme
+
+#: Uses of public-institution buildings and factories (EN01 default).
+PV_USES = [
+    "public",
+    "government",
+    "civic",
+    "school",
+    "hospital",
+    "office",
+    "factory",
+    "industrial",
+    "warehouse",
+]
+
+#: Non-residential uses that should adopt solar water heating (EN02 default).
+SOLAR_THERMAL_USES = ["hospital", "school", "hotel", "swimming_pool", "bathhouse"]
+
+_LAYER_ZH = {
+    "buildings": "建筑图层",
+    "renewal_units": "城市更新单元图层",
+    "height_zones": "高度控制区图层",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _missing_layer(name: str) -> Evaluation:
+    return not_evaluated(
+        f"the scheme has no '{name}' layer", f"方案缺少{_LAYER_ZH.get(name, '图层')} {name}"
+    )
+
+
+def _missing_field(field: str, why_en: str = "", why_zh: str = "") -> Evaluation:
+    """Not evaluated: the buildings layer lacks a field the rule needs."""
+    return not_evaluated(
+        f"the 'buildings' layer has no '{field}' field" + (f" ({why_en})" if why_en else ""),
+        f"建筑图层 buildings 缺少 {field} 字段" + (f"（{why_zh}）" if why_zh else ""),
+    )
+
+
+def _text(values: pd.Series | np.ndarray, spec: str) -> np.ndarray:
+    """Numbers as text for messages, as an object array aligned by position."""
+    return np.array([format(float(v), spec) for v in np.asarray(values, dtype=float)], dtype=object)
+
+
+def _obj(values: pd.Series | np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=object)
+
+
+class _Sieve:
+    """Features still in scope, with counted reasons (English, Chinese) for those dropped."""
+
+    def __init__(self, index: pd.Index, noun_en: str = "building", noun_zh: str = "建筑") -> None:
+        self.keep = pd.Series(True, index=index)
+        self.noun_en, self.noun_zh = noun_en, noun_zh
+        self.reasons: list[str] = []
+        self.reasons_zh: list[str] = []
+
+    def drop(self, mask: pd.Series, reason: str, reason_zh: str) -> None:
+        dropped = self.keep & mask.astype(bool)
+        n = int(dropped.sum())
+        if n:
+            self.reasons.append(f"{n} {reason}")
+            self.reasons_zh.append(f"{reason_zh} {n} 个")
+        self.keep &= ~dropped
+
+    @property
+    def skipped(self) -> int:
+        return int((~self.keep).sum())
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def nothing_left(self) -> Evaluation:
+        """Not evaluated: no feature is in scope with the data the rule needs.
+
+        The engine has no finding to report then; the reasons say why.
+        """
+        return Evaluation(
+            rows=None,
+            not_evaluated=f"no {self.noun_en} in scope with the data the rule needs "
+            f"({self.reason or 'the layer is empty'})",
+            not_evaluated_zh=f"没有在适用范围内且数据齐全的{self.noun_zh}"
+            f"（{'，'.join(self.reasons_zh) or '图层为空'}）",
+            skipped=self.skipped,
+            skip_reason=self.reason,
+        )
+
+
+def _scope(
+    b: gpd.GeoDataFrame, sieve: _Sieve, *, new_only: bool, uses: list[str] | None
+) -> Evaluation | None:
+    """Drop buildings that are not new (``new_only``) or not of ``uses``.
+
+    Returns the not-evaluated reason when a field the scope needs is absent.
+    """
+    if new_only:
+        new = flag(b, "is_new")
+        if new is None:
+            return _missing_field(
+                "is_new", "the rule covers new buildings only", "该条仅适用于新建建筑"
+            )
+        sieve.drop(~new, "not new", "非新建")
+    if uses is not None:
+        if "use" not in b.columns:
+            return _missing_field(
+                "use", "the rule covers buildings of given uses", "该条仅适用于特定用途建筑"
+            )
+        sieve.drop(~has_text(b, "use"), "without a use", "无用途")
+        sieve.drop(~use_in(b, uses), "of other uses", "其他用途")
+    return None
+
+
+def _is_residential(uses: list[str] | None) -> bool:
+    return uses is not None and set(normalised_uses(uses)) <= set(RESIDENTIAL_USES)
+
+
+def _scope_words(new_only: bool, uses: list[str] | None) -> tuple[str, str]:
+    """How a detail names the buildings in scope: 新建住宅 / new residential building."""
+    res = _is_residential(uses)
+    zh = ("新建" if new_only else "") + ("住宅" if res else "建筑")
+    en = ("new " if new_only else "") + ("residential building" if res else "building")
+    return zh, en
+
+
+def _buildings(scheme: Scheme) -> gpd.GeoDataFrame | Evaluation:
+    b = scheme.layer("buildings")
+    return _missing_layer("buildings") if b is None else b
+
+
+def _needs_height_or_floors(b: gpd.GeoDataFrame) -> Evaluation | None:
+    if "height_m" in b.columns or "floors" in b.columns:
+        return None
+    return not_evaluated(
+        "the 'buildings' layer has neither a 'height_m' nor a 'floors' field",
+        "建筑图层 buildings 既无 height_m 字段也无 floors 字段",
+    )
+
+
+# --------------------------------------------------------------------------- BH01, BH03
+
+
+class HeightParams(Params):
+    """Parameters of the building-height check (BH01, BH03)."""
+
+    new_only: bool = True
+    uses: list[str] | None = None
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("building_height", HeightParams)
+def check_building_height(scheme: Scheme, rule: Rule, params: HeightParams) -> Evaluation:
+    """BH01/BH03: height of each (new) building of the uses in scope, m.
+
+    ``height_m``, else ``floors`` × ``floor_height_m`` (estimated).  BH01
+    holds every new building to 250 m (002 二(一)3); BH03 new residential
+    buildings to 100 m (超高层住宅, 000 (一)2).  Buildings with neither field
+    are skipped.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if (ne := _needs_height_or_floors(b)) is not None:
+        return ne
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
+        return ne
+    fh = params.floor_height_m
+    h = height_m(b, fh)
+    sieve.drop(h.values.isna(), "without height_m or floors", "无高度与层数")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    value = h.values[keep].to_numpy()
+    est = h.estimated[keep].to_numpy()
+    floors = _text(numeric_field(s, "floors"), "g")
+    scope_zh, scope_en = _scope_words(params.new_only, params.uses)
+    zh, en = label(s, "建筑", "building")
+    return Evaluation(
+        make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=value,
+            passed=compare(rule, value),
+            detail_zh=np.where(
+                est,
+                scope_zh + "，高度按 " + floors + f" 层 × {fh:g} 米估算",
+                scope_zh + "，高度按 height_m 字段",
+            ),
+            detail_en=np.where(
+                est,
+                scope_en + ", height estimated as " + floors + f" floors × {fh:g} m",
+                scope_en + ", height from the height_m field",
+            ),
+            method=np.where(
+                est, f"floors × {fh:g} m storey height (estimated)", "height_m attribute"
+            ),
+            estimated=est,
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh="建筑高度",
+        quantity_en="building height",
+    )
+
+
+# --------------------------------------------------------------------------- BH02
+
+
+class ClusteringParams(Params):
+    """Parameters of the tall-building clustering check (BH02)."""
+
+    min_height_m: float = Field(100.0, ge=0)
+    method: Literal["neighbours", "zones"] = "neighbours"
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("tall_building_clustering", ClusteringParams)
+def check_tall_building_clustering(
+    scheme: Scheme, rule: Rule, params: ClusteringParams
+) -> Evaluation:
+    """BH02: buildings over ``min_height_m`` laid out together (相对集中布局, 002 二(一)3).
+
+    ``neighbours``: for each building taller than ``min_height_m``, the
+    shortest distance between its footprint and that of the nearest other
+    such building, m; a lone tall building has no neighbour (measured NaN,
+    fails).  ``zones``: the distance from the footprint to the nearest
+    ``height_zones`` polygon, m (0 inside or touching), held to a per-row
+    limit of 0.  Heights as in :func:`check_building_height`.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if (ne := _needs_height_or_floors(b)) is not None:
+        return ne
+    zones = None
+    if params.method == "zones":
+        zones = scheme.layer("height_zones")
+        if zones is None:
+            return _missing_layer("height_zones")
+    fh, hmin = params.floor_height_m, params.min_height_m
+    h = height_m(b, fh)
+    sieve = _Sieve(b.index)
+    sieve.drop(h.values.isna(), "without height_m or floors", "无高度与层数")
+    sieve.drop(h.values <= hmin, f"not taller than {hmin:g} m", f"高度不超过 {hmin:g} 米")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    value = h.values[keep].to_numpy()
+    est = h.estimated[keep].to_numpy()
+    zh, en = label(s, "建筑", "building")
+    head_zh = np.where(est, "高度按层数估算为 ", "高度 ") + _text(value, ".1f") + " 米"
+    head_en = np.where(est, "height from floors ", "height ") + _text(value, ".1f") + " m"
+    if zones is None:
+        near = nearest_other_m(s.geometry)
+        lone = near.position < 0
+        other = np.where(lone, 0, near.position)
+        dist = near.distance_m
+        estimated = est | (est[other] & ~lone)
+        nb_zh, nb_en = _obj(zh)[other], _obj(en)[other]
+        detail_zh = np.where(
+            lone,
+            head_zh + f"，方案中没有其他高度超过 {hmin:g} 米的建筑",
+            head_zh + f"，最近的另一栋高度超过 {hmin:g} 米的建筑为" + nb_zh,
+        )
+        detail_en = np.where(
+            lone,
+            head_en + f"; no other building over {hmin:g} m in the scheme",
+            head_en + f"; nearest other building over {hmin:g} m: " + nb_en,
+        )
+        rows = make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=dist,
+            passed=compare(rule, dist),
+            detail_zh=detail_zh,
+            detail_en=detail_en,
+            method=f"shortest distance between footprints to the nearest other building "
+            f"over {hmin:g} m (STRtree); height from height_m, else floors × {fh:g} m",
+            estimated=estimated,
+        )
+        q_zh = f"超过 {hmin:g} 米建筑的最近间距"
+        q_en = f"distance to the nearest other building over {hmin:g} m"
+    else:
+        assert zones is not None
+        near = nearest_m(s.geometry, zones.geometry)
+        dist = near.distance_m
+        z_zh, z_en = label(zones, "高度控制区", "height-control zone")
+        at = np.where(near.position < 0, 0, near.position)
+        inside = dist == 0
+        rows = make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=dist,
+            passed=compare(rule, dist, limit=0.0),
+            detail_zh=np.where(
+                inside,
+                head_zh + "，位于" + _obj(z_zh)[at] + "内",
+                head_zh + "，最近的高度控制区为" + _obj(z_zh)[at],
+            ),
+            detail_en=np.where(
+                inside,
+                head_en + "; inside " + _obj(z_en)[at],
+                head_en + "; nearest zone: " + _obj(z_en)[at],
+            ),
+            method=f"distance from the footprint to the nearest height_zones polygon "
+            f"(0 inside); height from height_m, else floors × {fh:g} m",
+            estimated=est,
+            limit=0.0,
+        )
+        q_zh, q_en = "高度控制区外距离", "distance to the nearest height-control zone"
+    return Evaluation(
+        rows,
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh=q_zh,
+        quantity_en=q_en,
+    )
+
+
+# --------------------------------------------------------------------------- BH04, BH05
+
+
+class FloorsParams(Params):
+    """Parameters of the storeys check (BH04)."""
+
+    new_only: bool = True
+    uses: list[str] | None = Field(default_factory=lambda: list(RESIDENTIAL_USES))
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("building_floors", FloorsParams)
+def check_building_floors(scheme: Scheme, rule: Rule, params: FloorsParams) -> Evaluation:
+    """BH04: storeys of each new residential building (新建住宅层数).
+
+    ``floors``, else ``height_m`` ÷ ``floor_height_m`` rounded up
+    (estimated).  18 floors in the national plan (000 四(六)), 12 in Alxa
+    (001 二(一)3); a justified exception above the limit is recorded in the
+    exceptions file.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if (ne := _needs_height_or_floors(b)) is not None:
+        return ne
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
+        return ne
+    fh = params.floor_height_m
+    n = storeys(b, fh)
+    sieve.drop(n.values.isna(), "without floors or height_m", "无层数与高度")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    value = n.values[keep].to_numpy()
+    est = n.estimated[keep].to_numpy()
+    height = _text(numeric_field(s, "height_m"), ".1f")
+    scope_zh, scope_en = _scope_words(params.new_only, params.uses)
+    zh, en = label(s, "建筑", "building")
+    return Evaluation(
+        make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=value,
+            passed=compare(rule, value),
+            detail_zh=np.where(
+                est,
+                scope_zh + "，高度 " + height + f" 米，层数按高度 ÷ {fh:g} 米估算",
+                scope_zh + "，层数按 floors 字段",
+            ),
+            detail_en=np.where(
+                est,
+                scope_en + ", height " + height + f" m, floors estimated as height ÷ {fh:g} m",
+                scope_en + ", floors from the floors field",
+            ),
+            method=np.where(
+                est,
+                f"height_m ÷ {fh:g} m storey height, rounded up (estimated)",
+                "floors attribute",
+            ),
+            estimated=est,
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh="层数",
+        quantity_en="number of floors",
+    )
+
+
+class LowRiseParams(Params):
+    """Parameters of the low-rise share (BH05)."""
+
+    new_only: bool = True
+    uses: list[str] | None = Field(default_factory=lambda: list(RESIDENTIAL_USES))
+    max_floors: float = Field(6, gt=0)
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("low_rise_share", LowRiseParams)
+def check_low_rise_share(scheme: Scheme, rule: Rule, params: LowRiseParams) -> Evaluation:
+    """BH05: share of new residential floor area in buildings of ≤ ``max_floors``, %.
+
+    Σ floor area of new residential buildings of at most ``max_floors``
+    storeys ÷ Σ floor area of all new residential buildings × 100 (000
+    四(六): 6 层及以下住宅建筑面积占比应当不低于 70%).  Floor area from
+    ``floor_area_m2``, else footprint × storeys; storeys from ``floors``, else
+    height ÷ ``floor_height_m``; estimated when any counted value is.  One
+    row ``*``; its geometry is the union of the taller buildings (all when
+    none is taller).
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if (ne := _needs_height_or_floors(b)) is not None:
+        return ne
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
+        return ne
+    fh, top = params.floor_height_m, params.max_floors
+    n = storeys(b, fh)
+    area = floor_area_m2(b, fh)
+    sieve.drop(n.values.isna(), "without floors or height_m", "无层数与高度")
+    sieve.drop(area.values.isna(), "without a floor area", "无建筑面积")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    scope_zh, scope_en = _scope_words(params.new_only, params.uses)
+    fa = area.values[keep].to_numpy()
+    low = n.values[keep].to_numpy() <= top
+    total, low_total = float(fa.sum()), float(fa[low].sum())
+    share = 100.0 * low_total / total if total > 0 else np.nan
+    estimated = bool((area.estimated[keep] | n.estimated[keep]).any())
+    geoms = s.geometry.to_numpy()
+    place = shapely.union_all(geoms[~low] if (~low).any() else geoms)
+    residential = _is_residential(params.uses)
+    what_zh = "住宅" if residential else "建筑"
+    what_en = "residential " if residential else ""
+    return Evaluation(
+        make_rows(
+            gpd.GeoSeries([place], crs=scheme.crs),
+            feature_id="*",
+            subject_zh="全部" + scope_zh,
+            subject_en="all " + scope_en + "s",
+            measured=[share],
+            passed=compare(rule, np.array([share])),
+            detail_zh=f"{top:g}层及以下{what_zh}建筑面积 {low_total:,.0f} 平方米，"
+            f"{scope_zh}总建筑面积 {total:,.0f} 平方米",
+            detail_en=f"{what_en}floor area in buildings of {top:g} floors or fewer "
+            f"{low_total:,.0f} m2 of {total:,.0f} m2 in all {scope_en}s",
+            method=f"floor area of buildings of ≤ {top:g} floors ÷ all floor area × 100; "
+            f"floor area from floor_area_m2, else footprint × floors (estimated); floors from "
+            f"floors, else height_m ÷ {fh:g} m (estimated)",
+            estimated=estimated,
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh=f"{top:g}层及以下{what_zh}建筑面积占比",
+        quantity_en=f"share of floor area in buildings of {top:g} floors or fewer",
+    )
+
+
+# --------------------------------------------------------------------------- EN01, EN02
+
+
+class PVParams(Params):
+    """Parameters of the rooftop-PV coverage (EN01)."""
+
+    new_only: bool = True
+    uses: list[str] | None = Field(default_factory=lambda: list(PV_USES))
+
+
+@register("pv_coverage", PVParams)
+def check_pv_coverage(scheme: Scheme, rule: Rule, params: PVParams) -> Evaluation:
+    """EN01: rooftop PV coverage of each new public-institution building or factory, %.
+
+    ``pv_area_m2`` ÷ ``roof_area_m2`` × 100; without a roof area the
+    footprint area stands for it (the method says so).  Buildings without
+    ``pv_area_m2`` are skipped; without the field the rule is not evaluated.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if "pv_area_m2" not in b.columns:
+        return _missing_field("pv_area_m2", "rooftop PV area", "屋顶光伏面积")
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
+        return ne
+    pv_all = pd.to_numeric(b["pv_area_m2"], errors="coerce").astype(float)
+    sieve.drop(pv_all.isna(), "without pv_area_m2", "无光伏面积")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    pv = pv_all[keep].to_numpy()
+    roof_attr = (
+        pd.to_numeric(s["roof_area_m2"], errors="coerce").astype(float).to_numpy()
+        if "roof_area_m2" in s.columns
+        else np.full(len(s), np.nan)
+    )
+    has_roof = roof_attr > 0
+    roof = np.where(has_roof, roof_attr, s.geometry.area.to_numpy())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(roof > 0, 100.0 * pv / roof, np.nan)
+    zh, en = label(s, "建筑", "building")
+    pv_t, roof_t = _text(pv, ",.0f"), _text(roof, ",.0f")
+    return Evaluation(
+        make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=share,
+            passed=compare(rule, share),
+            detail_zh=np.where(
+                has_roof,
+                "光伏面积 " + pv_t + " 平方米，屋顶面积 " + roof_t + " 平方米",
+                "光伏面积 " + pv_t + " 平方米，屋顶面积按基底面积 " + roof_t + " 平方米计",
+            ),
+            detail_en=np.where(
+                has_roof,
+                "PV " + pv_t + " m2 on a roof of " + roof_t + " m2",
+                "PV " + pv_t + " m2; roof taken as the footprint, " + roof_t + " m2",
+            ),
+            method=np.where(
+                has_roof,
+                "pv_area_m2 ÷ roof_area_m2 × 100",
+                "pv_area_m2 ÷ footprint area × 100 (no roof_area_m2)",
+            ),
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh="屋顶光伏覆盖率",
+        quantity_en="rooftop PV coverage",
+    )
+
+
+class SolarThermalParams(Params):
+    """Parameters of the solar water-heating check (EN02)."""
+
+    new_only: bool = True
+    residential_uses: list[str] = Field(default_factory=lambda: list(RESIDENTIAL_USES))
+    residential_max_floors: float = Field(12, gt=0)
+    other_uses: list[str] = Field(default_factory=lambda: list(SOLAR_THERMAL_USES))
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("solar_thermal", SolarThermalParams)
+def check_solar_thermal(scheme: Scheme, rule: Rule, params: SolarThermalParams) -> Evaluation:
+    """EN02: solar water heating on new housing of ≤ 12 floors and on hospitals, schools … (%).
+
+    In scope (001 二(二)10): new residential buildings of at most
+    ``residential_max_floors`` storeys (``floors``, else height ÷
+    ``floor_height_m``, estimated) and new buildings of ``other_uses``.
+    Measured 100 when ``solar_thermal`` is true, else 0.  Without a
+    ``solar_thermal`` field the rule is not evaluated.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    solar_all = flag(b, "solar_thermal")
+    if solar_all is None:
+        return _missing_field("solar_thermal", "solar water heating", "太阳能热水系统")
+    sieve = _Sieve(b.index)
+    in_uses = [*params.residential_uses, *params.other_uses]
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=in_uses)) is not None:
+        return ne
+    other_all = use_in(b, params.other_uses)
+    res_all = use_in(b, params.residential_uses) & ~other_all
+    fh, top = params.floor_height_m, params.residential_max_floors
+    n = storeys(b, fh)
+    sieve.drop(
+        res_all & n.values.isna(), "residential without floors or height_m", "住宅无层数与高度"
+    )
+    sieve.drop(
+        res_all & (n.values > top), f"residential above {top:g} floors", f"住宅超过 {top:g} 层"
+    )
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    solar = solar_all[keep].to_numpy()
+    res = res_all[keep].to_numpy()
+    est = res & n.estimated[keep].to_numpy()
+    value = np.where(solar, 100.0, 0.0)
+    new_zh, new_en = ("新建", "new ") if params.new_only else ("", "")
+    floors_t = _text(n.values[keep], "g")
+    use_t = _obj(s["use"].astype("string").str.strip().fillna(""))
+    what_zh = np.where(
+        res,
+        new_zh + "住宅，" + np.where(est, "层数按高度估算为 ", "") + floors_t + " 层",
+        new_zh + "建筑，用途 " + use_t,
+    )
+    what_en = np.where(
+        res,
+        new_en
+        + "residential, "
+        + floors_t
+        + " floors"
+        + np.where(est, " estimated from height", ""),
+        new_en + "building, use " + use_t,
+    )
+    zh, en = label(s, "建筑", "building")
+    return Evaluation(
+        make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=value,
+            passed=compare(rule, value),
+            detail_zh=what_zh + np.where(solar, "，已配置太阳能热水系统", "，未配置太阳能热水系统"),
+            detail_en=what_en
+            + np.where(solar, ", with solar water heating", ", without solar water heating"),
+            method=np.where(
+                res,
+                f"solar_thermal attribute; residential ≤ {top:g} floors (floors, else "
+                f"height_m ÷ {fh:g} m)",
+                "solar_thermal attribute; use in " + ", ".join(params.other_uses),
+            ),
+            estimated=est,
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh="太阳能热水系统配置比例",
+        quantity_en="share with solar water heating",
+    )
+
+
+# --------------------------------------------------------------------------- GB01
+
+
+class StarTier(Params):
+    """One requirement of green-building stars: which buildings, how many stars.
+
+    A building matches when its use is in ``uses`` (None: any), its investor
+    in ``investors`` (None: any), its floor area ≥ ``min_floor_area_m2`` and
+    its height ≥ ``min_height_m``.
+    """
+
+    uses: list[str] | None = None
+    investors: list[str] | None = None
+    min_floor_area_m2: float = Field(0.0, ge=0)
+    min_height_m: float = Field(0.0, ge=0)
+    stars: int = Field(ge=0, le=3)
+
+
+class GreenStarParams(Params):
+    """Parameters of the green-building star check (GB01)."""
+
+    new_only: bool = True
+    tiers: list[StarTier] = Field(
+        default_factory=lambda: [StarTier.model_validate({"stars": 1})], min_length=1
+    )
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+def _tier_words(
+    t: StarTier, use: np.ndarray, investor: np.ndarray, everyone: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """What makes a tier apply to each building, naming the building's own use and investor.
+
+    The tier's full lists of uses and investors can be long; a reviewer needs
+    only the value that matched.
+    """
+    n = len(use)
+    zh: list[np.ndarray] = []
+    en: list[np.ndarray] = []
+    if t.uses is not None:
+        zh.append("用途为 " + use)
+        en.append("use " + use)
+    if t.investors is not None:
+        zh.append("投资主体为 " + investor)
+        en.append("investor " + investor)
+    if t.min_floor_area_m2 > 0:
+        zh.append(np.full(n, f"建筑面积不小于 {t.min_floor_area_m2:,.0f} 平方米", dtype=object))
+        en.append(np.full(n, f"floor area ≥ {t.min_floor_area_m2:,.0f} m2", dtype=object))
+    if t.min_height_m > 0:
+        zh.append(np.full(n, f"高度不小于 {t.min_height_m:g} 米", dtype=object))
+        en.append(np.full(n, f"height ≥ {t.min_height_m:g} m", dtype=object))
+    if not zh:
+        return np.full(n, everyone[0], dtype=object), np.full(n, everyone[1], dtype=object)
+    out_zh, out_en = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
+    for k, (a, b) in enumerate(zip(zh, en, strict=True)):  # at most four parts
+        out_zh = out_zh + ("，" if k else "") + a
+        out_en = out_en + (", " if k else "") + b
+    return out_zh, out_en
+
+
+@register("green_star", GreenStarParams)
+def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Evaluation:
+    """GB01: green-building star level (绿色建筑星级) of each new building, stars.
+
+    The required stars of a building are the most of the ``tiers`` it
+    matches (001 二(二)6: public buildings ≥ 20,000 m² at least 1 star; 002
+    二(四)1: government-invested public buildings at least 2 stars; 004
+    四(十一): super-high-rise 3 stars), held as a per-row limit against
+    ``green_star``.  Floor area and height as in :mod:`compliance.measures.buildings`
+    (estimated when derived).  Skipped: buildings matching no tier, buildings
+    lacking a value a tier tests that could raise the requirement, and
+    buildings without ``green_star``.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if "green_star" not in b.columns:
+        return _missing_field("green_star", "green-building star level", "绿色建筑星级")
+    tiers = params.tiers
+    for field, wanted in (
+        ("use", any(t.uses is not None for t in tiers)),
+        ("investor", any(t.investors is not None for t in tiers)),
+    ):
+        if wanted and field not in b.columns:
+            return _missing_field(field, "the rule's tiers depend on it", "星级要求按该字段分档")
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=None)) is not None:
+        return ne
+    fh = params.floor_height_m
+    area = floor_area_m2(b, fh)
+    height = height_m(b, fh)
+    n = len(b)
+    stars = np.array([t.stars for t in tiers], dtype=float)
+    sure = np.zeros((len(tiers), n), dtype=bool)
+    maybe = np.zeros((len(tiers), n), dtype=bool)
+    for k, t in enumerate(tiers):  # a handful of tiers, not features
+        known = np.ones(n, dtype=bool)
+        ok = np.ones(n, dtype=bool)
+        for field, values in (("use", t.uses), ("investor", t.investors)):
+            if values is not None:
+                present = has_text(b, field).to_numpy()
+                known &= present
+                ok &= ~present | use_in(b, values, field).to_numpy()
+        for measure, minimum in (
+            (area.values, t.min_floor_area_m2),
+            (height.values, t.min_height_m),
+        ):
+            if minimum > 0:
+                v = measure.to_numpy()
+                known &= ~np.isnan(v)
+                ok &= np.isnan(v) | (v >= minimum)
+        sure[k] = ok & known
+        maybe[k] = ok & ~known
+    required = np.where(sure, stars[:, None], -np.inf).max(axis=0)
+    could = np.where(maybe, stars[:, None], -np.inf).max(axis=0)
+    sieve.drop(
+        pd.Series(np.isinf(required) & np.isinf(could), index=b.index),
+        "matching no tier",
+        "不属于任何星级要求档",
+    )
+    sieve.drop(
+        pd.Series(could > required, index=b.index),
+        "lacking use, investor, floor area or height to tell the required stars",
+        "缺少判定星级要求所需的用途、投资主体、建筑面积或高度",
+    )
+    star_all = pd.to_numeric(b["green_star"], errors="coerce").astype(float)
+    sieve.drop(star_all.isna(), "without green_star", "无绿色建筑星级")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    need = required[keep]
+    which = np.where(sure[:, keep], stars[:, None], -np.inf).argmax(axis=0)
+    value = star_all[keep].to_numpy()
+    uses_area = any(t.min_floor_area_m2 > 0 for t in tiers)
+    uses_height = any(t.min_height_m > 0 for t in tiers)
+    est = (area.estimated[keep].to_numpy() & uses_area) | (
+        height.estimated[keep].to_numpy() & uses_height
+    )
+    every_zh, every_en = _scope_words(params.new_only, None)
+    everyone = ("全部" + every_zh, "all " + every_en + "s")
+
+    def text_of(field: str) -> np.ndarray:
+        if field not in s.columns:
+            return np.full(len(s), "", dtype=object)
+        return _obj(s[field].astype("string").str.strip().fillna(""))
+
+    use_t, investor_t = text_of("use"), text_of("investor")
+    words = [_tier_words(t, use_t, investor_t, everyone) for t in tiers]  # a handful of tiers
+    rows_at = np.arange(len(s))
+    tier_zh = np.stack([w[0] for w in words])[which, rows_at]
+    tier_en = np.stack([w[1] for w in words])[which, rows_at]
+    need_t = _text(need, "g")
+    area_zh = np.where(uses_area, "；建筑面积 " + _text(area.values[keep], ",.0f") + " 平方米", "")
+    area_en = np.where(uses_area, "; floor area " + _text(area.values[keep], ",.0f") + " m2", "")
+    zh, en = label(s, "建筑", "building")
+    return Evaluation(
+        make_rows(
+            s,
+            feature_id=s["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=value,
+            passed=compare(rule, value, limit=need),
+            detail_zh="适用要求：" + tier_zh + "，不低于 " + need_t + " 星" + area_zh,
+            detail_en="tier " + tier_en + ": at least " + need_t + " stars" + area_en,
+            method="green_star attribute against the most stars of the matching tiers; "
+            "floor area from floor_area_m2, else footprint × floors (estimated)",
+            estimated=est,
+            limit=need,
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh="绿色建筑星级",
+        quantity_en="green-building star level",
+    )
+
+
+# --------------------------------------------------------------------------- UR01
+
+
+class DemolitionParams(Params):
+    """Parameters of the demolition share of renewal units (UR01)."""
+
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("demolition_share", DemolitionParams)
+def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams) -> Evaluation:
+    """UR01: demolished ÷ existing floor area of each urban-renewal unit, %.
+
+    From the unit's ``existing_floor_area_m2`` / ``demolished_floor_area_m2``;
+    where a unit lacks one, from the buildings whose representative point lies
+    in it: existing = floor area of buildings not ``is_new`` (all buildings
+    when the layer has no ``is_new``), demolished = those of them with
+    ``demolished`` true.  Floor area from ``floor_area_m2``, else footprint ×
+    storeys (estimated).  原则上不超过现状总建筑面积的20% (000 (一)1).
+    """
+    units = scheme.layer("renewal_units")
+    if units is None:
+        return _missing_layer("renewal_units")
+    idx = units.index
+
+    ex_attr = numeric_field(units, "existing_floor_area_m2")
+    dem_attr = numeric_field(units, "demolished_floor_area_m2")
+    b = scheme.layer("buildings")
+    usable = b is not None and "demolished" in b.columns
+    existing_rule = "buildings not is_new"
+    ex_b = dem_b = pd.Series(np.nan, index=idx)
+    ex_est = dem_est = pd.Series(False, index=idx)
+    if b is not None and usable:
+        fa = floor_area_m2(b, params.floor_height_m)
+        new = flag(b, "is_new")
+        existing = ~new if new is not None else pd.Series(True, index=b.index)
+        demolished = flag(b, "demolished")
+        assert demolished is not None
+        zone = pd.Series(zone_of(units, b), index=b.index)
+        frame = pd.DataFrame(
+            {
+                "zone": zone,
+                "fa": fa.values,
+                "est": fa.estimated,
+                "dem": demolished & existing,
+            }
+        )[existing & (zone >= 0)]
+        frame["unknown"] = frame["fa"].isna()
+        frame["dem_fa"] = frame["fa"].where(frame["dem"], 0.0)
+        frame["dem_est"] = frame["est"] & frame["dem"]
+        frame["dem_unknown"] = frame["unknown"] & frame["dem"]
+        flags = ["est", "dem_est", "unknown", "dem_unknown"]
+        frame[flags] = frame[flags].astype(float)  # summed: > 0 where any building is so
+        g = frame.groupby("zone")[["fa", "dem_fa", *flags]].sum(min_count=1)
+        g = g.reindex(np.arange(len(units)), fill_value=0.0)  # a unit with no building: 0 m2
+        unknown = g["unknown"].to_numpy() > 0
+        ex_b = pd.Series(np.where(unknown, np.nan, g["fa"].to_numpy(dtype=float)), index=idx)
+        dem_unknown = g["dem_unknown"].to_numpy() > 0
+        dem_b = pd.Series(
+            np.where(dem_unknown, np.nan, g["dem_fa"].to_numpy(dtype=float)), index=idx
+        )
+        ex_est = pd.Series(g["est"].to_numpy() > 0, index=idx)
+        dem_est = pd.Series(g["dem_est"].to_numpy() > 0, index=idx)
+        if new is None:
+            existing_rule = "every building, the layer having no is_new field"
+    if not (ex_attr.notna() & dem_attr.notna()).any() and not usable:
+        return not_evaluated(
+            "the renewal units have no 'existing_floor_area_m2' and 'demolished_floor_area_m2' "
+            "and the scheme has no 'buildings' layer with a 'demolished' field",
+            "更新单元缺少 existing_floor_area_m2、demolished_floor_area_m2 字段，"
+            "方案也无带 demolished 字段的建筑图层 buildings",
+        )
+    ex_from_b, dem_from_b = ex_attr.isna(), dem_attr.isna()
+    existing_m2 = ex_attr.fillna(ex_b)
+    demolished_m2 = dem_attr.fillna(dem_b)
+    sieve = _Sieve(idx, "renewal unit", "更新单元")
+    sieve.drop(existing_m2.isna(), "without an existing floor area", "无现状建筑面积")
+    sieve.drop(existing_m2 <= 0, "with no existing floor area", "现状建筑面积为 0")
+    sieve.drop(demolished_m2.isna(), "without a demolished floor area", "无拆除建筑面积")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    u = units[keep]
+    ex, dem = existing_m2[keep].to_numpy(), demolished_m2[keep].to_numpy()
+    share = 100.0 * dem / ex
+    est = ((ex_from_b & ex_est) | (dem_from_b & dem_est))[keep].to_numpy()
+    from_b = (ex_from_b | dem_from_b)[keep].to_numpy()
+    src_ex = np.where(ex_from_b[keep], "the buildings inside", "existing_floor_area_m2")
+    src_dem = np.where(dem_from_b[keep], "the buildings inside", "demolished_floor_area_m2")
+    zh, en = label(u, "更新单元", "renewal unit")
+    dem_t, ex_t = _text(dem, ",.0f"), _text(ex, ",.0f")
+    return Evaluation(
+        make_rows(
+            u,
+            feature_id=u["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=share,
+            passed=compare(rule, share),
+            detail_zh="拆除建筑面积 " + dem_t + " 平方米 / 现状建筑面积 " + ex_t + " 平方米",
+            detail_en="demolished floor area " + dem_t + " m2 / existing " + ex_t + " m2",
+            method=np.where(
+                from_b,
+                "demolished ÷ existing floor area × 100; demolished from "
+                + src_dem
+                + ", existing from "
+                + src_ex
+                + f" (by representative point; existing: {existing_rule}; floor area from "
+                "floor_area_m2, else footprint × floors, estimated)",
+                "demolished_floor_area_m2 ÷ existing_floor_area_m2 × 100 (unit attributes)",
+            ),
+            estimated=est,
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        quantity_zh="拆除建筑面积占现状建筑面积比例",
+        quantity_en="demolished share of existing floor area",
+    )
