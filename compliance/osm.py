@@ -2,9 +2,10 @@
 
 The source is a GeoPackage laid out as the extracts in ``shared/data/<place>/``
 (layers ``roads``, ``buildings``, ``landuse``, ``green``, ``squares``,
-``extent``, ``boundary``, ``centre`` …, OSM keys kept verbatim as columns, see
-``shared/data/SOURCES.md``).  :func:`import_osm` turns it into a scheme
-GeoPackage with the contract layers of ``spec/CONTRACT.md``:
+``amenity``, ``amenity_points``, ``extent``, ``boundary``, ``centre`` …, OSM
+keys kept verbatim as columns, see ``shared/data/SOURCES.md``).
+:func:`import_osm` turns it into a scheme GeoPackage with the contract layers
+of ``spec/CONTRACT.md``:
 
 ================  ==============  ==========================================
 scheme layer      from OSM layer  fields
@@ -21,10 +22,54 @@ scheme layer      from OSM layer  fields
                                   ``osm_id``
 ``buildings``     ``buildings``   ``floors``, ``height_m``, ``use``,
                                   ``is_new``, ``name``, ``osm_id``
+``facilities``    ``amenity`` …   ``kind`` (table below), ``name``,
+                                  ``osm_amenity``, ``osm_tag``, ``osm_id``
 ================  ==============  ==========================================
 
 Every layer but ``boundary`` also keeps ``osm_type`` (way / relation) beside
 ``osm_id``; ``osm_id`` is not unique where clipping cut a way in pieces.
+
+``facilities`` holds the everyday facilities of the 15-minute life circle
+(十五分钟生活圈, GB 50180-2018 《城市居住区规划设计标准》 附录 B) that OSM
+tags tell apart, for rule LC01.  It is built from ``amenity`` (areas),
+``amenity_points`` (nodes) and ``green`` (areas, for their ``leisure``).  A
+feature's ``kind`` comes from the first of these tags that maps; features
+whose tags map to no kind are dropped:
+
+======================  ============================================  ======================
+``kind``                OSM tags                                      GB 50180-2018 facility
+======================  ============================================  ======================
+``school``              ``amenity=school``                            小学 (10 min),
+                                                                      初中 (15 min)
+``kindergarten``        ``amenity=kindergarten``, ``childcare``       幼儿园、托儿所 (5 min)
+``clinic``              ``amenity=clinic``, ``doctors``,              社区卫生服务中心/站、
+                        ``hospital``; ``healthcare=clinic``,          门诊部
+                        ``doctor``, ``hospital``, ``centre``
+``market``              ``amenity=marketplace``;                      菜市场或生鲜超市
+                        ``shop=supermarket``
+``community_centre``    ``amenity=community_centre``                  社区服务中心/站
+``elderly_care``        ``amenity=nursing_home``;                     养老院、老年养护院、
+                        ``amenity=social_facility`` with              老年人日间照料中心
+                        ``social_facility=nursing_home`` or
+                        ``assisted_living``, or with
+                        ``social_facility:for=senior``
+``sports``              ``leisure=sports_centre``, ``sports_hall``,   运动场地、健身场地
+                        ``stadium``, ``pitch``, ``track``,
+                        ``fitness_centre``, ``fitness_station``
+======================  ============================================  ======================
+
+The tables are :data:`AMENITY_FACILITY_KINDS`, :data:`SOCIAL_FACILITY_KINDS`,
+:data:`HEALTHCARE_FACILITY_KINDS`, :data:`SHOP_FACILITY_KINDS` and
+:data:`LEISURE_FACILITY_KINDS`.  Tags are read from the layer's columns
+(``amenity``, ``healthcare``, ``leisure`` …) and, where a column is missing
+or empty, from the ``tags`` JSON text.  Not mapped on purpose: ``university``
+and ``college`` (no residential facility), ``pharmacy``, ``townhall`` (a
+district government is no 社区服务中心) and every other amenity.  OSM does
+not tell a kindergarten tagged ``amenity=school`` (五老村幼儿园 in Nanjing)
+from a school, nor a community clinic from a large hospital: the kinds follow
+the tags.  A facility mapped both as an area and as a node appears twice,
+which changes no nearest distance.  Geometries stay as mapped: MultiPolygons
+from ``amenity`` and ``green``, Points from ``amenity_points``.
 
 OSM has no urban clusters (组团) and no ecological corridors, so the scheme has
 no ``clusters`` and no ``corridors`` layer and the rules on them report
@@ -41,6 +86,7 @@ layer's GeoPackage description says so).
 from __future__ import annotations
 
 import os
+import re
 import uuid
 import warnings
 from pathlib import Path
@@ -85,6 +131,51 @@ LANDUSE_CODES: dict[str, str] = {
     "military": "1501",  # 军事设施用地
     "religious": "1503",  # 宗教用地
     "cemetery": "1506",  # 殡葬用地
+}
+
+#: OSM layers the ``facilities`` layer is built from (areas, nodes, green areas).
+FACILITY_LAYERS = ("amenity", "amenity_points", "green")
+
+#: OSM ``amenity=*`` → life-circle facility kind (GB 50180-2018 附录 B).
+AMENITY_FACILITY_KINDS: dict[str, str] = {
+    "school": "school",  # 小学、初中 (10- and 15-minute circles)
+    "kindergarten": "kindergarten",  # 幼儿园 (5-minute circle)
+    "childcare": "kindergarten",  # 托儿所 (5-minute circle)
+    "clinic": "clinic",  # 社区卫生服务中心/站
+    "doctors": "clinic",  # 门诊部
+    "hospital": "clinic",
+    "marketplace": "market",  # 菜市场
+    "community_centre": "community_centre",  # 社区服务中心/站
+    "nursing_home": "elderly_care",  # 养老院 (deprecated OSM tag, still mapped)
+}
+
+#: ``social_facility=*`` of an ``amenity=social_facility`` → kind; so is any
+#: such facility with ``social_facility:for=senior``.
+SOCIAL_FACILITY_KINDS: dict[str, str] = {
+    "nursing_home": "elderly_care",  # 养老院、老年养护院
+    "assisted_living": "elderly_care",
+}
+
+#: OSM ``healthcare=*`` → kind (when ``amenity`` gives none).
+HEALTHCARE_FACILITY_KINDS: dict[str, str] = {
+    "clinic": "clinic",
+    "doctor": "clinic",
+    "hospital": "clinic",
+    "centre": "clinic",
+}
+
+#: OSM ``shop=*`` → kind.
+SHOP_FACILITY_KINDS: dict[str, str] = {"supermarket": "market"}  # 生鲜超市
+
+#: OSM ``leisure=*`` → kind.
+LEISURE_FACILITY_KINDS: dict[str, str] = {
+    "sports_centre": "sports",  # 多功能运动场地、健身房
+    "sports_hall": "sports",
+    "stadium": "sports",
+    "pitch": "sports",
+    "track": "sports",
+    "fitness_centre": "sports",
+    "fitness_station": "sports",  # 室外综合健身场地 (5-minute circle)
 }
 
 #: Estimated red-line width (道路红线宽度) by OSM ``highway`` class, metres.
@@ -145,6 +236,20 @@ def _text(gdf: pd.DataFrame, column: str) -> pd.Series:
         return pd.Series(pd.NA, index=gdf.index, dtype="string")
     text = gdf[column].astype("string").str.strip()
     return text.mask(text == "")
+
+
+def _tag(gdf: pd.DataFrame, key: str) -> pd.Series:
+    """An OSM tag as stripped text: its column, else its value in the ``tags`` JSON text.
+
+    The JSON is searched with a regular expression (``"key": "value"``), a
+    vectorised string operation; a value holding an escaped quote is cut at it.
+    """
+    values = _text(gdf, key)
+    if "tags" in gdf.columns:
+        pattern = '"' + re.escape(key) + r'"\s*:\s*"([^"]*)"'
+        found = gdf["tags"].astype("string").str.extract(pattern, expand=False).str.strip()
+        values = values.fillna(found.mask(found == ""))
+    return values
 
 
 def parse_metres(values: pd.Series) -> pd.Series:
@@ -364,6 +469,99 @@ def boundary_from_extent(extent: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def facility_kinds(src: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
+    """Life-circle facility kind of OSM features, and the tag it comes from.
+
+    The first tag that maps wins: ``amenity`` (:data:`AMENITY_FACILITY_KINDS`),
+    then ``social_facility`` / ``social_facility:for=senior`` of an
+    ``amenity=social_facility`` (:data:`SOCIAL_FACILITY_KINDS`), ``healthcare``,
+    ``shop``, ``leisure``.  Values are compared lower-case.
+
+    Parameters
+    ----------
+    src : geopandas.GeoDataFrame
+        An OSM layer with tags as columns and/or a ``tags`` JSON text column.
+
+    Returns
+    -------
+    kind : pandas.Series
+        Kind per feature (``string``), missing where no tag maps.
+    osm_tag : pandas.Series
+        ``key=value`` of the tag that gave the kind, missing likewise.
+    """
+    amenity = _tag(src, "amenity").str.lower()
+    social = _tag(src, "social_facility").str.lower()
+    social_for = _tag(src, "social_facility:for").str.lower()
+    is_social = (amenity == "social_facility").fillna(False)
+    senior = is_social & (social_for == "senior").fillna(False)
+    candidates = [  # (kind, tag text) in order of precedence
+        (amenity.map(AMENITY_FACILITY_KINDS), "amenity=" + amenity),
+        (social.map(SOCIAL_FACILITY_KINDS).where(is_social), "social_facility=" + social),
+        (
+            pd.Series("elderly_care", index=src.index, dtype="string").where(senior),
+            pd.Series("social_facility:for=senior", index=src.index),
+        ),
+    ]
+    for key, table in (
+        ("healthcare", HEALTHCARE_FACILITY_KINDS),
+        ("shop", SHOP_FACILITY_KINDS),
+        ("leisure", LEISURE_FACILITY_KINDS),
+    ):
+        value = _tag(src, key).str.lower()
+        candidates.append((value.map(table), key + "=" + value))
+    kind = pd.Series(pd.NA, index=src.index, dtype="string")
+    tag = pd.Series(pd.NA, index=src.index, dtype="string")
+    for k, t in candidates:  # a handful of tags, not features
+        k = k.astype("string")
+        take = kind.isna() & k.notna()
+        kind = kind.mask(take, k)
+        tag = tag.mask(take, t.astype("string"))
+    return kind, tag
+
+
+def facilities_from_osm(layers: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """``facilities`` from OSM amenity areas, amenity nodes and green areas.
+
+    Each feature gets the life-circle ``kind`` of :func:`facility_kinds`
+    (table in the module docstring); features without one are dropped.
+    ``osm_amenity`` keeps the ``amenity`` value, ``osm_tag`` the tag that gave
+    the kind.  Geometries stay as mapped (Points and Polygons together).
+
+    Parameters
+    ----------
+    layers : list of geopandas.GeoDataFrame
+        The source's ``amenity``, ``amenity_points`` and ``green`` layers, any
+        of them missing, in one CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``kind``, ``name``, ``osm_amenity``, ``osm_tag``,
+        ``osm_type``, ``osm_id``; empty when no feature maps.
+    """
+    frames = []
+    for src in layers:  # three layers at most
+        kind, tag = facility_kinds(src)
+        frame = _frame(
+            src,
+            {
+                "kind": kind,
+                "name": _tag(src, "name"),
+                "osm_amenity": _tag(src, "amenity"),
+                "osm_tag": tag,
+                **_ids(src),
+            },
+        )
+        frames.append(frame[kind.notna().to_numpy()])
+    if not frames:
+        return gpd.GeoDataFrame(
+            {c: [] for c in ("kind", "name", "osm_amenity", "osm_tag", "osm_type", "osm_id")},
+            geometry=[],
+            crs=OSM_CRS,
+        )
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
 #: Scheme layer ← (OSM layer, converter, columns the OSM layer must have).
 CONVERSIONS = {
     "boundary": ("extent", boundary_from_extent, ()),
@@ -436,9 +634,11 @@ def import_osm(source: str | Path, dest: str | Path, *, overwrite: bool = False)
     source : str or pathlib.Path
         GeoPackage laid out as ``shared/data/<place>/<place>.gpkg``: layers
         ``roads``, ``buildings``, ``landuse``, ``green``, ``squares``,
-        ``extent`` (any may be missing), OSM keys as columns, in EPSG:4326
-        (layers in another CRS are reprojected to EPSG:4326; a layer without a
-        CRS is an error).  Only read, never modified.
+        ``extent``, ``amenity``, ``amenity_points`` (any may be missing; at
+        least one of :data:`OSM_LAYERS` must be there), OSM keys as columns
+        (or in a ``tags`` JSON column), in EPSG:4326 (layers in another CRS
+        are reprojected to EPSG:4326; a layer without a CRS is an error).
+        Only read, never modified.
     dest : str or pathlib.Path
         Scheme GeoPackage to write (``.gpkg``), in EPSG:4326; the checker
         reprojects to its metric CRS.  Missing parent folders are created.
@@ -467,6 +667,9 @@ def import_osm(source: str | Path, dest: str | Path, *, overwrite: bool = False)
     ``boundary`` layer, and without the ``centre`` layer's GeoNames city
     population), ``parcels``, ``roads``, ``squares``, ``green_spaces``,
     ``buildings``; a layer is left out when its OSM layer is missing or empty.
+    ``facilities`` (life-circle facilities, :func:`facilities_from_osm`) from
+    ``amenity``, ``amenity_points`` and ``green``, left out when none of their
+    features maps to a facility kind.
     Never ``clusters`` or ``corridors``: OSM has none.  Null and empty
     geometries are dropped; multi-part geometries are kept whole.
 
@@ -512,6 +715,11 @@ def import_osm(source: str | Path, dest: str | Path, *, overwrite: bool = False)
             layers[scheme_layer] = convert(src)
     if not layers:
         raise InputError(f"{source}: every OSM layer is empty; expected {_EXPECTED} with features")
+    facilities = facilities_from_osm(
+        [_read_layer(source, n, ()) for n in FACILITY_LAYERS if n in names]
+    )
+    if not facilities.empty:
+        layers["facilities"] = facilities
 
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -519,7 +727,7 @@ def import_osm(source: str | Path, dest: str | Path, *, overwrite: bool = False)
         raise OutputError(f"{dest.parent}: cannot create the folder ({_one_line(exc)})") from exc
     tmp = dest.with_name(f".{dest.stem}.{uuid.uuid4().hex[:12]}.tmp.gpkg")
     try:
-        for name, gdf in layers.items():  # six layers at most
+        for name, gdf in layers.items():  # seven layers at most
             gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", DESCRIPTION=ATTRIBUTION)
         os.replace(tmp, dest)
     except Exception as exc:

@@ -17,6 +17,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from conftest import make_rule, run_rule
 from geopandas.testing import assert_geodataframe_equal
 
 import compliance
@@ -26,6 +27,7 @@ from compliance.osm import (
     DUAL_CARRIAGEWAY_CLASSES,
     ROAD_CLASS_RED_LINE_M,
     estimate_red_line_width_m,
+    facility_kinds,
     import_osm,
     parse_metres,
 )
@@ -33,7 +35,15 @@ from compliance.osm import (
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
 GUIXI = SAMPLES / "jiangxi_guixi" / "osm.gpkg"
 NANJING = SAMPLES / "nanjing_xinjiekou" / "osm.gpkg"
-SCHEME_LAYERS = ("boundary", "parcels", "roads", "squares", "green_spaces", "buildings")
+SCHEME_LAYERS = (
+    "boundary",
+    "parcels",
+    "roads",
+    "squares",
+    "green_spaces",
+    "buildings",
+    "facilities",
+)
 
 
 def sha256(path: Path) -> str:
@@ -69,7 +79,7 @@ def guixi_roads(guixi: tuple[Path, str]) -> gpd.GeoDataFrame:
 
 def test_layers_present_and_absent(guixi: tuple[Path, str]) -> None:
     names = layer_names(guixi[0])
-    assert names == {"boundary", "parcels", "roads", "green_spaces", "buildings"}
+    assert names == {"boundary", "parcels", "roads", "green_spaces", "buildings", "facilities"}
     assert "clusters" not in names and "corridors" not in names
     assert "squares" not in names  # Guixi's extract maps no plaza
     for name in names:
@@ -213,6 +223,96 @@ def test_boundary_drops_centre_population(nanjing: Path) -> None:
     assert gpd.read_file(nanjing, layer="boundary")["population"].isna().all()
 
 
+# --------------------------------------------------------------------------- facilities
+
+
+def test_nanjing_facilities_kinds_and_counts(nanjing: Path) -> None:
+    fac = gpd.read_file(nanjing, layer="facilities")
+    assert fac.crs.to_epsg() == 4326
+    assert fac.groupby(["kind", "osm_tag"]).size().to_dict() == {
+        ("clinic", "amenity=clinic"): 1,  # 秦淮区妇幼保健所
+        ("clinic", "amenity=hospital"): 5,  # 2 areas + 3 nodes (八一医院 is both)
+        ("market", "amenity=marketplace"): 2,  # 香铺营集贸市场, 科巷菜市场
+        ("school", "amenity=school"): 17,  # 13 areas + 4 nodes
+    }
+    assert fac.geom_type.value_counts().to_dict() == {"MultiPolygon": 17, "Point": 8}
+    assert (fac["osm_amenity"] == fac["osm_tag"].str.removeprefix("amenity=")).all()
+    row = fac[fac["osm_id"] == 322654943].iloc[0]
+    assert (row["kind"], row["name"], row["osm_type"]) == ("market", "香铺营集贸市场", "way")
+    # unmapped amenities are dropped: 52 areas + 158 nodes in the source, 25 kept
+    assert not fac["osm_amenity"].isin(["university", "pharmacy", "townhall", "parking"]).any()
+
+
+def test_guixi_facilities_are_its_schools(guixi: tuple[Path, str]) -> None:
+    fac = gpd.read_file(guixi[0], layer="facilities")
+    assert sorted(fac["name"]) == ["贵溪五中", "贵溪市实验中学", "贵溪市第九中学", "贵溪市第四中学"]
+    assert (fac["kind"] == "school").all()  # the 2 townhalls and the parking are dropped
+
+
+def test_facility_kinds_from_tags() -> None:
+    tags = [
+        '{"amenity": "social_facility", "social_facility": "group_home", '
+        '"social_facility:for": "senior"}',
+        '{"amenity": "social_facility", "social_facility": "nursing_home"}',
+        '{"amenity": "social_facility", "social_facility": "food_bank"}',
+        '{"amenity": "kindergarten"}',
+        '{"amenity": "pharmacy", "healthcare": "pharmacy"}',
+        '{"amenity": "community_centre", "leisure": "pitch"}',
+        '{"shop": "supermarket"}',
+        "{}",
+        None,
+    ]
+    src = gpd.GeoDataFrame(
+        {
+            "amenity": [None, None, None, None, None, None, None, None, "doctors"],
+            "healthcare": [None, None, None, None, None, None, None, "centre", None],
+            "leisure": [None, None, None, None, None, None, None, None, None],
+            "tags": tags,
+        },
+        geometry=gpd.points_from_xy(range(9), range(9)),
+        crs="EPSG:4326",
+    )
+    kind, tag = facility_kinds(src)
+    assert kind.tolist() == [
+        "elderly_care",
+        "elderly_care",
+        pd.NA,
+        "kindergarten",
+        pd.NA,
+        "community_centre",  # amenity comes before leisure
+        "market",
+        "clinic",
+        "clinic",
+    ]
+    assert tag.tolist() == [
+        "social_facility:for=senior",
+        "social_facility=nursing_home",
+        pd.NA,
+        "amenity=kindergarten",
+        pd.NA,
+        "amenity=community_centre",
+        "shop=supermarket",
+        "healthcare=centre",
+        "amenity=doctors",
+    ]
+
+
+def test_nanjing_life_circle_from_imported_facilities(nanjing: Path) -> None:
+    rule = make_rule(
+        "LC01",
+        "life_circle",
+        layer="parcels",
+        limit=1000.0,
+        unit="m",
+        params={"kinds": ["school", "clinic", "market"]},
+    )
+    f = run_rule(compliance.read_scheme(nanjing), rule).findings.set_index("feature_id")
+    assert len(f) == 11  # the 11 residential parcels
+    assert f["status"].value_counts().to_dict() == {"fail": 6, "pass": 5}
+    assert f.loc["7", "measured"] == pytest.approx(968.1, abs=0.05)
+    assert "farthest: clinic at 968.1 m" in f.loc["7", "message_en"]
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -228,7 +328,14 @@ def test_second_import_without_overwrite_raises(tmp_path: Path) -> None:
         import_osm(GUIXI, dest)
     assert sha256(dest) == before
     import_osm(GUIXI, dest, overwrite=True)
-    assert layer_names(dest) == {"boundary", "parcels", "roads", "green_spaces", "buildings"}
+    assert layer_names(dest) == {
+        "boundary",
+        "parcels",
+        "roads",
+        "green_spaces",
+        "buildings",
+        "facilities",
+    }
     assert [p.name for p in tmp_path.iterdir()] == ["scheme.gpkg"]  # no temporary left
 
 
