@@ -263,5 +263,28 @@ def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
     click.echo(f"wrote {written}")
 
 
+@main.command("docs")
+@click.option(
+    "--out",
+    "-o",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the page to this file (e.g. docs/catalogue.md) instead of stdout.",
+)
+@rules_dir_option
+def docs_cmd(out_file: Path | None, rules_dir: Path | None) -> None:
+    """Render the rule catalogue as one Markdown page (every profile, rule and clause)."""
+    from .docs import catalogue_markdown
+
+    text = catalogue_markdown(rules_dir)
+    if out_file is None:
+        click.echo(text, nl=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(text, encoding="utf-8", newline="\n")
+    click.echo(f"wrote {out_file}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
