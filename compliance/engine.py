@@ -80,9 +80,26 @@ UNIT_ZH = {  # with the space that separates them from the number; none before %
     "km/km2": " 公里/平方公里",
     "%": "%",
     "floors": " 层",
+    "ratio": "",
+    "m2/person": " 平方米/人",
+    "km/10k persons": " 公里/万人",
+    "stars": " 星",
 }
-UNIT_EN = {"persons/km2": "persons/km2", "%": "%"}
-DECIMALS = {"m": 1, "m2": 0, "ha": 2, "km2": 2, "persons/km2": 0, "km/km2": 2, "%": 1, "floors": 0}
+UNIT_EN = {"%": "%", "ratio": ""}
+DECIMALS = {
+    "m": 1,
+    "m2": 0,
+    "ha": 2,
+    "km2": 2,
+    "persons/km2": 0,
+    "km/km2": 2,
+    "%": 1,
+    "floors": 0,
+    "ratio": 2,
+    "m2/person": 1,
+    "km/10k persons": 2,
+    "stars": 0,
+}
 STATUS_ORDER = {"fail": 4, "warn": 3, "excepted": 2, "pass": 1, "not_evaluated": 0}
 
 
@@ -170,17 +187,17 @@ def _verdict(
         is_below = measured < low
         fail_zh = np.where(is_below, below_zh, above_zh)
         fail_en = np.where(is_below, below_en, above_en)
-        ok_zh = "符合 " + lo + "–" + lim + u_zh + " 的要求"
+        ok_zh = "符合 " + lo + "–" + lim + u_zh + "的要求"
         ok_en = "within the range " + lo + "–" + lim + u_en
     elif rule.comparison in ("<=", "<"):
         fail_zh, fail_en = above_zh, above_en
-        ok_zh = "符合不超过 " + lim + u_zh + " 的要求"
+        ok_zh = "符合不超过 " + lim + u_zh + "的要求"
         ok_en = "within the limit of " + lim + u_en
     else:
         gap = text(limit - measured)
         fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + u_zh
         fail_en = "below the minimum of " + lim + u_en + " by " + gap + u_en
-        ok_zh = "符合不少于 " + lim + u_zh + " 的要求"
+        ok_zh = "符合不少于 " + lim + u_zh + "的要求"
         ok_en = "meets the minimum of " + lim + u_en
     nan = np.isnan(measured)
     fail_zh = np.where(nan, "无法量测，视为不符合", fail_zh)
@@ -224,6 +241,8 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         }
         return gpd.GeoDataFrame([row], columns=FINDING_COLUMNS, geometry=[None], crs=crs)
     rows = ev.rows
+    if rows.empty:
+        return gpd.GeoDataFrame(columns=[*FINDING_COLUMNS, "geometry"], geometry="geometry", crs=crs)
     measured = rows["measured"].to_numpy(dtype=float)
     passed = rows["passed"].to_numpy(dtype=bool)
     limit = rows["limit"].fillna(rule.limit).to_numpy(dtype=float)

@@ -123,7 +123,7 @@ def test_between_rule_verdicts_and_worst():
     f = result.findings.set_index("feature_id")
     assert f["status"].tolist() == ["fail", "pass", "fail"]
     assert "低于下限 1.00 公顷，相差 0.50 公顷" in f.loc["Q0", "message"]
-    assert "符合 1.00–2.00 公顷 的要求" in f.loc["Q1", "message"]
+    assert "符合 1.00–2.00 公顷的要求" in f.loc["Q1", "message"]
     assert "超过上限 2.00 公顷，超出 1.00 公顷" in f.loc["Q2", "message"]
     assert f["limit_low"].tolist() == [1.0, 1.0, 1.0]
     row = result.summary.iloc[0]
