@@ -7,7 +7,10 @@ import numpy as np
 import pandas as pd
 
 from ..landuse import green_kind, is_residential
+from ..measures.density import apportioned_sums
 from ..measures.green import merge_touching
+from ..measures.structure import apportioned_population
+from ..raster import covered_share, zonal_sum
 from ..registry import Evaluation, Params, not_evaluated
 from ..scheme import Scheme
 
@@ -27,10 +30,18 @@ class NoParams(Params):
 
 #: Contract layers as a Chinese reviewer names them.
 LAYER_ZH = {
+    "boundary": "边界图层",
     "clusters": "组团边界图层",
     "corridors": "生态廊道图层",
+    "parcels": "地块图层",
     "roads": "道路图层",
     "squares": "广场图层",
+    "green_spaces": "绿地图层",
+    "buildings": "建筑图层",
+    "renewal_units": "城市更新单元图层",
+    "greenways": "绿道图层",
+    "facilities": "公共服务设施图层",
+    "height_zones": "高度控制区图层",
 }
 
 
@@ -111,3 +122,122 @@ def residential_parcels(scheme: Scheme) -> gpd.GeoDataFrame | Evaluation:
             "方案中没有居住用地地块（0701 或 R）",
         )
     return res
+
+
+# --------------------------------------------------------------------------- population
+
+#: Where :func:`population_of` took a zone's population from (method text, English).
+POP_FROM_ATTRIBUTE = "'population' attribute"
+POP_FROM_PARCELS = "parcels' 'population' apportioned by area share"
+POP_FROM_RASTER = "population raster"
+#: The same in Chinese, for messages.
+POP_SOURCE_ZH = {
+    POP_FROM_ATTRIBUTE: "人口取自 population 字段",
+    POP_FROM_PARCELS: "人口由地块 population 按面积比例分摊汇总",
+    POP_FROM_RASTER: "人口由人口栅格按像元覆盖比例汇总",
+}
+#: Below this share of a zone over valid raster cells, the method says so.
+FULL_COVER = 0.995
+#: Parcels overlapping a zone by less than this, m², give it no population (slivers).
+MIN_OVERLAP_M2 = 1.0
+
+
+def has_population_source(scheme: Scheme, own: pd.Series | None = None) -> bool:
+    """Whether any population source exists: ``own`` values, parcels' field, or the raster."""
+    parcels = scheme.layer("parcels")
+    return bool(
+        (own is not None and own.notna().any())
+        or (parcels is not None and "population" in parcels.columns)
+        or "population" in scheme.rasters
+    )
+
+
+def population_source_zh(method: pd.Series) -> pd.Series:
+    """Chinese wording of :func:`population_of`'s method text, per zone ("" when none)."""
+    out = pd.Series("", index=method.index, dtype=object)
+    for en, zh in POP_SOURCE_ZH.items():  # three sources
+        out = out.mask(method.astype(str).str.startswith(en), zh)
+    return out
+
+
+def population_of(
+    scheme: Scheme,
+    zones: gpd.GeoDataFrame | gpd.GeoSeries,
+    own: pd.Series | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Population of each zone, persons, and where it came from.
+
+    Precedence, zone by zone: the zone's own ``population`` value when the
+    caller passes it (``own``); else parcels' ``population`` apportioned by
+    the share of each parcel's area inside the zone
+    (:func:`compliance.measures.structure.apportioned_population`; a zone
+    overlapping populated parcels by less than :data:`MIN_OVERLAP_M2` in all
+    gets none from them); else the
+    population raster (persons per cell) summed with partial-pixel weights
+    (:func:`compliance.raster.zonal_sum`, polygons projected into the
+    raster's CRS); else NaN.
+
+    Parameters
+    ----------
+    scheme : Scheme
+        Layers in the projected metric CRS; ``scheme.rasters["population"]`` if any.
+    zones : geopandas.GeoDataFrame or GeoSeries
+        Polygons (clusters, boundary polygons, grid cells) in the scheme's CRS.
+    own : pandas.Series, optional
+        The zones' own population (persons), aligned with ``zones``; NaN where
+        unknown.
+
+    Returns
+    -------
+    population : pandas.Series
+        Persons, float, aligned with ``zones``; NaN where no source gives one.
+    method : pandas.Series
+        English text per zone: :data:`POP_FROM_ATTRIBUTE`,
+        :data:`POP_FROM_PARCELS`, or :data:`POP_FROM_RASTER` followed by the
+        raster's file, CRS and (when below :data:`FULL_COVER`) the share of
+        the zone it covers; "" where NaN.
+
+    Raises
+    ------
+    InputError
+        The population raster is needed but cannot be read or does not overlap
+        the zones at all.
+    """
+    geoms = zones.geometry
+    frame = gpd.GeoDataFrame(geometry=geoms.to_numpy(), index=zones.index, crs=geoms.crs)
+    population = (
+        pd.Series(np.nan, index=zones.index, dtype=float)
+        if own is None
+        else pd.to_numeric(own, errors="coerce").astype(float).reindex(zones.index)
+    )
+    method = pd.Series(
+        np.where(population.notna(), POP_FROM_ATTRIBUTE, ""), index=zones.index, dtype=object
+    )
+    parcels = scheme.layer("parcels")
+    need = population.isna()
+    if need.any() and parcels is not None and "population" in parcels.columns:
+        found = apportioned_population(frame[need], parcels).reindex(zones.index)
+        populated = parcels[parcels["population"].notna()]
+        overlap_m2 = apportioned_sums(frame.geometry[need].to_numpy(), populated, [])["area_m2"]
+        overlap_m2.index = frame.index[need]
+        # A zone that only grazes a parcel (reprojection or drawing slivers) has no data.
+        filled = need & found.notna() & (overlap_m2.reindex(zones.index) >= MIN_OVERLAP_M2)
+        population = population.where(~filled, found)
+        method = method.mask(filled, POP_FROM_PARCELS)
+    need = population.isna()
+    raster = scheme.rasters.get("population")
+    if need.any() and raster is not None:
+        found = zonal_sum(raster, frame.geometry[need]).reindex(zones.index)
+        filled = need & found.notna()
+        share = covered_share(raster, frame.geometry[filled]).reindex(zones.index)
+        text = (
+            f"{POP_FROM_RASTER} {raster.path.name} ({raster.crs.to_string()}): "
+            "sum of persons per cell weighted by the share of each cell covered"
+        )
+        partial = share.lt(FULL_COVER).fillna(False)
+        covers = (100.0 * share).map(lambda v: f"{v:.1f}")
+        method = method.mask(filled, text).mask(
+            filled & partial, text + "; the raster covers only " + covers + " % of the zone"
+        )
+        population = population.where(~filled, found)
+    return population.rename("population"), method.rename("population_method")

@@ -17,14 +17,16 @@ from ..measures.corridor import (
     net_corridors,
     passage_between,
 )
-from ..measures.structure import apportioned_population, area_km2
+from ..measures.structure import area_km2
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
 from ..scheme import Scheme
 from .common import (
+    POP_FROM_ATTRIBUTE,
     NoParams,
     fmt1,
     fmt_int,
     missing_layer,
+    population_of,
 )
 
 
@@ -54,7 +56,9 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
     """CL02: cluster population ÷ cluster area, persons/km².
 
     Population from the cluster's ``population`` attribute; where that is
-    missing, summed from parcels' ``population`` apportioned by area share.
+    missing, summed from parcels' ``population`` apportioned by area share;
+    where neither gives one, the population raster summed with partial-pixel
+    weights (:func:`~compliance.checks.common.population_of`).
     """
     clusters = scheme.layer("clusters")
     if clusters is None:
@@ -64,26 +68,21 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
         if "population" in clusters.columns
         else pd.Series(np.nan, index=clusters.index)
     )
-    parcels = scheme.layer("parcels")
-    from_parcels = pd.Series(np.nan, index=clusters.index)
-    if own.isna().any() and parcels is not None and "population" in parcels.columns:
-        from_parcels = apportioned_population(clusters[own.isna()], parcels).reindex(clusters.index)
-    population = own.fillna(from_parcels)
+    population, source = population_of(scheme, clusters, own)
     usable = population.notna().to_numpy()
     if not usable.any():
         return not_evaluated(
-            "no population: neither a 'population' field on clusters nor on parcels",
-            "缺少人口数据：组团与地块均无 population 字段",
+            "no population: no 'population' field on clusters or parcels and no population raster",
+            "缺少人口数据：组团与地块均无 population 字段，也无人口栅格",
         )
     c = clusters[usable]
     pop = population[usable]
     area = area_km2(c.geometry)
     density = pop / area
     zh, en = label(c, "组团", "cluster")
-    method = np.where(
-        own[usable].notna(),
-        "cluster 'population' attribute ÷ cluster area",
-        "parcel 'population' apportioned by area share ÷ cluster area",
+    method = (
+        source[usable].replace(POP_FROM_ATTRIBUTE, "cluster " + POP_FROM_ATTRIBUTE)
+        + " ÷ cluster area"
     )
     return Evaluation(
         make_rows(
