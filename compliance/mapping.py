@@ -63,6 +63,9 @@ FALLBACK_COLOURS: tuple[str, ...] = (
 
 #: Tolerance (metres, in the measuring CRS) for simplifying context layers.
 CONTEXT_SIMPLIFY_M = 2.0
+#: Tolerance (metres) for simplifying violation geometries before drawing: far below
+#: what a screen shows, it keeps densified inputs from bloating the page.
+VIOLATION_SIMPLIFY_M = 0.5
 
 #: Coordinate grid in degrees for drawing: about 0.1 m for context, 1 cm for violations.
 _CONTEXT_GRID_DEG = 1e-6
@@ -532,6 +535,9 @@ def render_map(result: Result, path: Path) -> None:
     findings = result.findings
     bad = findings[findings["status"].isin(["fail", "warn"])]
     drawable = _drawable(bad)
+    drawable = drawable.set_geometry(
+        drawable.geometry.simplify(VIOLATION_SIMPLIFY_M, preserve_topology=True)
+    )
     geoms = bad.geometry.array
     undrawn = bad.loc[shapely.is_missing(geoms) | shapely.is_empty(geoms), "rule_id"]
     undrawn_counts = undrawn.value_counts()

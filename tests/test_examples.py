@@ -14,13 +14,21 @@ EXAMPLES = sorted(p for p in (ROOT / "maps").iterdir() if (p / "run.json").is_fi
 
 
 def test_examples_exist():
-    assert {p.name for p in EXAMPLES} >= {"nanjing_xinjiekou", "jiangxi_guixi", "demo_hebi"}
+    assert {p.name for p in EXAMPLES} >= {
+        "nanjing_xinjiekou",
+        "nanjing_xinjiekou_hebi",
+        "jiangxi_guixi",
+        "demo_hebi",
+    }
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example_summary_is_current(example):
     info = json.loads((example / "run.json").read_text("utf-8"))
-    result = compliance.check(ROOT / info["scheme"], info["profile"])
+    rasters = {role: ROOT / path for role, path in info.get("rasters", {}).items()}
+    result = compliance.check(
+        ROOT / info["scheme"], info["profile"], year=info.get("year"), rasters=rasters
+    )
     committed = pd.read_csv(example / "summary.csv", keep_default_na=False)
     fresh = result.summary
     assert committed["rule_id"].tolist() == fresh["rule_id"].tolist()
