@@ -242,7 +242,9 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame([row], columns=FINDING_COLUMNS, geometry=[None], crs=crs)
     rows = ev.rows
     if rows.empty:
-        return gpd.GeoDataFrame(columns=[*FINDING_COLUMNS, "geometry"], geometry="geometry", crs=crs)
+        return gpd.GeoDataFrame(
+            columns=[*FINDING_COLUMNS, "geometry"], geometry="geometry", crs=crs
+        )
     measured = rows["measured"].to_numpy(dtype=float)
     passed = rows["passed"].to_numpy(dtype=bool)
     limit = rows["limit"].fillna(rule.limit).to_numpy(dtype=float)

@@ -81,7 +81,8 @@ def test_quote_missing_from_seed_is_rejected(catalogue):
         "utf-8",
     )
     with pytest.raises(
-        RuleFileError, match=r"hebi\.yaml:\d+: rule SQ01: the quote “广场集中硬地面积不超过1公顷” is not found"
+        RuleFileError,
+        match=r"hebi\.yaml:\d+: rule SQ01: the quote “广场集中硬地面积不超过1公顷” is not found",
     ):
         load_profile("hebi", catalogue)
 

@@ -1,4 +1,4 @@
-"""Every profile over the real sample places: each rule evaluated, or not evaluated with a reason."""
+"""Every profile over the real sample places: each rule evaluated, or not_evaluated and why."""
 
 from __future__ import annotations
 
