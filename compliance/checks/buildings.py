@@ -36,6 +36,7 @@ from ..measures.buildings import (
 )
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
 from ..scheme import Scheme
+from .common import missing_layer
 
 #: Uses of public-institution buildings and factories (EN01 default).
 PV_USES = [
@@ -53,20 +54,7 @@ PV_USES = [
 #: Non-residential uses that should adopt solar water heating (EN02 default).
 SOLAR_THERMAL_USES = ["hospital", "school", "hotel", "swimming_pool", "bathhouse"]
 
-_LAYER_ZH = {
-    "buildings": "建筑图层",
-    "renewal_units": "城市更新单元图层",
-    "height_zones": "高度控制区图层",
-}
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _missing_layer(name: str) -> Evaluation:
-    return not_evaluated(
-        f"the scheme has no '{name}' layer", f"方案缺少{_LAYER_ZH.get(name, '图层')} {name}"
-    )
 
 
 def _missing_field(field: str, why_en: str = "", why_zh: str = "") -> Evaluation:
@@ -165,7 +153,7 @@ def _scope_words(new_only: bool, uses: list[str] | None) -> tuple[str, str]:
 
 def _buildings(scheme: Scheme) -> gpd.GeoDataFrame | Evaluation:
     b = scheme.layer("buildings")
-    return _missing_layer("buildings") if b is None else b
+    return missing_layer("buildings") if b is None else b
 
 
 def _needs_height_or_floors(b: gpd.GeoDataFrame) -> Evaluation | None:
@@ -280,7 +268,7 @@ def check_tall_building_clustering(
     if params.method == "zones":
         zones = scheme.layer("height_zones")
         if zones is None:
-            return _missing_layer("height_zones")
+            return missing_layer("height_zones")
     fh, hmin = params.floor_height_m, params.min_height_m
     h = height_m(b, fh)
     sieve = _Sieve(b.index)
@@ -878,7 +866,7 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
     """
     units = scheme.layer("renewal_units")
     if units is None:
-        return _missing_layer("renewal_units")
+        return missing_layer("renewal_units")
     idx = units.index
 
     ex_attr = numeric_field(units, "existing_floor_area_m2")

@@ -56,6 +56,16 @@ def fmt_int(values: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float)).map(lambda v: f"{v:,.0f}")
 
 
+def density_detail(
+    population: pd.Series | np.ndarray, area_km2: pd.Series | np.ndarray
+) -> tuple[pd.Series, pd.Series]:
+    """Message facts of a density: population and area, in Chinese and English."""
+    pop, area = fmt_int(population), fmt1(area_km2)
+    zh = "人口 " + pop + " 人，面积 " + area.str.replace(",", "") + " 平方公里"
+    en = "population " + pop + ", area " + area + " km2"
+    return zh, en
+
+
 def fmt1(values: pd.Series | np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float)).map(lambda v: f"{v:,.1f}")
 

@@ -48,6 +48,7 @@ from .common import (
     FULL_COVER,
     M2_PER_HA,
     NoParams,
+    density_detail,
     fmt1,
     fmt_int,
     green_polygons,
@@ -795,13 +796,10 @@ def check_population_density(scheme: Scheme, rule: Rule, params: NoParams) -> Ev
             subject_en=en,
             measured=density,
             passed=compare(rule, density),
-            detail_zh="人口 "
-            + fmt_int(pop)
-            + " 人，面积 "
-            + fmt1(area_km2).str.replace(",", "")
-            + " 平方公里；"
+            detail_zh=density_detail(pop, area_km2)[0]
+            + "；"
             + population_source_zh(src).to_numpy(),
-            detail_en="population " + fmt_int(pop) + ", area " + fmt1(area_km2) + " km2",
+            detail_en=density_detail(pop, area_km2)[1],
             method="population (" + src + ") ÷ boundary area; the boundary taken as built-up",
         ),
         skipped=int((~known).sum()),

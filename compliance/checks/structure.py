@@ -23,6 +23,7 @@ from ..scheme import Scheme
 from .common import (
     POP_FROM_ATTRIBUTE,
     NoParams,
+    density_detail,
     fmt1,
     fmt_int,
     missing_layer,
@@ -92,12 +93,8 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
             subject_en=en,
             measured=density,
             passed=compare(rule, density),
-            detail_zh="人口 "
-            + fmt_int(pop)
-            + " 人，面积 "
-            + fmt1(area).str.replace(",", "")
-            + " 平方公里",
-            detail_en="population " + fmt_int(pop) + ", area " + fmt1(area) + " km2",
+            detail_zh=density_detail(pop, area)[0],
+            detail_en=density_detail(pop, area)[1],
             method=method,
         ),
         skipped=int((~usable).sum()),
