@@ -1,0 +1,1213 @@
+"""The reviewer's report: ``report.html`` and ``findings.gpkg``.
+
+``report.html`` is one self-contained page per run, written for a planning
+reviewer who pastes findings into a review opinion (审查意见) and prints the
+page for a meeting: the run (scheme, profile, target years, measuring CRS,
+date), a table of every rule with its status, worst value, limit and quoted
+clause, and one section per violation with the sentence to copy, the measured
+value and limit, the method, where it is (longitude/latitude and coordinates
+in the measuring CRS), a small inline SVG map of it over the scheme's context
+layers, and a link into ``map.html``.  No external CSS, scripts, fonts or
+images: it opens offline, and it prints on A4 without cutting a table row or
+a violation section in two.
+
+``findings.gpkg`` holds the same findings for GIS software: one layer per
+rule, all attributes as typed columns, EPSG:4326, and a ``summary`` table.
+
+Measured values are never recomputed here: they are the findings'
+``measured`` and ``limit``, printed with :func:`compliance.engine.fmt`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import geopandas as gpd
+import jinja2
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from markupsafe import Markup
+from pyproj import CRS
+
+from .engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
+from .errors import OutputError
+from .mapping import FALLBACK_COLOURS, RULE_COLOURS
+
+#: Violation sections drawn per rule at most (most severe first); the rest are
+#: counted and left to ``findings.geojson`` / ``findings.gpkg``.
+MAX_SECTIONS_PER_RULE = 200
+
+#: Size of each inline map, in CSS pixels.
+SVG_WIDTH_PX = 360
+SVG_HEIGHT_PX = 240
+#: Vertices drawn in one inline map at most (context and violation together).
+MAX_SVG_VERTICES = 1500
+#: Margin around the violation, as a share of its larger side, and at least this many metres.
+WINDOW_PAD_SHARE = 0.2
+WINDOW_PAD_MIN_M = 40.0
+#: Narrowest window shown, in metres (a point or a short line still gets its surroundings).
+WINDOW_MIN_WIDTH_M = 240.0
+
+#: Statuses that get a section of their own.
+VIOLATION_STATUSES = ("fail", "warn", "excepted")
+
+#: Context layers drawn under a violation, bottom to top: layer, SVG style of
+#: polygons, SVG style of lines (None: lines of that layer are not drawn).
+CONTEXT_STYLES: tuple[tuple[str, str | None, str | None], ...] = (
+    ("clusters", 'fill="#e6e6e6" stroke="#a8a8a8" stroke-width="0.8"', None),
+    ("corridors", 'fill="#e3eedb" stroke="#a9c79c" stroke-width="0.8"', None),
+    ("green_spaces", 'fill="#e4f1e1" stroke="#b3d3aa" stroke-width="0.6"', None),
+    ("parcels", 'fill="none" stroke="#c4c4c4" stroke-width="0.6"', None),
+    ("squares", 'fill="#efefef" stroke="#bdbdbd" stroke-width="0.6"', None),
+    ("buildings", 'fill="#dadada" stroke="none"', None),
+    (
+        "roads",
+        'fill="#e0e0e0" stroke="#b0b0b0" stroke-width="0.5"',
+        'fill="none" stroke="#a0a0a0" stroke-width="1.4" stroke-linecap="round"',
+    ),
+    (
+        "greenways",
+        None,
+        'fill="none" stroke="#9ccc9c" stroke-width="1" stroke-dasharray="3 2"',
+    ),
+    ("boundary", 'fill="none" stroke="#6e6e6e" stroke-width="1.2" stroke-dasharray="5 3"', None),
+)
+
+#: Characters ``encodeURIComponent`` leaves as they are (besides letters, digits and ``-_.~``).
+_URI_COMPONENT_SAFE = "!*'()"
+_COMPARISON = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
+_STATUS_COLOUR = {
+    "fail": "#c62828",
+    "warn": "#e65100",
+    "excepted": "#5e35b1",
+    "pass": "#2e7d32",
+    "not_evaluated": "#757575",
+}
+_UNIT_EN = {
+    "m": " m",
+    "m2": " m²",
+    "ha": " ha",
+    "km2": " km²",
+    "persons/km2": " persons/km²",
+    "km/km2": " km/km²",
+    "%": "%",
+    "floors": " floors",
+    "ratio": "",
+    "m2/person": " m²/person",
+    "km/10k persons": " km/10k persons",
+    "stars": " stars",
+}
+
+#: Every label of the page, per language.  Chinese labels carry the English
+#: term beside them where a bilingual reader is helped by it.
+LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "html_lang": "zh-CN",
+        "colon": "：",
+        "lp": "（",
+        "rp": "）",
+        "title": "规划碳达峰合规审查报告",
+        "subtitle": "Planning compliance report",
+        "scheme": "方案 Scheme",
+        "profile": "规则集 Profile",
+        "document": "依据文件 Plan",
+        "years": "目标年份 Target year",
+        "years_default": "未指定 --year：取尚未到期的最近目标年",
+        "years_asked": "按指定年份 --year",
+        "years_none": "本规则集各规则均无目标年份",
+        "crs": "量测坐标系 Measuring CRS",
+        "crs_note": "长度、面积均在此投影坐标系中以米量测",
+        "date": "检查日期 Date",
+        "layers": "图层 Layers",
+        "rasters": "栅格 Rasters",
+        "notes": "说明 Notes",
+        "counts_rules": "规则 Rules",
+        "counts_findings": "问题 Findings",
+        "rules_heading": "一、规则一览 Rules",
+        "col_code": "编号 Code",
+        "col_rule": "规则 Rule",
+        "col_status": "结论 Status",
+        "col_counts": "检查/问题/例外 checked/failed/excepted",
+        "col_worst": "最不利值 Worst",
+        "col_limit": "限值 Limit",
+        "col_year": "年份 Year",
+        "col_clause": "依据条文 Clause",
+        "violations_heading": "二、问题清单 Violations",
+        "no_violations": "未发现不符合、提示或例外项。",
+        "sentence": "审查意见 Sentence",
+        "copy_label": "复制 / copy",
+        "copied": "已复制 / copied",
+        "copy_failed": "请手动选择复制 / select and copy",
+        "measured": "量测值 Measured",
+        "limit": "限值 Limit",
+        "excess": "差值 By",
+        "over": "超出",
+        "under": "不足",
+        "below_low": "低于下限",
+        "unmeasurable": "无法量测",
+        "estimated": "（估算值 estimated）",
+        "method": "方法 Method",
+        "feature": "对象 Feature",
+        "layer": "图层",
+        "location": "位置 Location",
+        "lonlat": "经纬度（中心点，EPSG:4326）",
+        "projected": "投影坐标",
+        "no_geometry": "无图形（汇总性结论） no geometry",
+        "exception": "例外 Exception",
+        "approval": "批准文号",
+        "clause": "依据 Clause",
+        "map": "地图 Map",
+        "open_map": "在地图中定位 / open in map",
+        "more": "另有 {n} 处未逐项列出（按超限程度排序仅列前 {shown} 处），"
+        "见 findings.geojson / findings.gpkg。",
+        "n_items": "{n} 处",
+        "reason": "未评估原因",
+        "note": "备注",
+        "basis": "所依据",
+        "figure": "图：{code} {fid}（{colour}色）及周边{context}；比例尺单位米，N 指向坐标北",
+        "context_none": "（无其他图层）",
+        "north": "北",
+        "km": "公里",
+        "m": "米",
+        "generated": "由 compliance 生成；同一结论亦见 map.html、findings.geojson、summary.csv",
+        "status.fail": "不符合 fail",
+        "status.warn": "提示 warn",
+        "status.excepted": "例外 excepted",
+        "status.pass": "符合 pass",
+        "status.not_evaluated": "未评估 not evaluated",
+        "severity_note": "提示（warn）为“原则上”“力争”等弹性要求或基于估算值的结论，需核实。",
+    },
+    "en": {
+        "html_lang": "en",
+        "colon": ": ",
+        "lp": " (",
+        "rp": ")",
+        "title": "Planning compliance report",
+        "subtitle": "规划碳达峰合规审查报告",
+        "scheme": "Scheme",
+        "profile": "Profile",
+        "document": "Plan",
+        "years": "Target year",
+        "years_default": "no --year given: the nearest target year not yet passed",
+        "years_asked": "as asked with --year",
+        "years_none": "no rule of this profile has a target year",
+        "crs": "Measuring CRS",
+        "crs_note": "lengths and areas are measured in metres in this projected CRS",
+        "date": "Date",
+        "layers": "Layers",
+        "rasters": "Rasters",
+        "notes": "Notes",
+        "counts_rules": "Rules",
+        "counts_findings": "Findings",
+        "rules_heading": "1. Rules",
+        "col_code": "Code",
+        "col_rule": "Rule",
+        "col_status": "Status",
+        "col_counts": "Checked/ failed/ excepted",
+        "col_worst": "Worst",
+        "col_limit": "Limit",
+        "col_year": "Year",
+        "col_clause": "Clause",
+        "violations_heading": "2. Violations",
+        "no_violations": "No fail, warn or excepted findings.",
+        "sentence": "Sentence",
+        "copy_label": "copy / 复制",
+        "copied": "copied",
+        "copy_failed": "select the text and copy it",
+        "measured": "Measured",
+        "limit": "Limit",
+        "excess": "By",
+        "over": "over by",
+        "under": "short by",
+        "below_low": "below the minimum by",
+        "unmeasurable": "cannot be measured",
+        "estimated": " (estimated)",
+        "method": "Method",
+        "feature": "Feature",
+        "layer": "layer",
+        "location": "Location",
+        "lonlat": "longitude/latitude (centroid, EPSG:4326)",
+        "projected": "projected",
+        "no_geometry": "no geometry (an aggregate finding)",
+        "exception": "Exception",
+        "approval": "approval",
+        "clause": "Clause",
+        "map": "Map",
+        "open_map": "open in map",
+        "more": "{n} more not listed here (the {shown} largest excesses are shown); "
+        "see findings.geojson / findings.gpkg.",
+        "n_items": "{n}",
+        "reason": "not evaluated",
+        "note": "note",
+        "basis": "restating",
+        "figure": "Map: {code} {fid} (in {colour}) and its surroundings{context}; "
+        "scale in metres, N points to grid north",
+        "context_none": " (no other layer)",
+        "north": "N",
+        "km": "km",
+        "m": "m",
+        "generated": "Generated by compliance; the same findings are in map.html, "
+        "findings.geojson and summary.csv",
+        "status.fail": "fail",
+        "status.warn": "warn",
+        "status.excepted": "excepted",
+        "status.pass": "pass",
+        "status.not_evaluated": "not evaluated",
+        "severity_note": "A warning is a hedged requirement (原则上, 力争 …) or rests on an "
+        "estimated value, to be verified.",
+    },
+}
+
+_CONTEXT_NAMES = {
+    "zh": {
+        "clusters": "组团",
+        "corridors": "生态廊道",
+        "green_spaces": "绿地",
+        "parcels": "地块",
+        "squares": "广场",
+        "buildings": "建筑",
+        "roads": "道路",
+        "greenways": "绿道",
+        "boundary": "规划范围",
+    },
+    "en": {
+        "clusters": "clusters",
+        "corridors": "corridors",
+        "green_spaces": "green spaces",
+        "parcels": "parcels",
+        "squares": "squares",
+        "buildings": "buildings",
+        "roads": "roads",
+        "greenways": "greenways",
+        "boundary": "boundary",
+    },
+}
+_COLOUR_WORD = {"zh": "规则", "en": "the rule's colour"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def rule_colour(rule_id: str) -> str:
+    """The colour of a rule, the same as on ``map.html``.
+
+    Parameters
+    ----------
+    rule_id : str
+        A rule code such as ``EC01``.
+
+    Returns
+    -------
+    str
+        ``#rrggbb``: :data:`compliance.mapping.RULE_COLOURS` for the shipped
+        rules, else one of :data:`compliance.mapping.FALLBACK_COLOURS` picked by
+        a CRC32 of the code (stable across runs).
+    """
+    known = RULE_COLOURS.get(rule_id)
+    if known is not None:
+        return known
+    return FALLBACK_COLOURS[zlib.crc32(rule_id.encode("utf-8")) % len(FALLBACK_COLOURS)]
+
+
+def map_anchor(rule_id: str, feature_id: str, map_href: str = "map.html") -> str:
+    """The link into ``map.html`` that zooms to one finding.
+
+    The fragment is ``#rule=<rule_id>&fid=<feature_id>``, each value
+    percent-encoded exactly as JavaScript's ``encodeURIComponent`` does
+    (UTF-8; ``N+S`` → ``N%2BS``, ``521000,3951000`` → ``521000%2C3951000``,
+    ``*`` and ``-_.!~'()`` kept), so the map decodes it with
+    ``decodeURIComponent`` or ``new URLSearchParams(location.hash.slice(1))``.
+
+    Parameters
+    ----------
+    rule_id : str
+    feature_id : str
+    map_href : str
+        Path of the map relative to the report.
+
+    Returns
+    -------
+    str
+    """
+    rule = quote(str(rule_id), safe=_URI_COMPONENT_SAFE)
+    fid = quote(str(feature_id), safe=_URI_COMPONENT_SAFE)
+    return f"{map_href}#rule={rule}&fid={fid}"
+
+
+def _unit(unit: str, lang: str) -> str:
+    if lang == "zh":
+        return UNIT_ZH.get(unit, " " + unit)
+    return _UNIT_EN.get(unit, " " + unit)
+
+
+def _value(value: float, unit: str, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return fmt(value, unit) + _unit(unit, lang)
+
+
+def _limit_text(
+    comparison: str | None, limit: float, low: float | None, unit: str, lang: str
+) -> str:
+    """``≤ 40.0 米``, ``≥ 100.0 m`` or ``6,000–10,000 人/平方公里`` for a range."""
+    if comparison == "between" and low is not None and not math.isnan(low):
+        return fmt(low, unit) + "–" + fmt(limit, unit) + _unit(unit, lang)
+    symbol = _COMPARISON.get(comparison or "", "")
+    return (symbol + " " + _value(limit, unit, lang)).strip()
+
+
+def _excess(
+    comparison: str | None, measured: np.ndarray, limit: np.ndarray, low: np.ndarray
+) -> np.ndarray:
+    """How far each value lies beyond its limit, in the rule's unit (NaN measured: +inf)."""
+    with np.errstate(invalid="ignore"):
+        if comparison == "between":
+            out = np.fmax(low - measured, measured - limit)
+        elif comparison in (">=", ">"):
+            out = limit - measured
+        else:  # "<=", "<", or unknown: an upper limit
+            out = measured - limit
+    return np.where(np.isnan(measured), np.inf, out)
+
+
+def _excess_text(
+    comparison: str | None, measured: float, limit: float, low: float, unit: str, lang: str
+) -> str:
+    lab = LABELS[lang]
+    if math.isnan(measured):
+        return lab["unmeasurable"]
+    if comparison == "between" and not math.isnan(low) and measured < low:
+        return lab["below_low"] + " " + _value(low - measured, unit, lang)
+    if comparison in (">=", ">"):
+        return lab["under"] + " " + _value(limit - measured, unit, lang)
+    return lab["over"] + " " + _value(measured - limit, unit, lang)
+
+
+def _text(value: object) -> str:
+    """A text cell, empty for None or NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value)
+
+
+def _reason_zh(message: str) -> str:
+    """The Chinese reason of a ``not_evaluated`` message (between 未评估： and 。依据)."""
+    if "未评估：" not in message:
+        return ""
+    return message.split("未评估：", 1)[1].split("。依据", 1)[0].rstrip("。")
+
+
+# --------------------------------------------------------------------------- SVG maps
+
+
+@dataclass(frozen=True)
+class _ContextLayer:
+    name: str
+    geoms: np.ndarray  # shapely geometries in the measuring CRS
+    tree: shapely.STRtree
+    polygon_style: str | None
+    line_style: str | None
+
+
+def _context_layers(result: Result) -> list[_ContextLayer]:
+    """The scheme's context layers with a spatial index each (built once per report)."""
+    out = []
+    for name, polygon_style, line_style in CONTEXT_STYLES:  # a handful of layers
+        gdf = result.scheme.layers.get(name)
+        if gdf is None or gdf.empty:
+            continue
+        if (
+            result.findings.crs is not None
+            and gdf.crs is not None
+            and gdf.crs != result.findings.crs
+        ):
+            gdf = gdf.to_crs(result.findings.crs)
+        geoms = gdf.geometry.to_numpy()
+        geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+        if len(geoms) == 0:
+            continue
+        out.append(_ContextLayer(name, geoms, shapely.STRtree(geoms), polygon_style, line_style))
+    return out
+
+
+def _singles(geoms: np.ndarray) -> np.ndarray:
+    """Single-part geometries (multi-parts and collections exploded, nested ones too)."""
+    parts = shapely.get_parts(geoms)
+    while len(parts) and (shapely.get_type_id(parts) >= 4).any():
+        parts = shapely.get_parts(parts)
+    return parts[~shapely.is_empty(parts)]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The part of the plane an inline map shows, and how it maps to pixels."""
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+
+    @property
+    def scale(self) -> float:
+        """Pixels per metre."""
+        return SVG_WIDTH_PX / (self.maxx - self.minx)
+
+    @classmethod
+    def around(cls, geom: shapely.Geometry) -> _Window:
+        minx, miny, maxx, maxy = shapely.bounds(geom)
+        pad = max(WINDOW_PAD_SHARE * max(maxx - minx, maxy - miny), WINDOW_PAD_MIN_M)
+        minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
+        cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+        aspect = SVG_WIDTH_PX / SVG_HEIGHT_PX
+        w = max(maxx - minx, (maxy - miny) * aspect, WINDOW_MIN_WIDTH_M)
+        h = w / aspect
+        return cls(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def _path_d(parts: np.ndarray, win: _Window) -> str:
+    """SVG path data of single-part polygons and lines, in the window's pixels (vectorised)."""
+    if len(parts) == 0:
+        return ""
+    kind = shapely.get_type_id(parts)
+    # Exteriors one way, holes the other: the default non-zero fill leaves holes empty.
+    rings = shapely.get_rings(shapely.orient_polygons(parts[kind == 3]))
+    lines = parts[(kind == 1) | (kind == 2)]
+    paths = np.concatenate([rings, lines])
+    closed = np.concatenate([np.ones(len(rings), bool), shapely.get_type_id(lines) == 2])
+    xy, idx = shapely.get_coordinates(paths, return_index=True)
+    if len(xy) == 0:
+        return ""
+    # A ring repeats its first vertex at the end: drop it, close with Z.
+    last = np.r_[idx[1:] != idx[:-1], True]
+    keep = ~(last & closed[idx])
+    xy, idx = xy[keep], idx[keep]
+    if len(xy) == 0:
+        return ""
+    first = np.r_[True, idx[1:] != idx[:-1]]
+    last = np.r_[idx[1:] != idx[:-1], True]
+    s = win.scale
+    px = np.round((xy[:, 0] - win.minx) * s, 1)
+    py = np.round((win.maxy - xy[:, 1]) * s, 1)
+    xs = np.char.mod("%.1f", px)
+    ys = np.char.mod("%.1f", py)
+    tokens = np.char.add(np.where(first, "M", "L"), xs)
+    tokens = np.char.add(np.char.add(tokens, " "), ys)
+    tokens = np.char.add(tokens, np.where(last & closed[idx], "Z", ""))
+    return "".join(tokens.tolist()).replace(".0L", "L").replace(".0 ", " ").replace(".0Z", "Z")
+
+
+def _circles(points: np.ndarray, win: _Window, style: str, r: float) -> str:
+    if len(points) == 0:
+        return ""
+    xy = shapely.get_coordinates(points)
+    px = np.round((xy[:, 0] - win.minx) * win.scale, 1)
+    py = np.round((win.maxy - xy[:, 1]) * win.scale, 1)
+    return "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" {style}/>'
+        for x, y in zip(px.tolist(), py.tolist(), strict=True)
+    )
+
+
+def _fit_vertices(geoms: np.ndarray, tolerance: float, budget: int, *, drop: bool) -> np.ndarray:
+    """Simplify until the geometries hold at most ``budget`` vertices.
+
+    The tolerance (metres) grows by the factor the budget is exceeded by (at
+    least 2), three times at most; context geometries (``drop``) may collapse
+    to empty and are then dropped, and if still over budget only the largest
+    are kept.
+    """
+    if len(geoms) == 0:
+        return geoms
+    out = geoms
+    for _ in range(4):
+        out = shapely.simplify(geoms, tolerance, preserve_topology=not drop)
+        if drop:
+            out = out[~(shapely.is_missing(out) | shapely.is_empty(out))]
+        n = int(shapely.get_num_coordinates(out).sum())
+        if n <= budget:
+            return out
+        tolerance *= max(2.0, n / budget)
+    if not drop:
+        return out
+    b = shapely.bounds(out)
+    order = np.argsort(-np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), kind="stable")
+    cum = np.cumsum(shapely.get_num_coordinates(out)[order])
+    return out[np.sort(order[cum <= budget])]
+
+
+def _scale_bar(win: _Window, lang: str) -> str:
+    """A scale bar of 1, 2 or 5 × 10ⁿ metres, about a quarter of the map wide."""
+    target_m = (win.maxx - win.minx) / 4
+    power = 10 ** math.floor(math.log10(target_m))
+    length_m = max(step * power for step in (1, 2, 5) if step * power <= target_m)
+    lab = LABELS[lang]
+    if length_m >= 1000:
+        text = f"{length_m / 1000:g} {lab['km']}"
+    else:
+        text = f"{length_m:g} {lab['m']}"
+    w = length_m * win.scale
+    x0, y0 = 10.0, SVG_HEIGHT_PX - 12.0
+    return (
+        '<g class="scale">'
+        f'<rect x="{x0 - 4}" y="{y0 - 16}" width="{w + 8:.1f}" height="22" fill="#fff" '
+        'fill-opacity="0.8"/>'
+        f'<path d="M{x0} {y0 - 4}V{y0}H{x0 + w:.1f}V{y0 - 4}" fill="none" stroke="#222" '
+        'stroke-width="1.5"/>'
+        f'<text x="{x0 + w / 2:.1f}" y="{y0 - 6}" text-anchor="middle" font-size="10" '
+        f'fill="#222">{text}</text></g>'
+    )
+
+
+def _north_arrow(lang: str) -> str:
+    x, y = SVG_WIDTH_PX - 18.0, 10.0
+    label = LABELS[lang]["north"]
+    return (
+        '<g class="north">'
+        f'<path d="M{x} {y}L{x + 6} {y + 16}L{x} {y + 12}L{x - 6} {y + 16}Z" fill="#222"/>'
+        f'<text x="{x}" y="{y + 28}" text-anchor="middle" font-size="10" fill="#222">'
+        f"{label}</text></g>"
+    )
+
+
+def svg_map(
+    geom: shapely.Geometry,
+    context: list[_ContextLayer],
+    *,
+    colour: str,
+    status: str,
+    lang: str = "zh",
+    label: str = "",
+) -> tuple[str, list[str]]:
+    """A small map of one violation over its surroundings, as an inline SVG element.
+
+    Parameters
+    ----------
+    geom : shapely.Geometry
+        The violation (polygon, line or point; multi-parts and collections
+        allowed) in the projected measuring CRS, metres.
+    context : list
+        The scheme's context layers (from :func:`_context_layers`), same CRS;
+        only features within the window are drawn (STRtree query), clipped to
+        it and simplified to about a pixel.
+    colour : str
+        The rule's colour, ``#rrggbb``.
+    status : str
+        ``fail`` (solid), ``warn`` (dashed) or ``excepted`` (dotted, lighter).
+    lang : str
+        ``zh`` or ``en``, for the scale bar and north arrow.
+    label : str
+        Accessible name of the figure (escaped here).
+
+    Returns
+    -------
+    svg : str
+        ``<svg>…</svg>``, :data:`SVG_WIDTH_PX` × :data:`SVG_HEIGHT_PX`, at most
+        :data:`MAX_SVG_VERTICES` vertices; north is up (grid north of the CRS).
+    drawn : list of str
+        Names of the context layers drawn.
+    """
+    win = _Window.around(geom)
+    px_m = 1.0 / win.scale  # metres per pixel
+    box = shapely.box(win.minx, win.miny, win.maxx, win.maxy)
+    subject = _fit_vertices(
+        _singles(np.array([geom])), 0.5 * px_m, MAX_SVG_VERTICES // 2, drop=False
+    )
+    budget = MAX_SVG_VERTICES - int(shapely.get_num_coordinates(subject).sum())
+    per_layer = max(budget // max(len(context), 1), 50)
+    body: list[str] = []
+    drawn: list[str] = []
+    for layer in context:  # a handful of layers
+        hits = layer.geoms[layer.tree.query(box)]
+        if len(hits) == 0:
+            continue
+        b = shapely.bounds(hits)
+        hits = hits[np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= px_m]  # under a pixel
+        clipped = shapely.clip_by_rect(hits, win.minx, win.miny, win.maxx, win.maxy)
+        parts = _fit_vertices(_singles(clipped), 0.8 * px_m, per_layer, drop=True)
+        if len(parts) == 0:
+            continue
+        kind = shapely.get_type_id(parts)
+        area, line = parts[kind == 3], parts[(kind == 1) | (kind == 2)]
+        pieces = []
+        if layer.polygon_style and len(area):
+            pieces.append(f'<path d="{_path_d(area, win)}" {layer.polygon_style}/>')
+        if layer.line_style and len(line):
+            pieces.append(f'<path d="{_path_d(line, win)}" {layer.line_style}/>')
+        if pieces:
+            body.extend(pieces)
+            drawn.append(layer.name)
+    dash = {"warn": ' stroke-dasharray="6 3"', "excepted": ' stroke-dasharray="2 2"'}.get(
+        status, ""
+    )
+    opacity = "0.18" if status == "excepted" else "0.35"
+    kind = shapely.get_type_id(subject)
+    area, line = subject[kind == 3], subject[(kind == 1) | (kind == 2)]
+    if len(area):
+        body.append(
+            f'<path class="violation" d="{_path_d(area, win)}" fill="{colour}" '
+            f'fill-opacity="{opacity}" stroke="{colour}" stroke-width="2"{dash} '
+            'stroke-linejoin="round"/>'
+        )
+    if len(line):
+        d = _path_d(line, win)
+        body.append(
+            f'<path d="{d}" fill="none" stroke="#fff" stroke-width="6" stroke-linecap="round" '
+            'stroke-linejoin="round"/>'
+        )
+        body.append(
+            f'<path class="violation" d="{d}" fill="none" stroke="{colour}" stroke-width="4"'
+            f'{dash} stroke-linecap="round" stroke-linejoin="round"/>'
+        )
+    points = subject[kind == 0]
+    body.append(_circles(points, win, f'fill="{colour}" stroke="#fff" stroke-width="1.5"', 5.0))
+    svg = (
+        f'<svg class="minimap" viewBox="0 0 {SVG_WIDTH_PX} {SVG_HEIGHT_PX}" '
+        f'width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" role="img" '
+        f'aria-label="{html.escape(label, quote=True)}">'
+        f'<rect width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" fill="#fcfcfa"/>'
+        + "".join(body)
+        + _scale_bar(win, lang)
+        + _north_arrow(lang)
+        + "</svg>"
+    )
+    return svg, drawn
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def _years(result: Result, lang: str) -> str:
+    """Target years in force and the rules each applies to."""
+    lab = LABELS[lang]
+    by_year: dict[int, list[str]] = {}
+    for code, rule in result.profile.rules.items():  # tens of rules
+        if rule.year is not None:
+            by_year.setdefault(int(rule.year), []).append(code)
+    sep, comma = ("；", "、") if lang == "zh" else ("; ", ", ")
+    parts = [
+        f"{y}（{comma.join(c)}）" if lang == "zh" else f"{y} ({comma.join(c)})"
+        for y, c in sorted(by_year.items())
+    ]
+    text = sep.join(parts) if parts else lab["years_none"]
+    if result.profile.year is not None:
+        how = f"{lab['years_asked']} {result.profile.year}"
+    else:
+        how = lab["years_default"]
+    return f"{text} — {how}" if parts else text
+
+
+def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any]]:
+    """One row of the rule table per summary row."""
+    rules = result.profile.rules
+    f = result.findings
+    ne = f[f["status"] == "not_evaluated"].drop_duplicates("rule_id").set_index("rule_id")
+    rows = []
+    for r in result.summary.to_dict("records"):  # one per rule
+        code = str(r["rule_id"])
+        rule = rules.get(code)
+        low = None if pd.isna(r["limit_low"]) else float(r["limit_low"])
+        comparison = rule.comparison if rule is not None else None
+        if rule is not None:
+            s = rule.source
+            clause = {
+                "document": s.document,
+                "section": s.section,
+                "quote": s.quote,
+                "basis": s.basis or "",
+            }
+        else:
+            clause = {"document": "", "section": "", "quote": str(r["source"]), "basis": ""}
+        reason = ""
+        note = str(r["note"]) if isinstance(r["note"], str) else ""
+        if r["status"] == "not_evaluated":
+            reason = note
+            if lang == "zh" and code in ne.index:
+                reason = _reason_zh(str(ne.loc[code, "message"])) or note
+            note = ""
+        rows.append(
+            {
+                "code": code,
+                "title": r["title"] if lang == "zh" else r["title_en"],
+                "title_alt": r["title_en"] if lang == "zh" else r["title"],
+                "status": str(r["status"]),
+                "status_text": LABELS[lang][f"status.{r['status']}"],
+                "checked": int(r["checked"]),
+                "failed": int(r["failed"]),
+                "excepted": int(r["excepted"]),
+                "worst": _value(float(r["worst"]), str(r["unit"]), lang),
+                "limit": _limit_text(comparison, float(r["limit"]), low, str(r["unit"]), lang),
+                "year": "" if pd.isna(r["year"]) else str(int(r["year"])),
+                "clause": clause,
+                "reason": reason,
+                "note": note,
+                "anchor": f"rule-{code}" if code in shown else "",
+            }
+        )
+    return rows
+
+
+def _violation_groups(
+    result: Result, lang: str, map_href: str | None, max_per_rule: int
+) -> list[dict[str, Any]]:
+    """Sections per rule: the most severe violations first, at most ``max_per_rule``."""
+    f = result.findings
+    v = f[f["status"].isin(VIOLATION_STATUSES)]
+    if v.empty:
+        return []
+    rules = result.profile.rules
+    order = [str(c) for c in result.summary["rule_id"]]
+    order += [c for c in pd.unique(v["rule_id"].astype(str)) if c not in order]
+    context = _context_layers(result)
+    crs: CRS | None = f.crs
+    lab = LABELS[lang]
+    groups = []
+    for code in order:  # one group per rule
+        part = v[v["rule_id"] == code]
+        if part.empty:
+            continue
+        rule = rules.get(code)
+        comparison = rule.comparison if rule is not None else None
+        measured = part["measured"].to_numpy(dtype=float)
+        limit = part["limit"].to_numpy(dtype=float)
+        low = part["limit_low"].to_numpy(dtype=float)
+        excess = _excess(comparison, measured, limit, low)
+        rank = part["status"].map(STATUS_ORDER).fillna(0).to_numpy()
+        # Most severe first: fail, warn, excepted; then the largest excess; then the id.
+        sort = np.lexsort((part["feature_id"].astype(str).to_numpy(), -excess, -rank))
+        top = part.iloc[sort[:max_per_rule]]
+        geoms = top.geometry.to_numpy()
+        has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        centroids = np.where(has_geom, shapely.centroid(np.where(has_geom, geoms, None)), None)
+        lonlat = gpd.GeoSeries(centroids, crs=crs).to_crs(4326) if crs is not None else None
+        colour = rule_colour(code)
+        items = []
+        records = top.drop(columns=top.geometry.name).to_dict("records")
+        for i, row in enumerate(records):  # at most max_per_rule
+            unit = str(row["unit"])
+            fid = str(row["feature_id"])
+            status = str(row["status"])
+            m, lim = float(row["measured"]), float(row["limit"])
+            lo = float(row["limit_low"]) if not pd.isna(row["limit_low"]) else math.nan
+            svg, drawn = "", list[str]()
+            xy = lon_lat = ""
+            if has_geom[i]:
+                names = _CONTEXT_NAMES[lang]
+                svg, drawn = svg_map(
+                    geoms[i],
+                    context,
+                    colour=colour,
+                    status=status,
+                    lang=lang,
+                    label=f"{code} {fid}",
+                )
+                c: Any = centroids[i]
+                xy = f"X {c.x:,.1f} m, Y {c.y:,.1f} m"
+                if lonlat is not None:
+                    p = lonlat.iloc[i]
+                    lon_lat = f"{p.x:.6f}, {p.y:.6f}"
+                joiner = "、" if lang == "zh" else ", "
+                ctx = joiner.join(names[d] for d in drawn) if drawn else ""
+                context_text = (
+                    (ctx if lang == "zh" else ": " + ctx) if drawn else lab["context_none"]
+                )
+                caption = lab["figure"].format(
+                    code=code, fid=fid, colour=_COLOUR_WORD[lang], context=context_text
+                )
+            else:
+                caption = ""
+            estimated = bool(row["estimated"]) if not pd.isna(row["estimated"]) else False
+            items.append(
+                {
+                    "id": f"{code}-{i + 1}",
+                    "fid": fid,
+                    "layer": str(row["layer"]),
+                    "status": status,
+                    "status_text": lab[f"status.{status}"],
+                    "sentence": str(row["message"] if lang == "zh" else row["message_en"]),
+                    "measured": _value(m, unit, lang) + (lab["estimated"] if estimated else ""),
+                    "limit": _limit_text(comparison, lim, lo, unit, lang),
+                    "excess": _excess_text(comparison, m, lim, lo, unit, lang),
+                    "method": str(row["method"]),
+                    "exception_reason": _text(row["exception_reason"]),
+                    "exception_ref": _text(row["exception_ref"]),
+                    "lonlat": lon_lat,
+                    "xy": xy,
+                    "svg": Markup(svg),  # built from numbers and escaped labels only
+                    "caption": caption,
+                    "href": map_anchor(code, fid, map_href) if map_href else "",
+                }
+            )
+        first = part.iloc[0]
+        if rule is not None:
+            clause = {
+                "document": rule.source.document,
+                "section": rule.source.section,
+                "quote": rule.source.quote,
+                "basis": rule.source.basis or "",
+            }
+        else:
+            clause = {"document": "", "section": "", "quote": str(first["source"]), "basis": ""}
+        counts = part["status"].value_counts()
+        groups.append(
+            {
+                "code": code,
+                "colour": colour,
+                "title": str(first["title_zh"] if lang == "zh" else first["title_en"]),
+                "title_alt": str(first["title_en"] if lang == "zh" else first["title_zh"]),
+                "counts": [
+                    (s, lab[f"status.{s}"], int(counts.get(s, 0)))
+                    for s in VIOLATION_STATUSES
+                    if counts.get(s, 0)
+                ],
+                "clause": clause,
+                "items": items,
+                "more": lab["more"].format(n=len(part) - len(top), shown=len(top))
+                if len(part) > len(top)
+                else "",
+            }
+        )
+    return groups
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_report(
+    result: Result,
+    path: str | Path,
+    *,
+    lang: str = "zh",
+    map_href: str | None = "map.html",
+    max_per_rule: int = MAX_SECTIONS_PER_RULE,
+    today: date | None = None,
+) -> None:
+    """Write the reviewer's report of a check run: one self-contained HTML page.
+
+    The page holds, in Chinese (``lang="zh"``, English terms beside the
+    labels) or English (``lang="en"``, with ``message_en``):
+
+    * the run: scheme, profile (name and plan document), target years in
+      force and the rules they apply to, measuring CRS, date, layer sizes,
+      notes, and counts of rules and findings by status;
+    * a table of every rule of the summary: code, title, status badge,
+      checked / failed / excepted, worst value with unit, limit (ranges as
+      low–high), target year, the clause (document, section, quote, and the
+      higher document it restates), the reason when ``not_evaluated``;
+    * per rule with ``fail``, ``warn`` or ``excepted`` findings, one section
+      per finding, most severe first (status, then the largest excess over
+      the limit), at most ``max_per_rule`` with the rest counted: the
+      sentence to paste (``message`` or ``message_en``) with a copy button
+      that works offline, measured value and limit with unit and the excess,
+      the method, whether the value is estimated, the exception's reason and
+      approval, feature id and layer, the centroid as longitude/latitude
+      (EPSG:4326, 6 decimals) and as X/Y in the measuring CRS, an inline SVG
+      map (:func:`svg_map`) and a link ``map.html#rule=<code>&fid=<id>``
+      (:func:`map_anchor`).
+
+    No external resources: CSS and the copy script are inline, the maps are
+    inline SVG, fonts are the system's.  Printing gives A4 pages with table
+    rows and violation sections never split, the table header repeated, and
+    no buttons.  Every text is HTML-escaped (Jinja2 autoescape).  The output
+    depends only on the result, the options and the date.
+
+    Parameters
+    ----------
+    result : compliance.engine.Result
+        A check run; findings and scheme layers in the projected measuring
+        CRS (metres).  Not modified.
+    path : str or pathlib.Path
+        HTML file to write (UTF-8); overwritten if it exists.
+    lang : {"zh", "en"}
+        Language of the labels and sentences.
+    map_href : str or None
+        The map's path relative to the report; None when no map is written
+        (no links then).
+    max_per_rule : int
+        Violation sections per rule at most.
+    today : datetime.date, optional
+        The run date printed; default today.
+
+    Raises
+    ------
+    ValueError
+        ``lang`` is neither ``zh`` nor ``en``.
+    OutputError
+        The file cannot be written.
+    """
+    if lang not in LABELS:
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    lab = LABELS[lang]
+    s = result.summary
+    groups = _violation_groups(result, lang, map_href, max_per_rule)
+    shown = {g["code"] for g in groups}
+    f = result.findings
+    rule_counts = [
+        (st, lab[f"status.{st}"], int((s["status"] == st).sum()))
+        for st in ("fail", "warn", "excepted", "pass", "not_evaluated")
+    ]
+    finding_counts = [
+        (st, lab[f"status.{st}"], int((f["status"] == st).sum())) for st in VIOLATION_STATUSES
+    ]
+    prof = result.profile
+    scheme = result.scheme
+    context = {
+        "lab": lab,
+        "lang": lang,
+        "scheme": scheme.source or "—",
+        "profile_name": prof.name,
+        "profile_title": prof.title_zh if lang == "zh" else prof.title_en,
+        "document": prof.document,
+        "years": _years(result, lang),
+        "crs": scheme.crs_label,
+        "date": (today or date.today()).isoformat(),
+        "layers": ", ".join(f"{k} {len(g)}" for k, g in scheme.layers.items()),
+        "rasters": ", ".join(f"{k}: {Path(r.path).name}" for k, r in scheme.rasters.items()),
+        "notes": list(result.notes),
+        "rule_counts": rule_counts,
+        "finding_counts": finding_counts,
+        "rules": _rule_rows(result, lang, shown),
+        "groups": groups,
+        "status_colour": _STATUS_COLOUR,
+        "svg_width": SVG_WIDTH_PX,
+    }
+    text = _environment().get_template("report.html.j2").render(**context)
+    _write_text(Path(path), text)
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the report ({exc})") from exc
+
+
+# --------------------------------------------------------------------------- findings.gpkg
+
+#: Geometry families of a GeoPackage layer: suffix when a rule has several, OGR type.
+_FAMILIES = {
+    2: ("polygons", "MultiPolygon"),
+    1: ("lines", "MultiLineString"),
+    0: ("points", "MultiPoint"),
+}
+
+
+def _as_family(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geometry family of each row and its geometry as written.
+
+    Returns the family (2 areas, 1 lines, 0 points, -1 no geometry) and the
+    geometries, a collection reduced to a multi-part of its parts of the
+    highest dimension.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    out = geoms.copy()
+    out[missing] = None
+    dim = shapely.get_dimensions(out)  # -1 for None
+    dim[missing] = -1
+    coll = shapely.get_type_id(out) == 7
+    if coll.any():
+        idx = np.flatnonzero(coll)
+        parts, which = shapely.get_parts(out[idx], return_index=True)
+        while len(parts) and (shapely.get_type_id(parts) >= 4).any():  # nested multi-parts
+            sub, j = shapely.get_parts(parts, return_index=True)
+            parts, which = sub, which[j]
+        keep = shapely.get_dimensions(parts) == dim[idx][which]
+        parts, which = parts[keep], which[keep]
+        builders = (
+            (2, shapely.multipolygons),
+            (1, shapely.multilinestrings),
+            (0, shapely.multipoints),
+        )
+        for d, make in builders:
+            rows = np.flatnonzero(dim[idx] == d)
+            if len(rows) == 0:
+                continue
+            mine = np.isin(which, rows)
+            out[idx[rows]] = make(parts[mine], indices=np.searchsorted(rows, which[mine]))
+    return dim.astype(int), out
+
+
+def _typed_findings(f: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Finding attributes with GeoPackage-friendly types (TEXT, REAL, BOOLEAN, INTEGER)."""
+    cols = {c: f[c] if c in f.columns else pd.Series(pd.NA, index=f.index) for c in FINDING_COLUMNS}
+    out = pd.DataFrame(index=f.index)
+    for c in FINDING_COLUMNS:
+        col = cols[c]
+        if c in ("measured", "limit", "limit_low"):
+            out[c] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif c == "estimated":
+            out[c] = col.fillna(False).astype(bool)
+        elif c == "year":
+            out[c] = pd.to_numeric(col, errors="coerce").round().astype("Int32")
+        else:
+            out[c] = (
+                col.astype(object)
+                .where(col.notna(), None)
+                .map(lambda v: v if v is None else str(v))
+            )
+    return out
+
+
+def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: bool = False) -> None:
+    """Write the findings as a GeoPackage: one layer per rule, and a ``summary`` table.
+
+    Layers:
+
+    * one per rule code with findings (``fail``, ``warn``, ``excepted`` and
+      ``not_evaluated``; ``pass`` too with ``include_passes``), named by the
+      code (``EC01``), EPSG:4326, every finding property a column: text as
+      TEXT (UTF-8, as GeoPackage always is), ``measured``, ``limit``,
+      ``limit_low`` REAL, ``estimated`` BOOLEAN (an INTEGER 0/1), ``year``
+      INTEGER (NULL when the rule has no target year).  The layer's
+      identifier and description (``gpkg_contents``; QGIS shows them) give
+      the rule's title in Chinese and English and its clause.
+    * geometries are promoted to multi-part types (``MultiPolygon``,
+      ``MultiLineString``, ``MultiPoint``) so each layer has one declared
+      type.  A rule whose findings mix families (EC02: a polygon break and a
+      line gap) gets one layer per family, ``EC02_polygons``,
+      ``EC02_lines``, ``EC02_points``: QGIS and ArcGIS open a layer of one
+      declared type directly, while a generic ``GEOMETRY`` layer makes QGIS
+      ask which sub-layer to load and is not supported as a feature class by
+      ArcGIS.  A geometry collection keeps its parts of the highest
+      dimension.  Findings without geometry (aggregate findings) stay in the
+      rule's layer with a NULL geometry, in its first family layer.
+    * a rule whose findings all lack geometry (``not_evaluated``) is a
+      non-spatial attribute table named by its code (QGIS and ArcGIS open
+      it as a table).
+    * ``summary``: a non-spatial table, one row per rule, the columns of
+      ``summary.csv``.
+
+    Parameters
+    ----------
+    result : compliance.engine.Result
+        A check run; findings in the measuring CRS (reprojected here).
+    path : str or pathlib.Path
+        ``.gpkg`` file; replaced as a whole when it exists (written beside it
+        and moved into place).
+    include_passes : bool
+        Also write every ``pass`` finding.
+
+    Raises
+    ------
+    OutputError
+        The file cannot be written.
+    """
+    path = Path(path)
+    f = result.findings
+    if not include_passes:
+        f = f[f["status"] != "pass"]
+    if f.crs is not None and len(f):
+        f = f.to_crs(4326)
+    order = [str(c) for c in result.summary["rule_id"]]
+    order += [c for c in pd.unique(f["rule_id"].astype(str)) if c not in order]
+    tmp = path.with_name(f".{path.stem}.tmp.gpkg")
+    try:
+        tmp.unlink(missing_ok=True)
+        with _sqlite_without_sync():
+            _write_gpkg_layers(result, f, order, tmp)
+        os.replace(tmp, path)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the GeoPackage ({exc})") from exc
+
+
+@contextmanager
+def _sqlite_without_sync() -> Iterator[None]:
+    """SQLite without fsync while the GeoPackage is written (a temporary file moved
+    into place when complete, so an interrupted write leaves nothing half-written):
+    one fsync per layer would make writing several times slower."""
+    old = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": old})
+
+
+def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tmp: Path) -> None:
+    rules = result.profile.rules
+    for code in order:  # one layer per rule
+        part = f[f["rule_id"] == code]
+        if part.empty:
+            continue
+        rule = rules.get(code)
+        title_zh = rule.title_zh if rule else str(part["title_zh"].iloc[0])
+        title_en = rule.title_en if rule else str(part["title_en"].iloc[0])
+        clause = (
+            f"{rule.source.document} {rule.source.section}：“{rule.source.quote}”"
+            if rule
+            else str(part["source"].iloc[0])
+        )
+        attrs = _typed_findings(part)
+        fam, geoms = _as_family(part.geometry.to_numpy())
+        present = [d for d in (2, 1, 0) if (fam == d).any()]
+        if not present:
+            _write_layer(tmp, attrs.reset_index(drop=True), code, title_zh, title_en, clause)
+            continue
+        for k, d in enumerate(present):
+            sel = (fam == d) | ((fam == -1) & (k == 0))
+            name = code if len(present) == 1 else f"{code}_{_FAMILIES[d][0]}"
+            gdf = gpd.GeoDataFrame(
+                attrs[sel].reset_index(drop=True),
+                geometry=gpd.GeoSeries(geoms[sel], crs=4326 if f.crs is not None else None),
+            )
+            _write_layer(tmp, gdf, name, title_zh, title_en, clause, _FAMILIES[d][1])
+    summary = result.summary.reindex(columns=SUMMARY_COLUMNS).copy()
+    for c in ("checked", "failed", "skipped", "excepted"):
+        summary[c] = pd.to_numeric(summary[c], errors="coerce").astype("Int64")
+    summary["year"] = pd.to_numeric(summary["year"], errors="coerce").round().astype("Int32")
+    for c in ("worst", "limit", "limit_low"):
+        summary[c] = pd.to_numeric(summary[c], errors="coerce").astype("float64")
+    _write_layer(
+        tmp,
+        summary,
+        "summary",
+        "规则汇总",
+        "summary of the rules",
+        f"{result.profile.name}: {result.profile.document}; CRS {result.scheme.crs_label}",
+    )
+
+
+def _write_layer(
+    path: Path,
+    frame: pd.DataFrame,
+    name: str,
+    title_zh: str,
+    title_en: str,
+    clause: str,
+    geometry_type: str | None = None,
+) -> None:
+    kwargs: dict[str, Any] = {}
+    if geometry_type is not None:
+        kwargs = {"geometry_type": geometry_type, "promote_to_multi": True}
+    pyogrio.write_dataframe(
+        frame,
+        path,
+        layer=name,
+        driver="GPKG",
+        layer_options={
+            "IDENTIFIER": f"{name} {title_zh}",
+            "DESCRIPTION": f"{title_zh} / {title_en} — {clause}",
+        },
+        **kwargs,
+    )
