@@ -5,21 +5,29 @@ rule, coloured by rule, over light context layers of the scheme (boundary,
 clusters, corridors, green spaces), with a popup per violation that gives the
 measured value, the limit, the finding and the clause it rests on.  A legend
 lists the rules with their counts, the rules that could not be evaluated and
-why, the measuring CRS and the profile; a title box names the scheme.
+why, the measuring CRS and the profile; a title box names the scheme; a
+violations list (违规清单) with a search box zooms to each violation and opens
+its popup, as does a link ``map.html#rule=<rule_id>&fid=<feature_id>``.
 
 Geometries arrive in the projected measuring CRS of the run and are drawn in
-EPSG:4326 (longitude/latitude, the CRS of the web basemaps, which are WGS84
-tiles, not GCJ-02).  Measured values are never recomputed here: they are the
-findings' ``measured`` and ``limit``, printed with :func:`compliance.engine.fmt`.
+EPSG:4326 (longitude/latitude) over Web Mercator tiles: OpenStreetMap (WGS 84)
+or Tianditu 天地图 (CGCS2000, within a metre or so of WGS 84), or no tiles at
+all.  Basemaps in GCJ-02 or BD-09 (AMap/Gaode 高德, Baidu 百度, Tencent 腾讯)
+are not offered: their offsets of hundreds of metres would misplace every
+finding.  Measured values are never recomputed here: they are the findings'
+``measured`` and ``limit``, printed with :func:`compliance.engine.fmt`.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -31,6 +39,30 @@ from folium.template import Template
 from pyproj import CRS, Transformer
 
 from .engine import UNIT_ZH, Result, fmt
+from .errors import InputError
+
+#: The basemaps :func:`render_map` offers (``--basemap``).  All are Web Mercator
+#: tiles on WGS 84 or CGCS2000 coordinates; no GCJ-02 / BD-09 (offset) tiles.
+BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "none")
+
+#: Leaflet vendored from the npm package ``leaflet`` (BSD-2-Clause, LICENSE
+#: beside it), inlined into the page when ``offline=True``.
+LEAFLET_VERSION = "1.9.4"
+LEAFLET_DIR = Path(__file__).parent / "assets" / "leaflet"
+_LEAFLET_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
+
+#: Tianditu 天地图 WMTS tiles in Web Mercator (the ``_w`` services): ``{layer}``
+#: is ``vec`` (map), ``cva`` (its annotation), ``img`` (imagery) or ``cia``.
+TIANDITU_URL = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
+)
+_TIANDITU_ATTR = (
+    '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a> 国家地理信息公共服务平台'
+)
+#: Background of a map without tiles (``basemap="none"``).
+_NO_BASEMAP_BACKGROUND = "#f3f1ec"
 
 #: Colour of each rule of the shipped catalogue: fixed, so a rule keeps its
 #: colour from run to run and from map to map.  No greens: green is context.
@@ -125,7 +157,11 @@ _CSS = """
     z-index: 1000; max-width: 46%; text-align: center;
 }
 .cc-title .cc-h { font-size: 16px; font-weight: bold; }
-.cc-legend { max-height: 55vh; max-width: 380px; overflow-y: auto; }
+.cc-legend { max-height: 40vh; max-width: 380px; overflow-y: auto; }
+.leaflet-control-layers-expanded {
+    max-height: 46vh; overflow-y: auto; font: 12.5px/1.35 "Helvetica Neue", Arial,
+    "PingFang SC", "Microsoft YaHei", sans-serif;
+}
 .cc-legend summary { font-weight: bold; cursor: pointer; }
 .cc-legend .cc-sec { margin-top: 6px; font-weight: bold; }
 .cc-legend .cc-row { margin: 2px 0; }
@@ -135,7 +171,31 @@ _CSS = """
 }
 .cc-muted { color: #888; }
 .cc-small { font-size: 11px; }
-.foliumpopup td { max-width: 320px; white-space: normal; }
+.cc-box, .cc-box * { box-sizing: border-box; }
+.foliumpopup table { border-collapse: collapse; }
+.foliumpopup th {
+    text-align: left; vertical-align: top; padding: 2px 8px 2px 0; white-space: nowrap;
+    color: #555; font-weight: normal;
+}
+.foliumpopup td { min-width: 220px; max-width: 320px; white-space: normal; padding: 2px 0; }
+.leaflet-popup-content { font-size: 13px; line-height: 1.45; }
+.cc-index { width: 330px; max-width: calc(100vw - 80px); }
+.cc-index summary { font-weight: bold; cursor: pointer; }
+.cc-index .cc-search {
+    width: 100%; margin: 5px 0 3px; padding: 3px 6px; font: inherit;
+    border: 1px solid #bbb; border-radius: 3px;
+}
+.cc-index .cc-list { max-height: 42vh; overflow-y: auto; }
+.cc-index .cc-gh { margin-top: 5px; font-weight: bold; }
+.cc-index .cc-item {
+    display: block; margin: 1px 0 1px 4px; padding: 1px 5px; border-left: 3px solid;
+    color: #222; text-decoration: none; border-radius: 2px;
+}
+.cc-index a.cc-item:hover { background: #eef3fb; }
+.cc-index .cc-item.cc-warn { border-left-style: dashed; }
+.cc-index .cc-item.cc-active { background: #fff3bf; }
+.cc-index .cc-undrawn { color: #888; }
+.cc-index .cc-status { color: #b00020; }
 </style>
 """
 
@@ -171,6 +231,214 @@ class _Box(MacroElement):
         self.body = body
         self.position = position
         self.css_class = css_class
+
+
+class _ViolationIndex(MacroElement):
+    """The violations list (违规清单) with its search box, and the deep-link handler.
+
+    Each entry and the link ``#rule=<rule_id>&fid=<feature_id>`` zoom to the
+    violation's drawn parts, showing its rule's layer if it was hidden, and
+    open its popup.  ``sources`` pairs each rule's layer group with its GeoJson
+    layers (JavaScript variable names); every drawn feature carries
+    ``cc_key`` (``rule_id|feature_id``) and ``cc_lat``/``cc_lon``, a point on
+    it where the popup opens.  When ready, ``<html>`` gets ``data-cc-ready``
+    and ``window.ccViolations.show(rule_id, feature_id)`` is available.
+    """
+
+    _template = Template(
+        """
+        {% macro html(this, kwargs) %}
+        <div id="{{ this.get_name() }}" class="cc-box cc-index">{{ this.body }}</div>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var box = document.getElementById({{ this.get_name()|tojson }});
+            L.DomEvent.disableClickPropagation(box);
+            L.DomEvent.disableScrollPropagation(box);
+            var control = L.control({position: "topleft"});
+            control.onAdd = function () { return box; };
+            control.addTo(map);
+            L.control.scale({imperial: false, maxWidth: 160}).addTo(map);
+
+            var sources = [
+            {%- for group, layers in this.sources %}
+                {group: {{ group }}, layers: [{{ layers|join(", ") }}]},
+            {%- endfor %}
+            ];
+            var index = {}, popups = [];
+            sources.forEach(function (s) {
+                s.layers.forEach(function (gj) {
+                    if (gj.getPopup()) { popups.push(gj.getPopup()); }
+                    gj.eachLayer(function (layer) {
+                        var key = layer.feature.properties.cc_key;
+                        var entry = {layer: layer, geojson: gj, group: s.group};
+                        (index[key] = index[key] || []).push(entry);
+                    });
+                });
+            });
+            var details = box.querySelector("details");
+            var status = box.querySelector(".cc-status");
+            var input = box.querySelector(".cc-search");
+            var count = box.querySelector(".cc-count");
+            var entries = Array.prototype.slice.call(box.querySelectorAll(".cc-item"));
+            var groups = Array.prototype.slice.call(box.querySelectorAll(".cc-group"));
+
+            // Room left by the list (left), the title box (top), the layer control (right).
+            function insets() {
+                var el = map.getContainer(), rect = el.getBoundingClientRect();
+                var out = {left: 10, top: 10, right: 10};
+                if (details && details.open) {
+                    out.left = box.getBoundingClientRect().right - rect.left + 10;
+                }
+                var title = el.querySelector(".cc-title");
+                if (title) { out.top = title.getBoundingClientRect().bottom - rect.top + 10; }
+                var corner = el.querySelector(".leaflet-top.leaflet-right");
+                if (corner && corner.offsetWidth) {
+                    out.right = rect.right - corner.getBoundingClientRect().left + 10;
+                }
+                var width = map.getSize().x;
+                if (out.left + out.right > width - 120) { out.right = 10; }
+                if (out.left + out.right > width - 120) { out.left = 10; }
+                return out;
+            }
+            function updatePadding() {
+                var room = insets();
+                popups.forEach(function (p) {
+                    p.options.autoPanPaddingTopLeft = L.point(room.left, room.top);
+                });
+                return room;
+            }
+            function boundsOf(items) {
+                var b = L.latLngBounds([]);
+                items.forEach(function (it) {
+                    if (it.layer.getBounds) { b.extend(it.layer.getBounds()); }
+                    else if (it.layer.getLatLng) { b.extend(it.layer.getLatLng()); }
+                });
+                return b;
+            }
+            function mark(key) {
+                var active = null;
+                entries.forEach(function (a) {
+                    var on = a.getAttribute("data-rule") + "|" + a.getAttribute("data-fid") === key;
+                    a.classList.toggle("cc-active", on);
+                    if (on && !active) { active = a; }
+                });
+                return active;
+            }
+            // Zoom to a violation and open its popup; false when it is not drawn here.
+            function show(rule, fid) {
+                var key = rule + "|" + fid, items = index[key];
+                if (map._animatingZoom) {  // a zoom in progress would swallow fitBounds
+                    map.once("zoomend", function () { show(rule, fid); });
+                    return (items && mark(key)) || !!items;
+                }
+                if (!items) {
+                    status.textContent = "未找到 / not found: " + rule + " · " + fid;
+                    mark(null);
+                    return false;
+                }
+                status.textContent = "";
+                items.forEach(function (it) {
+                    if (!map.hasLayer(it.group)) { map.addLayer(it.group); }
+                });
+                var room = updatePadding();
+                map.closePopup();
+                map.fitBounds(boundsOf(items), {
+                    paddingTopLeft: [room.left, room.top],
+                    paddingBottomRight: [room.right, 30],
+                    maxZoom: 17,
+                    animate: false
+                });
+                var first = items[0], p = first.layer.feature.properties;
+                // As a click on it would: its GeoJson layer opens the popup for it.
+                first.layer.fire("click", {latlng: L.latLng(p.cc_lat, p.cc_lon)}, true);
+                first.geojson.closeTooltip();  // the click's tooltip would sit under the popup
+                return mark(key) || true;
+            }
+            function fromHash() {
+                var q = {};
+                location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+                    var i = kv.indexOf("=");
+                    if (i < 1) { return; }
+                    try {
+                        q[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1));
+                    } catch (err) { /* a malformed escape: ignore that pair */ }
+                });
+                if (q.rule && q.fid !== undefined) {
+                    var active = show(q.rule, q.fid);
+                    if (active && active.scrollIntoView) {
+                        active.scrollIntoView({block: "nearest"});
+                    }
+                }
+            }
+            box.addEventListener("click", function (e) {
+                var a = e.target.closest ? e.target.closest("a.cc-item") : null;
+                if (!a) { return; }
+                e.preventDefault();
+                if (show(a.getAttribute("data-rule"), a.getAttribute("data-fid"))) {
+                    try { history.replaceState(null, "", a.getAttribute("href")); } catch (err) { }
+                }
+            });
+            if (input) {
+                input.addEventListener("input", function () {
+                    var words = input.value.toLowerCase().split(/\\s+/).filter(Boolean);
+                    var shown = 0;
+                    groups.forEach(function (g) {
+                        var n = 0;
+                        g.querySelectorAll(".cc-item").forEach(function (a) {
+                            var text = a.getAttribute("data-text");
+                            var ok = words.every(function (w) { return text.indexOf(w) >= 0; });
+                            a.style.display = ok ? "" : "none";
+                            if (ok) { n += 1; }
+                        });
+                        g.style.display = n ? "" : "none";
+                        shown += n;
+                    });
+                    count.textContent = words.length ? shown + " / " + entries.length : "";
+                });
+                input.addEventListener("keydown", function (e) {
+                    if (e.key !== "Enter") { return; }
+                    var first = entries.filter(function (a) {
+                        return a.style.display !== "none" && a.tagName === "A";
+                    })[0];
+                    if (first) { first.click(); }
+                });
+            }
+            if (details) { details.addEventListener("toggle", updatePadding); }
+            window.addEventListener("resize", updatePadding);
+            window.addEventListener("hashchange", fromHash);
+            window.ccViolations = {map: map, show: show, index: index};
+            var initial = {{ this.bounds|tojson }};  // [[south, west], [north, east]]
+            setTimeout(function () {  // once laid out: fit clear of the boxes, unanimated
+                var room = updatePadding();
+                if (initial) {
+                    map.fitBounds(initial, {
+                        paddingTopLeft: [room.left, room.top],
+                        paddingBottomRight: [room.right, 30],
+                        maxZoom: 18,
+                        animate: false
+                    });
+                }
+                fromHash();
+                document.documentElement.setAttribute("data-cc-ready", "1");
+            }, 0);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        body: str,
+        sources: list[tuple[str, list[str]]],
+        bounds: list[list[float]] | None,
+    ) -> None:
+        super().__init__()
+        self._name = "ViolationIndex"
+        self.body = body
+        self.sources = sources
+        self.bounds = bounds
 
 
 def _rule_colour(rule_id: str) -> str:
@@ -261,9 +529,37 @@ def _value_text(values: Iterable[float], units: Iterable[str]) -> list[str]:
     return [fmt(v, u) + _unit_text(u) for v, u in zip(values, units, strict=True)]
 
 
+def _feature_names(result: Result, v: pd.DataFrame) -> pd.Series:
+    """The ``name`` of each finding's feature in its input layer, aligned with ``v``; "" if none."""
+    frames = [
+        pd.DataFrame(
+            {"layer": layer, "feature_id": gdf["feature_id"].astype(str), "name": gdf["name"]}
+        )
+        for layer, gdf in result.scheme.layers.items()  # a handful of layers
+        if {"feature_id", "name"} <= set(gdf.columns)
+    ]
+    if not frames or v.empty:
+        return pd.Series("", index=v.index, dtype=object)
+    table = pd.concat(frames).dropna(subset=["name"])
+    table = table.drop_duplicates(["layer", "feature_id"]).set_index(["layer", "feature_id"])
+    keys = pd.MultiIndex.from_arrays(
+        [v["layer"].fillna("").astype(str), v["feature_id"].astype(str)]
+    )
+    names = table["name"].astype(str).str.strip().reindex(keys).to_numpy()
+    return pd.Series(names, index=v.index).fillna("").astype(str)
+
+
 def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
-    """The properties drawn for violations: HTML-escaped text, one column per popup row."""
+    """The properties of violations: HTML-escaped popup rows, ids, and the list's text.
+
+    Columns: ``rule_id``, ``status``, ``feature_id`` (as given), ``cc_key``
+    (``rule_id|feature_id``, what the list and ``#rule=…&fid=…`` look up), one
+    ``p_*`` column per popup row and ``p_tip``; ``l_text`` (the list entry) and
+    ``l_search`` (lower-cased text the search box matches) are for the list only.
+    """
     rules = result.profile.rules
+    rule_id = v["rule_id"].astype(str)
+    fid = v["feature_id"].astype(str)
     comparison = v["rule_id"].map(
         {code: _COMPARISON_TEXT.get(r.comparison, r.comparison) for code, r in rules.items()}
     )
@@ -273,6 +569,20 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
     measured = measured.where(~estimated, measured + "（估算 / estimated）")
     limit = pd.Series(_value_text(v["limit"], v["unit"]), index=v.index)
     limit = (comparison.fillna("") + " " + limit).str.strip()
+    if "limit_low" in v.columns:  # a range: "6,000–10,000 人/平方公里"
+        low = v["limit_low"].astype(float)
+        ranged = (v["rule_id"].map({c: r.comparison for c, r in rules.items()}) == "between") & (
+            low.notna()
+        )
+        if ranged.any():
+            low_text = pd.Series(
+                [fmt(x, u) for x, u in zip(low[ranged], v.loc[ranged, "unit"], strict=True)],
+                index=v.index[ranged],
+            )
+            upper = pd.Series(
+                _value_text(v.loc[ranged, "limit"], v.loc[ranged, "unit"]), index=low_text.index
+            )
+            limit[ranged] = low_text + "–" + upper
     clause = (
         document.fillna("")
         + " "
@@ -284,24 +594,28 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
     # Rules not in the profile (a hand-built Result): the one-line source as recorded.
     clause = clause.where(document.notna(), v["source"].fillna("").astype(str))
     status = v["status"].map(_STATUS_TEXT).fillna(v["status"].astype(str))
+    name = _feature_names(result, v)
+    feature = fid + (" " + name).where(name != "", "")  # "RC 淇河路"
+    layer = v["layer"].fillna("").astype(str)
+    title = v["title_zh"].fillna("").astype(str)
     props = pd.DataFrame(
         {
-            "rule_id": v["rule_id"].astype(str),
+            "rule_id": rule_id,
             "status": v["status"].astype(str),
-            "p_rule": _esc_series(
-                v["rule_id"].astype(str) + " " + v["title_zh"].fillna("").astype(str)
-            ),
+            "feature_id": fid,
+            "cc_key": rule_id + "|" + fid,
+            "p_rule": _esc_series(rule_id + " " + title),
             "p_status": _esc_series(status),
-            "p_feature": _esc_series(
-                v["feature_id"].astype(str) + "（" + v["layer"].fillna("").astype(str) + "）"
-            ),
+            "p_feature": _esc_series(feature + "（" + layer + "）"),
             "p_measured": _esc_series(measured),
             "p_limit": _esc_series(limit),
             "p_message": _esc_series(v["message"]),
             "p_method": _esc_series(v["method"]),
             "p_clause": _esc_series(clause),
-            "p_tip": _esc_series(
-                v["rule_id"].astype(str) + " · " + v["feature_id"].astype(str) + " · " + measured
+            "p_tip": _esc_series(rule_id + " · " + feature + " · " + measured),
+            "l_text": _esc_series(feature + " · " + measured + " / " + limit),
+            "l_search": _esc_series(
+                (rule_id + " " + title + " " + feature + " " + layer + " " + status).str.lower()
             ),
         },
         index=v.index,
@@ -342,13 +656,17 @@ def _add_violation_layer(
     props: gpd.GeoDataFrame,
     name: str,
     area_pane: str,
-) -> None:
-    """One toggleable group for a rule: areas in their pane, lines and points above."""
+) -> tuple[str, list[str]]:
+    """One toggleable group for a rule: areas in their pane, lines and points above.
+
+    Returns the JavaScript names of the group and of its GeoJson layers.
+    """
     colour = _rule_colour(rule_id)
     group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
     is_area = props.geom_type.isin(_AREA_TYPES).to_numpy()
     fields = [f for f, _ in _POPUP_FIELDS]
     aliases = [a for _, a in _POPUP_FIELDS]
+    layers: list[str] = []
     for part, pane in ((props[is_area], area_pane), (props[~is_area], _LINES_PANE)):
         if part.empty:
             continue
@@ -356,7 +674,7 @@ def _add_violation_layer(
         if part.geom_type.isin(["Point", "MultiPoint"]).any():
             marker = folium.CircleMarker(radius=7)
             marker.options["pane"] = pane  # path_options() drops it; points keep their pane
-        folium.GeoJson(
+        geojson = folium.GeoJson(
             part.reset_index(drop=True),
             style_function=_violation_style(colour),
             highlight_function=_violation_highlight,
@@ -372,8 +690,11 @@ def _add_violation_layer(
             tooltip=folium.GeoJsonTooltip(fields=["p_tip"], labels=False, sticky=True),
             marker=marker,
             pane=pane,
-        ).add_to(group)
+        )
+        geojson.add_to(group)
+        layers.append(geojson.get_name())
     group.add_to(m)
+    return group.get_name(), layers
 
 
 def _swatch(colour: str, warn: bool) -> str:
@@ -467,6 +788,191 @@ def _legend_html(
     return "".join(parts)
 
 
+def validate_basemap(basemap: str, tianditu_key: str | None = None) -> str | None:
+    """Check a basemap choice before any work is done; return the Tianditu key to use.
+
+    Parameters
+    ----------
+    basemap : str
+        One of :data:`BASEMAPS`: ``"osm"``, ``"tianditu"`` or ``"none"``.
+    tianditu_key : str, optional
+        The Tianditu key (``tk``); surrounding blanks are dropped.
+
+    Returns
+    -------
+    str or None
+        The key, stripped, for ``"tianditu"``; None otherwise.
+
+    Raises
+    ------
+    InputError
+        An unknown basemap (GCJ-02 ones included), or ``"tianditu"`` without a key.
+    """
+    if basemap not in BASEMAPS:
+        raise InputError(
+            f"basemap must be one of {', '.join(BASEMAPS)}, got {basemap!r}; GCJ-02/BD-09 "
+            "basemaps (AMap/Gaode, Baidu, Tencent) are not offered: their offsets misplace findings"
+        )
+    key = (tianditu_key or "").strip()
+    if basemap == "tianditu" and not key:
+        raise InputError(
+            "the Tianditu basemap needs a key, found none: pass --tianditu-key KEY "
+            "(a free browser key from console.tianditu.gov.cn), or use --basemap osm or none"
+        )
+    return key if basemap == "tianditu" else None
+
+
+def violation_href(rule_id: str, feature_id: str, map_href: str = "map.html") -> str:
+    """The link that opens ``map.html`` on one violation, zoomed, with its popup open.
+
+    Parameters
+    ----------
+    rule_id : str
+        The rule's code, e.g. ``"EC01"``.
+    feature_id : str
+        The finding's ``feature_id``, as in ``findings.geojson``.
+    map_href : str
+        Address of the map page, relative to the linking page.
+
+    Returns
+    -------
+    str
+        ``map_href#rule=<rule_id>&fid=<feature_id>``, both percent-encoded
+        (``encodeURIComponent``), e.g. ``map.html#rule=EC02&fid=N%2BE``.
+    """
+    return f"{map_href}#rule={quote(str(rule_id), safe='')}&fid={quote(str(feature_id), safe='')}"
+
+
+def _index_html(
+    props: pd.DataFrame,
+    drawn_keys: set[str],
+    rule_order: list[str],
+    titles: dict[str, str],
+) -> str:
+    """The violations list: a search box, then per rule its entries (links to ``#rule=…&fid=…``).
+
+    ``props`` holds every violation (drawn or not) with the columns of
+    :func:`_popup_properties`; entries of violations without a drawn geometry
+    are plain text.
+    """
+    n = len(props)
+    parts = [
+        f"<details open><summary>违规清单 Violations（{n}）</summary>",
+        '<input type="search" class="cc-search" placeholder="搜索 编号、名称、规则 / search"'
+        ' aria-label="搜索违规项 / search violations" autocomplete="off">',
+        '<div class="cc-small"><span class="cc-count"></span> ',
+        '<span class="cc-status"></span></div>',
+        '<div class="cc-list">',
+    ]
+    if n == 0:
+        parts.append('<div class="cc-row">未发现不符合或提示项 / no violations found</div>')
+    else:
+        rule = props["rule_id"].astype(str)
+        fid = props["feature_id"].astype(str)
+        href = "#rule=" + rule.map(lambda c: quote(c, safe="")) + "&amp;fid="
+        href = href + fid.map(lambda f: quote(f, safe=""))
+        drawn = props["cc_key"].isin(drawn_keys)
+        kind = props["status"].map({"warn": " cc-warn"}).fillna("")
+        colour = rule.map(_rule_colour)
+        attrs = (
+            ' class="cc-item'
+            + kind
+            + '" data-rule="'
+            + _esc_series(rule)
+            + '" data-fid="'
+            + _esc_series(fid)
+            + '" data-text="'
+            + props["l_search"]
+            + '" style="border-left-color:'
+            + colour
+            + '"'
+        )
+        label = "<b>" + _esc_series(rule) + "</b> · " + props["l_text"]
+        link = '<a href="' + href + '"' + attrs + ">" + label + "</a>"
+        plain = (
+            "<span"
+            + attrs.str.replace('class="cc-item', 'class="cc-item cc-undrawn', regex=False)
+            + ">"
+            + label
+            + "（无图形 / not drawn）</span>"
+        )
+        entries = link.where(drawn, plain)
+        for code in rule_order:  # one group per rule with violations
+            mine = entries[(rule == code).to_numpy()]
+            if mine.empty:
+                continue
+            parts.append(
+                f'<div class="cc-group" data-rule="{_esc(code)}"><div class="cc-gh">'
+                f"{_swatch(_rule_colour(code), False)}{_esc(code)} {_esc(titles.get(code, ''))}"
+                f' <span class="cc-small">（{len(mine)}）</span></div>' + "".join(mine) + "</div>"
+            )
+    parts.append("</div></details>")
+    return "".join(parts)
+
+
+def _tianditu_url(layer: str, key: str) -> str:
+    return TIANDITU_URL.replace("{layer}", layer).replace("{key}", quote(key, safe=""))
+
+
+def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
+    """Base tile layers: OSM (+ Esri imagery), Tianditu map and imagery with labels, or none."""
+    if basemap == "osm":
+        # WGS84 tiles (no GCJ-02 offset) that need no API key.
+        folium.TileLayer("OpenStreetMap", name="地图 OpenStreetMap").add_to(m)
+        folium.TileLayer("Esri.WorldImagery", name="影像 Esri World Imagery", show=False).add_to(m)
+    elif basemap == "tianditu":
+        assert tianditu_key is not None
+        for base, labels, name, show in (
+            ("vec", "cva", "天地图 矢量 Tianditu map", True),
+            ("img", "cia", "天地图 影像 Tianditu imagery", False),
+        ):
+            # A base layer of two tile layers: the map or imagery, its annotation above.
+            group = folium.FeatureGroup(name=name, overlay=False, control=True, show=show)
+            for layer, z_index in ((base, 1), (labels, 2)):
+                folium.TileLayer(
+                    tiles=_tianditu_url(layer, tianditu_key),
+                    attr=_TIANDITU_ATTR,
+                    name=f"{name} {layer}",
+                    subdomains="01234567",
+                    max_native_zoom=18,
+                    max_zoom=20,
+                    control=False,
+                    z_index=z_index,
+                ).add_to(group)
+            group.add_to(m)
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _leaflet_head(offline: bool) -> str:
+    """Leaflet's script and style: inlined from :data:`LEAFLET_DIR`, or linked from a CDN."""
+    if not offline:
+        return (
+            f'<script src="{_LEAFLET_CDN}/leaflet.js"></script>\n'
+            f'<link rel="stylesheet" href="{_LEAFLET_CDN}/leaflet.css"/>\n'
+        )
+    images = LEAFLET_DIR / "images"
+    js = (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"^//# sourceMappingURL=.*$", "", js, flags=re.M)  # no map file here
+    css = (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8")
+    css = re.sub(r"url\(images/([\w.-]+\.png)\)", lambda g: f"url({_data_uri(images / g[1])})", css)
+    # Default marker icons as data URIs too (the map draws circle markers, not icons).
+    icons = (
+        "L.Icon.Default.imagePath = '';"
+        "L.Icon.Default.mergeOptions({"
+        f"iconUrl: '{_data_uri(images / 'marker-icon.png')}',"
+        f"iconRetinaUrl: '{_data_uri(images / 'marker-icon-2x.png')}',"
+        f"shadowUrl: '{_data_uri(images / 'marker-shadow.png')}'}});"
+    )
+    return (
+        f"<!-- Leaflet {LEAFLET_VERSION}, BSD-2-Clause, (c) 2010-2023 Volodymyr Agafonkin,"
+        " (c) 2010-2011 CloudMade -->\n"
+        f"<style>\n{css}\n</style>\n<script>\n{js}\n</script>\n<script>{icons}</script>\n"
+    )
+
+
 def _title_html(result: Result, violations: pd.DataFrame) -> str:
     s = result.summary
     n_fail = int((violations["status"] == "fail").sum())
@@ -492,11 +998,23 @@ def _title_html(result: Result, violations: pd.DataFrame) -> str:
     )
 
 
-def render_map(result: Result, path: Path) -> None:
+def render_map(
+    result: Result,
+    path: Path,
+    *,
+    basemap: str = "osm",
+    tianditu_key: str | None = None,
+    offline: bool = False,
+) -> None:
     """Render a check run as an interactive HTML map for review.
 
-    The map (Folium/Leaflet, basemap tiles loaded from the web) shows:
+    The map (Folium/Leaflet) shows:
 
+    * a basemap: ``"osm"`` OpenStreetMap (Esri World Imagery as the other
+      base layer), ``"tianditu"`` Tianditu 天地图 map or imagery with their
+      annotation layers (Web Mercator ``_w`` services, ``tk=tianditu_key``), or
+      ``"none"`` (a plain background).  All are WGS 84 / CGCS2000 coordinates;
+      GCJ-02 and BD-09 tiles (AMap, Baidu, Tencent) are not offered;
     * context layers of the scheme, under everything and toggleable: ``clusters``,
       ``corridors``, ``green_spaces`` (light grey and green fills) and
       ``boundary`` (grey dashed outline), each simplified with a tolerance of
@@ -506,17 +1024,28 @@ def render_map(result: Result, path: Path) -> None:
       ``fail`` solid and ``warn`` dashed and lighter, lines at least 5 px wide,
       points as circle markers; larger areas are stacked under smaller ones and
       lines and points over all areas, whatever is toggled;
-    * a popup per violation (rule and title, status, measured value and limit in
-      the rule's unit, the finding in Chinese, the method, whether the value is
-      estimated, the clause quoted with its document and section) and a tooltip
-      (rule, feature id, measured value);
+    * a popup per violation (rule and title, status, feature id and name,
+      measured value and limit in the rule's unit, the finding in Chinese, the
+      method, whether the value is estimated, the clause quoted with its
+      document and section) and a tooltip (rule, feature, measured value);
+    * a violations list (违规清单, collapsible, top left): one entry per
+      violation grouped by rule, ``"RD01 · RC 淇河路 · 50.0 米 / ≤ 40.0 米"``,
+      that zooms to the violation and opens its popup, and a search box that
+      filters the entries by feature id, name, rule or title;
     * a legend (rules drawn with colour and fail/warn counts, rules not
       evaluated with the reason, rules passed, the measuring CRS, the profile),
-      a title box (scheme, profile, counts) and a scale bar.
+      a title box (scheme, profile, counts) and a metric scale bar.
+
+    Opening ``map.html#rule=<rule_id>&fid=<feature_id>`` (both percent-encoded,
+    see :func:`violation_href`) zooms to that violation and opens its popup, on
+    load and whenever the hash changes.  Every drawn violation carries the
+    GeoJSON properties ``rule_id``, ``feature_id`` and ``cc_key``
+    (``"<rule_id>|<feature_id>"``).
 
     The view is fitted to the violations and context layers, or to all of the
     scheme's layers when there are neither.  Findings without a geometry
-    (``not_evaluated`` rows, or aggregate findings) are not drawn but counted.
+    (``not_evaluated`` rows, or aggregate findings) are not drawn but counted
+    and listed.
 
     Parameters
     ----------
@@ -526,21 +1055,39 @@ def render_map(result: Result, path: Path) -> None:
         for drawing and are not modified.
     path : pathlib.Path
         HTML file to write (UTF-8); overwritten if it exists.
+    basemap : {"osm", "tianditu", "none"}
+        The base tiles (:data:`BASEMAPS`).
+    tianditu_key : str, optional
+        The Tianditu key (``tk``), required with ``basemap="tianditu"``.  It is
+        written into the page.
+    offline : bool
+        Inline Leaflet's script, style and images (vendored in
+        :data:`LEAFLET_DIR`) so the page needs no network, tiles aside; by
+        default Leaflet is loaded from a CDN.  Either way the page loads no
+        jQuery, Bootstrap or Font Awesome.
 
     Returns
     -------
     None
+
+    Raises
+    ------
+    InputError
+        ``basemap`` is not one of :data:`BASEMAPS`, or is ``"tianditu"``
+        without a key.
     """
+    key = validate_basemap(basemap, tianditu_key)
     crs = result.findings.crs or result.scheme.crs
     findings = result.findings
     bad = findings[findings["status"].isin(["fail", "warn"])]
-    drawable = _drawable(bad)
-    drawable = drawable.set_geometry(
-        drawable.geometry.simplify(VIOLATION_SIMPLIFY_M, preserve_topology=True)
-    )
     geoms = bad.geometry.array
     undrawn = bad.loc[shapely.is_missing(geoms) | shapely.is_empty(geoms), "rule_id"]
     undrawn_counts = undrawn.value_counts()
+    listed = _popup_properties(bad, result)  # every violation, drawn or not
+    drawable = _drawable(listed)
+    drawable = drawable.set_geometry(
+        drawable.geometry.simplify(VIOLATION_SIMPLIFY_M, preserve_topology=True)
+    )
 
     # Context layers, simplified in metres, then reprojected.
     context: list[tuple[str, str, dict[str, Any], gpd.GeoDataFrame]] = []
@@ -557,21 +1104,32 @@ def render_map(result: Result, path: Path) -> None:
             continue
         context.append((name, label, opts, _to_wgs84(simple, crs, _CONTEXT_GRID_DEG)))
 
-    props = _popup_properties(_to_wgs84(drawable, crs, _VIOLATION_GRID_DEG), result)
+    props = _to_wgs84(drawable, crs, _VIOLATION_GRID_DEG)
+    props = props.drop(columns=["l_text", "l_search"]).reset_index(drop=True)
+    anchor = shapely.point_on_surface(props.geometry.array)  # where a popup opens
+    props["cc_lat"] = np.round(shapely.get_y(anchor), 7)
+    props["cc_lon"] = np.round(shapely.get_x(anchor), 7)
 
     bounds = _bounds([props, *(c[3] for c in context)]) or _scheme_bounds(result)
     if bounds is None:
         location, zoom = [35.0, 105.0], 4  # China, when the scheme has no features
     else:
         location, zoom = [(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], 13
-    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True)
+    m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=False)
+    # Leaflet alone: none of folium's jQuery, Bootstrap, Font Awesome, awesome-markers.
+    m.default_js = []
+    m.default_css = []
     root = m.get_root()
     assert isinstance(root, Figure)
     root.title = _esc(f"{result.profile.name} — {Path(result.scheme.source).name}")
+    root.header.add_child(Element(_leaflet_head(offline)), name="leaflet")
     root.header.add_child(Element(_CSS), name="compliance_css")
-    # WGS84 tiles (no GCJ-02 offset) that need no API key.
-    folium.TileLayer("OpenStreetMap", name="地图 OpenStreetMap").add_to(m)
-    folium.TileLayer("Esri.WorldImagery", name="影像 Esri World Imagery", show=False).add_to(m)
+    if basemap == "none":
+        root.header.add_child(
+            Element(f"<style>#{m.get_name()} {{ background: {_NO_BASEMAP_BACKGROUND}; }}</style>"),
+            name="compliance_background",
+        )
+    _add_basemap(m, basemap, key)
 
     folium.map.CustomPane(_CONTEXT_PANE, z_index=350, pointer_events=False).add_to(m)
     for _name, label, opts, gdf in context:
@@ -604,6 +1162,7 @@ def render_map(result: Result, path: Path) -> None:
         panes[code] = f"cc-violations-{i}"
         folium.map.CustomPane(panes[code], z_index=401 + i, pointer_events=True).add_to(m)
 
+    sources: list[tuple[str, list[str]]] = []
     for code in rule_order:  # one layer per rule with violations
         if code not in counts:
             continue
@@ -616,15 +1175,15 @@ def render_map(result: Result, path: Path) -> None:
         )
         if part.empty:
             continue
-        _add_violation_layer(m, code, part, name, panes.get(code, "overlayPane"))
+        sources.append(_add_violation_layer(m, code, part, name, panes.get(code, "overlayPane")))
 
     context_present = [(label, opts) for _n, label, opts, _g in context]
     legend = _legend_html(result, rule_order, titles, counts, undrawn_counts, context_present)
     _Box(legend, "bottomright", "cc-legend").add_to(m)
     _Box(_title_html(result, bad), "topcenter", "cc-title").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
-    if bounds is not None:
-        m.fit_bounds(
-            [[bounds[1], bounds[0]], [bounds[3], bounds[2]]], padding=(30, 30), max_zoom=18
-        )
+    # The view is fitted by the list's script (clear of the boxes, unanimated).
+    fit = None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
+    index_html = _index_html(listed, set(props["cc_key"]), rule_order, titles)
+    _ViolationIndex(index_html, sources, fit).add_to(m)
     m.save(str(path))

@@ -2,7 +2,8 @@
 
 Folium writes layer names and GeoJSON properties as JSON with ``\\uXXXX``
 escapes, so assertions on those read the page with the escapes decoded (what
-the browser shows); the legend and title box are plain UTF-8 HTML.
+the browser shows); the legend, title box and violations list are plain UTF-8
+HTML.  How the page behaves in a browser is tested in ``test_browser.py``.
 """
 
 from __future__ import annotations
@@ -18,23 +19,37 @@ import shapely
 
 import compliance
 from compliance.engine import Result
-from compliance.mapping import RULE_COLOURS, render_map
+from compliance.errors import InputError
+from compliance.mapping import (
+    LEAFLET_DIR,
+    LEAFLET_VERSION,
+    RULE_COLOURS,
+    render_map,
+    validate_basemap,
+    violation_href,
+)
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / "sample_data" / "demo" / "demo.gpkg"
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_FIT = re.compile(r"fitBounds\(\s*\[\[([-\d.e]+),\s*([-\d.e]+)\],\s*\[([-\d.e]+),\s*([-\d.e]+)\]\]")
+_FIT = re.compile(r"var initial = \[\[([-\d.e]+),\s*([-\d.e]+)\],\s*\[([-\d.e]+),\s*([-\d.e]+)\]\]")
+_ENTRY = re.compile(
+    r'<a href="#rule=([^&"]*)&amp;fid=([^"]*)" class="cc-item[^"]*" data-rule="([^"]*)"'
+    r' data-fid="([^"]*)" data-text="([^"]*)"[^>]*>(.*?)</a>'
+)
 
 
 def _decoded(raw: str) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw)
 
 
-def _render(result: Result, tmp_path: Path, name: str = "map.html") -> tuple[str, str]:
+def _render(
+    result: Result, tmp_path: Path, name: str = "map.html", **options: object
+) -> tuple[str, str]:
     """Render; return (raw HTML, HTML with JSON escapes decoded)."""
     out = tmp_path / name
-    render_map(result, out)
+    render_map(result, out, **options)  # type: ignore[arg-type]
     raw = out.read_bytes().decode("utf-8")
     return raw, _decoded(raw)
 
@@ -51,10 +66,16 @@ def _title_box(raw: str) -> str:
     return m.group(1)
 
 
+def _index(raw: str) -> str:
+    m = re.search(r'class="cc-box cc-index">(.*?)</details>', raw, re.S)
+    assert m, "violations list not found"
+    return m.group(1)
+
+
 def _fit_bounds(raw: str) -> tuple[float, float, float, float]:
-    """(min lon, min lat, max lon, max lat) of the fitBounds call."""
+    """(min lon, min lat, max lon, max lat) of the initial view the page fits."""
     m = _FIT.search(raw)
-    assert m, "no fitBounds call"
+    assert m, "no initial bounds"
     lat0, lon0, lat1, lon1 = (float(g) for g in m.groups())
     return lon0, lat0, lon1, lat1
 
@@ -89,7 +110,8 @@ def test_popup_gives_message_measure_limit_method(demo: Result, demo_page: tuple
     assert row["message"] in text
     assert '"p_measured": "50.0 米"' in text
     assert '"p_limit": "≤ 40.0 米"' in text
-    assert '"p_tip": "RD01 · RC · 50.0 米"' in text
+    assert '"p_tip": "RD01 · RC 淇河路 · 50.0 米"' in text  # the feature's name from roads
+    assert '"p_feature": "RC 淇河路（roads）"' in text
     assert row["method"] in text
     assert '"p_status": "不符合 / fail"' in text
     assert '"p_status": "提示 / warn"' in text  # CL02, a 原则上 rule
@@ -183,6 +205,11 @@ def test_violation_without_geometry_is_counted_not_drawn(demo: Result, tmp_path:
     raw, text = _render(result, tmp_path)
     assert "1 处无图形 / not drawn" in _legend(raw)
     assert "GR03 城市公园绿地服务半径覆盖率 ·" not in text
+    # Listed, as plain text: nothing to zoom to.
+    assert '<span class="cc-item cc-undrawn" data-rule="GR03" data-fid="*"' in _index(
+        raw
+    ) and "（无图形 / not drawn）</span>" in _index(raw)
+    assert '"cc_key": "GR03|*"' not in text
 
 
 def test_large_context_layer_is_simplified(tmp_path: Path) -> None:
@@ -224,3 +251,156 @@ def test_points_collections_and_estimates_are_drawn(demo: Result, tmp_path: Path
     assert '"type": "GeometryCollection"' not in raw  # split into its parts
     assert "（估算 / estimated）" in text
     assert "SQ01 县城广场集中硬地面积 · 2 处" in text
+
+
+# --- basemaps ---------------------------------------------------------------------------------
+
+
+def test_basemap_osm_is_the_default(demo_page: tuple[str, str]) -> None:
+    raw, _ = demo_page
+    assert '"https://tile.openstreetmap.org/{z}/{x}/{y}.png"' in raw
+    assert "tianditu" not in raw
+    for offset_provider in ("amap", "autonavi", "gaode", "baidu", "bdimg", "qq.com"):
+        assert offset_provider not in raw.lower()
+
+
+def test_basemap_tianditu_uses_the_key(demo: Result, tmp_path: Path) -> None:
+    raw, text = _render(demo, tmp_path, basemap="tianditu", tianditu_key=" 0123abcd ")
+    for layer in ("vec", "cva", "img", "cia"):  # map and imagery, each with its annotation
+        url = (
+            f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+            f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+            "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=0123abcd"
+        )
+        assert f'"{url}"' in text  # "&" is written "\\u0026" in the raw page
+    assert raw.count('"subdomains": "01234567"') == 4
+    assert "tile.openstreetmap.org" not in raw
+    # Two base layers in the layer control: the map shown, the imagery only when chosen.
+    base = dict(re.findall(r'"(天地图 \S+ Tianditu \w+)" : (feature_group_[0-9a-f]+)', text))
+    assert list(base) == ["天地图 矢量 Tianditu map", "天地图 影像 Tianditu imagery"]
+    assert f"{base['天地图 矢量 Tianditu map']}.addTo(map_" in raw
+    assert f"{base['天地图 影像 Tianditu imagery']}.addTo(" not in raw
+    assert "天地图 Tianditu</a> 国家地理信息公共服务平台" in text  # attribution
+
+
+def test_basemap_tianditu_without_key_is_an_input_error(demo: Result, tmp_path: Path) -> None:
+    out = tmp_path / "map.html"
+    for key in (None, "", "   "):
+        with pytest.raises(InputError, match="--tianditu-key") as info:
+            render_map(demo, out, basemap="tianditu", tianditu_key=key)
+        assert "\n" not in str(info.value)
+    assert not out.exists()
+    # What the CLI calls before checking, so a missing key costs no run.
+    assert validate_basemap("tianditu", " k1 ") == "k1"
+    assert validate_basemap("osm", "k1") is None and validate_basemap("none") is None
+
+
+def test_unknown_or_offset_basemap_is_refused(demo: Result, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="GCJ-02") as info:
+        render_map(demo, tmp_path / "map.html", basemap="amap")
+    assert "osm, tianditu, none" in str(info.value)
+
+
+def test_basemap_none_draws_no_tiles(demo: Result, tmp_path: Path) -> None:
+    raw, text = _render(demo, tmp_path, basemap="none")
+    assert "L.tileLayer" not in raw and "tile.openstreetmap.org" not in raw
+    assert re.search(r"#map_[0-9a-f]+ \{ background: #f3f1ec; \}", raw)
+    # Everything else is still there.
+    assert "EC01 生态廊道净宽度 · 1 处" in text
+    assert "L.control.scale({imperial: false" in raw
+
+
+# --- violations list and links --------------------------------------------------------------
+
+
+def test_violations_list_has_an_entry_per_violation(
+    demo: Result, demo_page: tuple[str, str]
+) -> None:
+    raw, _ = demo_page
+    index = _index(raw)
+    entries = _ENTRY.findall(index)
+    v = demo.violations
+    assert len(entries) == len(v) and len(v) > 15
+    assert {(e[2], e[3]) for e in entries} == set(
+        zip(v["rule_id"], v["feature_id"].astype(str), strict=True)
+    )
+    assert all(e[0] == e[2] for e in entries)  # the href names the same violation
+    assert f"违规清单 Violations（{len(v)}）" in index
+    assert 'type="search" class="cc-search"' in index
+    by_key = {(e[2], e[3]): e for e in entries}
+    rc = by_key[("RD01", "RC")]
+    assert rc[5] == "<b>RD01</b> · RC 淇河路 · 50.0 米 / ≤ 40.0 米"
+    assert "rd01" in rc[4] and "淇河路" in rc[4] and "roads" in rc[4]  # what search matches
+    assert by_key[("EC02", "N+E")][:2] == ("EC02", "N%2BE")  # percent-encoded in the href
+    assert (
+        by_key[("CL02", "N")][5]
+        == "<b>CL02</b> · N 北组团 · 12,500 人/平方公里 / ≤ 10,000 人/平方公里"
+    )
+    assert by_key[("DN01", "county")][5].endswith(" / 6,000–10,000 人/平方公里")  # a range
+    # Grouped by rule, in profile order, with the rule's colour.
+    groups = re.findall(r'<div class="cc-group" data-rule="([A-Z]{2}\d{2})">', index)
+    assert groups == [c for c in demo.summary["rule_id"] if c in set(v["rule_id"])]
+    assert 'data-rule="EC01" data-fid="C2" data-text' in index
+    assert f"border-left-color:{RULE_COLOURS['EC01']}" in index
+    assert 'class="cc-item cc-warn" data-rule="CL02"' in index  # warn drawn dashed
+
+
+def test_each_drawn_violation_carries_its_key(demo: Result, demo_page: tuple[str, str]) -> None:
+    _, text = demo_page
+    features = []
+    for blob in re.findall(r"_add\((\{.*\})\);\n", text):
+        collection = json.loads(blob)
+        features += [f for f in collection["features"] if "cc_key" in f["properties"]]
+    v = demo.violations
+    assert len(features) == len(v)  # every violation of the demo has a geometry
+    for f in features:
+        p = f["properties"]
+        assert p["cc_key"] == f"{p['rule_id']}|{p['feature_id']}"
+        lon0, lat0, lon1, lat1 = shapely.geometry.shape(f["geometry"]).bounds
+        assert lon0 <= p["cc_lon"] <= lon1 and lat0 <= p["cc_lat"] <= lat1  # popup anchor
+    assert {f["properties"]["cc_key"] for f in features} == {
+        f"{r}|{i}" for r, i in zip(v["rule_id"], v["feature_id"], strict=True)
+    }
+
+
+def test_hash_link_handler_is_in_the_page(demo_page: tuple[str, str]) -> None:
+    raw, _ = demo_page
+    assert 'window.addEventListener("hashchange", fromHash)' in raw
+    assert "location.hash" in raw and "decodeURIComponent" in raw
+    assert 'document.documentElement.setAttribute("data-cc-ready", "1")' in raw
+    assert violation_href("EC01", "C2") == "map.html#rule=EC01&fid=C2"
+    assert violation_href("EC02", "N+E", "../map.html") == "../map.html#rule=EC02&fid=N%2BE"
+    assert violation_href("CL03", "521000,3951000") == "map.html#rule=CL03&fid=521000%2C3951000"
+
+
+# --- assets -----------------------------------------------------------------------------------
+
+
+def test_offline_page_loads_nothing_from_the_network(demo: Result, tmp_path: Path) -> None:
+    raw, _ = _render(demo, tmp_path, offline=True)
+    assert not re.search(r"<script[^>]*\bsrc=", raw)
+    assert not re.search(r"<link[^>]*\bhref=", raw)
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", raw)
+    assert "url(images/" not in raw and "url(data:image/png;base64," in raw
+    assert f"Leaflet {LEAFLET_VERSION}, a JS library for interactive maps" in raw
+    assert "sourceMappingURL" not in raw
+    for unused in ("jquery", "bootstrap", "fontawesome", "awesome-markers"):
+        assert unused not in raw.lower()
+    assert "openstreetmap" in raw  # the tiles alone come from the web
+
+
+def test_online_page_links_leaflet_alone(demo_page: tuple[str, str]) -> None:
+    raw, _ = demo_page
+    scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', raw)
+    links = re.findall(r'<link[^>]*\bhref="([^"]+)"', raw)
+    cdn = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
+    assert scripts == [f"{cdn}/leaflet.js"] and links == [f"{cdn}/leaflet.css"]
+
+
+def test_vendored_leaflet_ships_in_the_package() -> None:
+    assert LEAFLET_DIR.is_relative_to(Path(compliance.__file__).parent)
+    names = {p.relative_to(LEAFLET_DIR).as_posix() for p in LEAFLET_DIR.rglob("*") if p.is_file()}
+    assert {"leaflet.js", "leaflet.css", "LICENSE", "images/layers.png"} <= names
+    assert "BSD 2-Clause License" in (LEAFLET_DIR / "LICENSE").read_text(encoding="utf-8")
+    head = (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8")[:200]
+    assert f"Leaflet {LEAFLET_VERSION}" in head
