@@ -1,18 +1,43 @@
 """Reading a scheme (方案): one GeoPackage with layers, or a folder of vector files.
 
-The layers and fields are those of ``spec/CONTRACT.md``.  Reading checks each
-layer's CRS, geometry type and numeric fields, repairs invalid geometries with
-``make_valid`` (counting them), and brings every layer into one projected
-metric CRS chosen for the data (:func:`compliance.crs.choose_metric_crs`).
-Input files are only ever opened for reading.
+The layers and fields are those of ``spec/CONTRACT.md``; Chinese layer and
+field names are recognised or mapped (:mod:`compliance.fields`).  Reading
+checks each layer's CRS, geometry types and numeric fields (numbers written as
+text with units are converted, :mod:`compliance.units`), repairs invalid
+geometries with ``make_valid``, drops what cannot be used with a warning, and
+brings every layer into one projected metric CRS chosen for the data
+(:func:`compliance.crs.choose_metric_crs`).
+
+Real planning data is messy; what reading does about each kind of mess:
+
+- no CRS, a CRS that cannot be transformed, coordinates a CRS in degrees
+  cannot hold, a truncated or corrupt GeoPackage, a layer with no feature of
+  its geometry type, text that is not a number in a numeric field:
+  :class:`~compliance.errors.InputError` (one line, the CLI exits 2);
+- layers in different CRSs: reprojected, with a note;
+- invalid geometries (self-intersection, bow-tie): repaired with
+  ``make_valid``; unclosed rings: closed; null and empty geometries, features
+  of a type the layer cannot hold, zero-area slivers: dropped; negative or
+  absurd values: ignored (NaN) — each with a warning;
+- Z and M coordinates: dropped (measured in 2-D), multi-part features: kept;
+- a Shapefile without ``.cpg`` whose text is GBK: read as GB18030; without
+  ``.shx``: the index rebuilt in a temporary copy; without ``.dbf``: refused
+  (the fields cannot be recovered);
+- an empty layer: treated as absent, with a note.
+
+Input files are only ever opened for reading; nothing is written beside them.
 """
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import tempfile
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +49,14 @@ from pyproj.exceptions import CRSError, ProjError
 
 from .crs import choose_metric_crs, crs_label
 from .errors import InputError
+from .fields import (
+    FieldMap,
+    contract_layer,
+    load_field_map,
+    resolve_fields,
+    translate_values,
+)
+from .units import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
 
 
 @dataclass(frozen=True)
@@ -131,25 +164,19 @@ def _open_raster(role: str, path: Path) -> RasterInput:
     return RasterInput(role=role, path=path, crs=crs, nodata=nodata)
 
 
-#: Shapefile (dBase) field names hold at most 10 characters.
-DBF_NAME_LENGTH = 10
-
-
-def _restore_truncated_names(gdf: gpd.GeoDataFrame, spec: LayerSpec) -> gpd.GeoDataFrame:
-    """Rename Shapefile-truncated field names back (``red_line_w`` → ``red_line_width_m``)."""
-    truncated: dict[str, list[str]] = {}
-    for name in spec.fields:
-        if len(name) > DBF_NAME_LENGTH:
-            truncated.setdefault(name[:DBF_NAME_LENGTH], []).append(name)
-    renames = {
-        col: full[0]
-        for col, full in truncated.items()
-        if col in gdf.columns and len(full) == 1 and full[0] not in gdf.columns
-    }
-    return gdf.rename(columns=renames) if renames else gdf
-
-
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".parquet", ".geoparquet")
+
+#: China's extent in degrees (longitude 73°E–136°E, latitude 3°N–54°N, the
+#: South China Sea included): data centred outside it under a Chinese profile
+#: is probably in the wrong CRS or the wrong place (:func:`far_from_china`).
+CHINA_LON_DEG = (73.0, 136.0)
+CHINA_LAT_DEG = (3.0, 54.0)
+
+#: Polygons smaller than this after projection are slivers, m².
+SLIVER_AREA_M2 = 0.01
+
+#: Bytes of a .dbf scanned for its text encoding when it has no .cpg.
+DBF_SAMPLE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -160,8 +187,9 @@ class Scheme:
     ----------
     layers : dict of str to geopandas.GeoDataFrame
         Contract layers present in the input, each with a ``feature_id`` column
-        (the input's ``id`` field, else its GeoPackage FID, else the row number)
-        and geometries in :attr:`crs`.
+        (the input's ``id`` field or a recognised id field such as ``DKBH``,
+        else its GeoPackage FID, else the row number) and 2-D geometries of the
+        layer's types in :attr:`crs`.  Empty layers are left out.
     crs : pyproj.CRS
         The measuring CRS (metres).
     source : str
@@ -171,9 +199,19 @@ class Scheme:
     dropped_empty : dict of str to int
         Number of null or empty geometries dropped, per layer.
     notes : list of str
-        What reading did that a reviewer should know (reprojections, ignored layers).
+        What reading did that a reviewer should know and that is not a fault
+        of the data (reprojections, recognised field names, encodings).
+    warnings : list of str
+        Faults in the data that reading worked around, one line each naming
+        file, layer, feature and problem (invalid geometries repaired,
+        features dropped, implausible values ignored).  Counted in the summary.
     rasters : dict of str to RasterInput
         Raster inputs by role (``population``, ``impervious``, ``landcover``).
+    centre_lonlat : tuple of float or None
+        Centre of the data's bounding box in degrees (EPSG:4326 longitude,
+        latitude); see :func:`far_from_china`.
+    layer_sources : dict of str to str
+        Where each layer was read from (file, and layer inside it).
     """
 
     layers: dict[str, gpd.GeoDataFrame]
@@ -183,6 +221,9 @@ class Scheme:
     repaired: dict[str, int] = field(default_factory=dict)
     dropped_empty: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    centre_lonlat: tuple[float, float] | None = None
+    layer_sources: dict[str, str] = field(default_factory=dict)
 
     def layer(self, name: str) -> gpd.GeoDataFrame | None:
         """The named layer, or None when the scheme has no such layer or it is empty."""
@@ -197,73 +238,537 @@ class Scheme:
         return crs_label(self.crs)
 
 
-def _layer_sources(path: Path) -> list[tuple[str, Path, str | None]]:
-    """(layer name, file, layer inside the file) for every contract layer found."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder; give a GeoPackage or a folder of layers")
-    if path.is_dir():
-        found: list[tuple[str, Path, str | None]] = []
-        for f in sorted(path.iterdir()):
-            if f.suffix.lower() in VECTOR_SUFFIXES and f.stem in LAYERS:
-                found.append((f.stem, f, None))
-        return found
-    if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(
-            f"{path}: not a vector file this checker reads "
-            f"(expected one of {', '.join(VECTOR_SUFFIXES)})"
-        )
-    if path.suffix.lower() in (".parquet", ".geoparquet"):
-        return [(path.stem, path, None)] if path.stem in LAYERS else []
-    try:
-        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
-    except Exception as exc:  # pyogrio raises several error types for unreadable files
-        raise InputError(f"{path}: cannot be read as a vector file ({_one_line(exc)})") from exc
-    if path.suffix.lower() == ".gpkg" or len(names) > 1:
-        return [(n, path, n) for n in names if n in LAYERS]
-    return [(path.stem, path, None)] if path.stem in LAYERS else []
+def far_from_china(scheme: Scheme) -> bool:
+    """Whether the scheme's data lies outside China (longitude 73–136°E, latitude 3–54°N).
+
+    The checker learns the profile only after reading; for the national and
+    city profiles a scheme far from China is probably in a wrong CRS (swapped
+    axes, a projected CRS declared as degrees) and deserves a warning.
+
+    Parameters
+    ----------
+    scheme : Scheme
+        A scheme from :func:`read_scheme` (its :attr:`Scheme.centre_lonlat`).
+
+    Returns
+    -------
+    bool
+        True when the centre of the data lies outside :data:`CHINA_LON_DEG` ×
+        :data:`CHINA_LAT_DEG`; False when it lies inside or is unknown.
+    """
+    if scheme.centre_lonlat is None:
+        return False
+    lon, lat = scheme.centre_lonlat
+    inside = (
+        CHINA_LON_DEG[0] <= lon <= CHINA_LON_DEG[1] and CHINA_LAT_DEG[0] <= lat <= CHINA_LAT_DEG[1]
+    )
+    return not inside
+
+
+def far_from_china_warning(scheme: Scheme) -> str | None:
+    """The warning to add under a Chinese profile when :func:`far_from_china` holds, else None."""
+    if not far_from_china(scheme) or scheme.centre_lonlat is None:
+        return None
+    lon, lat = scheme.centre_lonlat
+    return (
+        f"{scheme.source}: the data lies far from China, centred at {lon:.3f}°, {lat:.3f}° "
+        f"(lon, lat; China is 73–136°E, 3–54°N); check the layers' CRS "
+        f"(数据不在中国境内，请检查坐标系)"
+    )
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One input layer: its contract name, file, layer inside the file, and label."""
+
+    name: str
+    file: Path
+    inner: str | None
+    source_name: str
+    how: str = "contract"  # contract, mapping or recognised
+
+    @property
+    def label(self) -> str:
+        return f"'{self.inner}'" if self.inner else f"'{self.file.name}'"
+
+    @property
+    def where(self) -> str:
+        text = str(self.file) + (f" layer '{self.inner}'" if self.inner else "")
+        return text if self.source_name == self.name else f"{text} ({self.name})"
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _read_file(file: Path, layer: str | None) -> gpd.GeoDataFrame:
-    where = f"{file}" + (f" layer '{layer}'" if layer else "")
+def _check_geopackage(path: Path) -> None:
+    """Refuse a truncated or corrupt GeoPackage with a one-line reason, reading it only."""
     try:
-        if file.suffix.lower() in (".parquet", ".geoparquet"):
-            gdf = gpd.read_parquet(file)
+        with path.open("rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({_one_line(exc)})") from exc
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+        raise InputError(
+            f"{path}: cannot be read as a GeoPackage: it is not an SQLite database "
+            f"(its header is missing or damaged); export the layers again"
+        )
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    page_count = int.from_bytes(head[28:32], "big")
+    if head[24:28] == head[92:96] and page_count:  # the page count is valid
+        expected = page_size * page_count
+        size = path.stat().st_size
+        if size < expected:
+            raise InputError(
+                f"{path}: cannot be read: the GeoPackage is truncated ({size:,} of "
+                f"{expected:,} bytes); copy it again or export it again"
+            )
+    uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            result = con.execute("PRAGMA quick_check").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise InputError(
+            f"{path}: cannot be read: the GeoPackage is damaged (SQLite: {_one_line(exc)}); "
+            f"restore it from a backup or export it again"
+        ) from exc
+    if not result or result[0] != "ok":
+        found = _one_line(Exception(result[0] if result else "no answer"))
+        raise InputError(
+            f"{path}: cannot be read: the GeoPackage is damaged (SQLite quick_check: "
+            f"{found[:200]}); restore it from a backup or export it again"
+        )
+
+
+def _list_layers(path: Path) -> list[tuple[str, bool]]:
+    """(layer name, has geometry) of every layer in a multi-layer file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Measured (M) geometry types are not supported"
+            rows = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises several error types for unreadable files
+        raise InputError(f"{path}: cannot be read as a vector file ({_one_line(exc)})") from exc
+    return [(str(n), g is not None) for n, g in rows]
+
+
+def _layer_sources(path: Path, field_map: FieldMap | None, notes: list[str]) -> list[_Source]:
+    """Every input layer that stands for a contract layer, one per contract layer."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder; give a GeoPackage or a folder of layers")
+    found: list[_Source] = []
+    ignored: list[str] = []
+
+    def consider(source_name: str, file: Path, inner: str | None) -> None:
+        layer, how = contract_layer(source_name, field_map)
+        if layer is None:
+            ignored.append(f"'{source_name}'" if inner else file.name)
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                gdf = gpd.read_file(file, layer=layer, engine="pyogrio", fid_as_index=True)
-    except Exception as exc:
-        raise InputError(f"{where}: cannot be read ({_one_line(exc)})") from exc
+            found.append(_Source(layer, file, inner, source_name, how))
+
+    if path.is_dir():
+        for f in sorted(path.iterdir()):
+            if f.suffix.lower() in VECTOR_SUFFIXES and f.is_file():
+                consider(f.stem, f, None)
+    elif path.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputError(
+            f"{path}: not a vector file this checker reads "
+            f"(expected one of {', '.join(VECTOR_SUFFIXES)})"
+        )
+    elif path.suffix.lower() in (".parquet", ".geoparquet"):
+        consider(path.stem, path, None)
+    else:
+        if path.suffix.lower() == ".gpkg":
+            _check_geopackage(path)
+        names = _list_layers(path)
+        if path.suffix.lower() == ".gpkg" or len(names) > 1:
+            for n, spatial in names:
+                if spatial:
+                    consider(n, path, n)
+        else:
+            consider(path.stem, path, None)
+    if ignored and not found:
+        raise InputError(
+            f"{path}: no layer named as the data contract expects "
+            f"({', '.join(LAYERS)}) or with a recognised Chinese name (地块, 道路, 建筑 …); "
+            f"found {', '.join(ignored)}; rename the layers or files, or map them in a "
+            f"mapping file (--field-map) under layers:"
+        )
+    if ignored:
+        notes.append(
+            f"{path}: not contract layers, not read: {', '.join(ignored)} "
+            f"(name them in a mapping file under layers: to read them)"
+        )
+    by_layer: dict[str, list[_Source]] = {}
+    for s in found:
+        by_layer.setdefault(s.name, []).append(s)
+    rank = {"mapping": 0, "contract": 1, "recognised": 2}
+    chosen: list[_Source] = []
+    for name, group in by_layer.items():
+        best = min(rank[s.how] for s in group)
+        top = [s for s in group if rank[s.how] == best]
+        if len(top) > 1:
+            raise InputError(
+                f"{path}: {' and '.join(s.label for s in top)} are both read as the {name} "
+                f"layer; keep one, or name the one to read in a mapping file (--field-map), "
+                f"e.g. layers: {{{top[0].source_name}: {name}}}"
+            )
+        chosen.append(top[0])
+        others = [s.label for s in group if s is not top[0]]
+        if others:
+            notes.append(f"{name}: {', '.join(others)} not read ({top[0].label} is read as {name})")
+    for s in chosen:
+        if s.source_name != s.name:
+            notes.append(f"layer '{s.source_name}' read as {s.name}")
+    order = list(LAYERS)
+    return sorted(chosen, key=lambda s: order.index(s.name))
+
+
+def _sidecar(shp: Path, suffix: str) -> Path | None:
+    """The Shapefile's sidecar with this suffix, whatever its case."""
+    for cand in (shp.with_suffix(suffix), shp.with_suffix(suffix.upper())):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _dbf_encoding(shp: Path) -> str | None:
+    """The text encoding of a .dbf that has neither a .cpg nor a language driver id.
+
+    GDAL then assumes ISO-8859-1, which turns GBK text (住宅用地) into mojibake
+    without any error.  The first records holding non-ASCII bytes are decoded
+    as UTF-8 and as GB18030; the one with fewer undecodable bytes wins (UTF-8
+    on a tie).  Returns None when GDAL's own reading is right (a .cpg, a
+    language driver id, or plain ASCII).
+    """
+    dbf = _sidecar(shp, ".dbf")
+    if dbf is None or _sidecar(shp, ".cpg") is not None:
+        return None
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32 or head[29] != 0:  # byte 29: language driver id (LDID)
+            return None
+        header_len = int.from_bytes(head[8:10], "little")
+        record_len = int.from_bytes(head[10:12], "little")
+        if record_len <= 0:
+            return None
+        fh.seek(header_len)
+        chunk_len = max(1, DBF_SAMPLE_BYTES // record_len) * record_len
+        while True:
+            data = fh.read(chunk_len)
+            if not data:
+                return None
+            if not data.isascii():
+                break
+    bad_utf8 = data.decode("utf-8", errors="replace").count("\ufffd")
+    if bad_utf8 == 0:
+        return "UTF-8"
+    bad_gb = data.decode("gb18030", errors="replace").count("\ufffd")
+    return "GB18030" if bad_gb < bad_utf8 else None
+
+
+@dataclass
+class _Read:
+    """A layer as read, with what reading noticed."""
+
+    gdf: gpd.GeoDataFrame
+    notes: list[str] = field(default_factory=list)
+    closed_rings: np.ndarray | None = None  # positions of features whose rings were closed
+
+
+def _read_vector(
+    file: Path, inner: str | None, encoding: str | None, **options: Any
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gdf = pyogrio.read_dataframe(
+            file, layer=inner, fid_as_index=True, encoding=encoding, **options
+        )
+    return gdf, [str(w.message) for w in caught]
+
+
+def _read_shapefile_without_shx(file: Path, encoding: str | None) -> gpd.GeoDataFrame:
+    """Read a Shapefile whose .shx is missing: GDAL rebuilds it in a temporary copy."""
+    with tempfile.TemporaryDirectory(prefix="compliance-shx-") as tmp:
+        for f in file.parent.iterdir():
+            if f.is_file() and f.stem == file.stem:
+                shutil.copy2(f, Path(tmp) / f.name)
+        copy = Path(tmp) / file.name
+        pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": "YES"})
+        try:
+            gdf, _ = _read_vector(copy, None, encoding)
+        finally:
+            pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
     return gdf
 
 
-def _feature_ids(gdf: gpd.GeoDataFrame, from_gpkg: bool) -> pd.Series:
-    if "id" in gdf.columns and gdf["id"].notna().all() and gdf["id"].is_unique:
-        return gdf["id"].astype(str)
-    if from_gpkg:
-        return pd.Series(gdf.index.astype(str), index=gdf.index)
-    return pd.Series(np.arange(len(gdf)).astype(str), index=gdf.index)
-
-
-def _check_numeric(gdf: gpd.GeoDataFrame, name: str, where: str, spec: LayerSpec) -> None:
-    for col in spec.numeric:
-        if col not in gdf.columns or pd.api.types.is_numeric_dtype(gdf[col]):
-            continue
-        values = gdf[col]
-        as_num = pd.to_numeric(values, errors="coerce")
-        bad = values.notna() & (values.astype("string").str.strip() != "") & as_num.isna()
-        if bad.any():
-            i = bad.to_numpy().nonzero()[0][0]
+def _read_source(src: _Source) -> _Read:
+    """Read one layer, never writing next to the input."""
+    file, where = src.file, src.where
+    notes: list[str] = []
+    encoding: str | None = None
+    missing_shx = False
+    if file.suffix.lower() == ".gpkg" and src.inner is None:
+        _check_geopackage(file)
+    if file.suffix.lower() == ".shp":
+        missing_shx = _sidecar(file, ".shx") is None
+        if _sidecar(file, ".dbf") is None:
             raise InputError(
-                f"{where}: field '{col}' holds text where a number belongs "
-                f"(feature {gdf['feature_id'].iloc[i]}: {values.iloc[i]!r}); "
-                f"write plain numbers in the unit the field name gives"
+                f"{where}: the attribute table {file.stem}.dbf is missing beside {file.name}, "
+                f"so the features have no fields; copy the .dbf next to the .shp "
+                f"(缺少 .dbf 属性表)"
             )
-        gdf[col] = as_num.astype(float)
+        encoding = _dbf_encoding(file)
+        if encoding == "GB18030":
+            notes.append(
+                f"{src.name}: {file.name} has no .cpg and its text is not UTF-8; "
+                f"read as GB18030 (GBK)"
+            )
+        elif encoding == "UTF-8":
+            notes.append(f"{src.name}: {file.name} has no .cpg; its text read as UTF-8")
+    closed: np.ndarray | None = None
+    messages: list[str] = []
+    try:
+        if file.suffix.lower() in (".parquet", ".geoparquet"):
+            gdf = gpd.read_parquet(file)
+        elif missing_shx:
+            gdf = _read_shapefile_without_shx(file, encoding)
+            notes.append(
+                f"{src.name}: {file.name} has no .shx; the index was rebuilt in a temporary "
+                f"copy (restored .shx; the input is unchanged)"
+            )
+        else:
+            try:
+                gdf, messages = _read_vector(file, src.inner, encoding)
+            except shapely.errors.GEOSException as exc:
+                if "closed" not in str(exc) and "LinearRing" not in str(exc):
+                    raise
+                gdf, messages = _read_vector(file, src.inner, encoding, on_invalid="fix")
+                unfixed, _ = _read_vector(file, src.inner, encoding, on_invalid="ignore")
+                closed = (
+                    shapely.is_missing(np.asarray(unfixed.geometry.array, dtype=object))
+                    & ~shapely.is_missing(np.asarray(gdf.geometry.array, dtype=object))
+                ).nonzero()[0]
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{where}: cannot be read ({_one_line(exc)})") from exc
+    if any("Measured (M) geometry" in m for m in messages):
+        notes.append(f"{src.name}: M (measure) values dropped; only x and y are used")
+    return _Read(gdf, notes, closed)
+
+
+def _feature_ids(gdf: gpd.GeoDataFrame, from_gpkg: bool) -> tuple[pd.Series, bool]:
+    """Feature ids, and whether an ``id`` field was there but unusable."""
+    if "id" in gdf.columns:
+        ids = gdf["id"]
+        if ids.notna().all() and ids.is_unique:
+            text = ids.astype(str)
+            if pd.api.types.is_float_dtype(ids) and (ids % 1 == 0).all():
+                text = ids.astype("int64").astype(str)
+            return text, False
+    fallback = (
+        pd.Series(gdf.index.astype(str), index=gdf.index)
+        if from_gpkg
+        else pd.Series(np.arange(len(gdf)).astype(str), index=gdf.index)
+    )
+    return fallback, "id" in gdf.columns
+
+
+def _first(mask: np.ndarray | pd.Series, ids: pd.Series) -> str:
+    pos = np.asarray(mask, dtype=bool).nonzero()[0]
+    return str(ids.iloc[int(pos[0])]) if len(pos) else ""
+
+
+def _and_more(n: int) -> str:
+    return f" (and {n - 1} more)" if n > 1 else ""
+
+
+#: shapely type ids of the simple parts of each geometry family.
+_PART_TYPE = {"Polygon": 3, "LineString": 1, "Point": 0}
+_FAMILY = {
+    "Polygon": "Polygon",
+    "MultiPolygon": "Polygon",
+    "LineString": "LineString",
+    "MultiLineString": "LineString",
+    "Point": "Point",
+    "MultiPoint": "Point",
+}
+
+
+def _reduce_to(geoms: np.ndarray, allowed: tuple[str, ...]) -> np.ndarray:
+    """Keep only the parts of the allowed types (polygons first, then lines, then points).
+
+    Used on GeometryCollections (mixed parts in one feature, or what
+    ``make_valid`` returns for a polygon that collapses in places); a feature
+    with no allowed part becomes None.
+    """
+    out = np.full(len(geoms), None, dtype=object)
+    if not len(geoms):
+        return out
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    while True:  # collections may nest
+        tid = shapely.get_type_id(parts)
+        nested = np.isin(tid, [4, 5, 6, 7])
+        if not nested.any():
+            break
+        sub, sidx = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        idx = np.concatenate([idx[~nested], idx[nested][sidx]])
+    tid = shapely.get_type_id(parts)
+    keep_empty = shapely.is_empty(parts)
+    filled = np.zeros(len(geoms), dtype=bool)
+    make = {
+        "Polygon": shapely.multipolygons,
+        "LineString": shapely.multilinestrings,
+        "Point": shapely.multipoints,
+    }
+    for family in ("Polygon", "LineString", "Point"):
+        if family not in {_FAMILY[a] for a in allowed}:
+            continue
+        take = (tid == _PART_TYPE[family]) & ~keep_empty & ~filled[idx]
+        if not take.any():
+            continue
+        order = np.argsort(idx[take], kind="stable")
+        sel_parts, sel_idx = parts[take][order], idx[take][order]
+        targets, compact = np.unique(sel_idx, return_inverse=True)
+        multi = make[family](sel_parts, indices=compact)
+        single = shapely.get_num_geometries(multi) == 1
+        multi[single] = shapely.get_geometry(multi[single], 0)
+        out[targets] = multi
+        filled[targets] = True
+    return out
+
+
+@dataclass
+class _GeometryReport:
+    repaired: int = 0
+    dropped_empty: int = 0
+
+
+def _clean_geometry(
+    gdf: gpd.GeoDataFrame, src: _Source, spec: LayerSpec, notes: list[str], warns: list[str]
+) -> tuple[gpd.GeoDataFrame, _GeometryReport]:
+    """2-D geometries of the layer's types, repaired; features that cannot be used dropped."""
+    name, where, ids = src.name, src.where, gdf["feature_id"]
+    rep = _GeometryReport()
+    geoms = np.asarray(gdf.geometry.array, dtype=object).copy()
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    has_z = shapely.has_z(geoms) & ~missing
+    if has_z.any():
+        geoms[has_z] = shapely.force_2d(geoms[has_z])
+        notes.append(
+            f"{name}: Z coordinates dropped from {int(has_z.sum())} features (measured in 2-D)"
+        )
+    type_names = pd.Series(shapely.get_type_id(geoms)).map(
+        {
+            0: "Point",
+            1: "LineString",
+            2: "LinearRing",
+            3: "Polygon",
+            4: "MultiPoint",
+            5: "MultiLineString",
+            6: "MultiPolygon",
+            7: "GeometryCollection",
+        }
+    )
+    ok_type = type_names.isin(spec.geometry).to_numpy(dtype=bool)
+    wrong = ~missing & ~ok_type
+    expected = " or ".join(spec.geometry)
+    if wrong.any():
+        i = int(wrong.nonzero()[0][0])
+        found = gdf.geometry.iloc[i].geom_type if gdf.geometry.iloc[i] is not None else "empty"
+        if not (~missing & ok_type).any():
+            raise InputError(
+                f"{where}: no feature is a {expected}; feature {ids.iloc[i]} is a {found}, "
+                f"expected {expected}; split or convert the layer"
+            )
+        n = int(wrong.sum())
+        warns.append(
+            f"{where}: {n} features are not {expected} and were dropped "
+            f"(first: feature {ids.iloc[i]}, a {found}); 图层几何类型混杂"
+        )
+    usable = ~missing & ok_type
+    check = geoms.copy()
+    check[~usable] = None
+    invalid = usable & ~shapely.is_valid(check)
+    n_invalid = int(invalid.sum())
+    collapsed = np.zeros(len(geoms), dtype=bool)
+    if n_invalid:
+        i = int(invalid.nonzero()[0][0])
+        reason = shapely.is_valid_reason(geoms[i])
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        fixed_types = pd.Series(shapely.get_type_id(fixed)).map(
+            {
+                0: "Point",
+                1: "LineString",
+                3: "Polygon",
+                4: "MultiPoint",
+                5: "MultiLineString",
+                6: "MultiPolygon",
+            }
+        )
+        off = ~fixed_types.isin(spec.geometry).to_numpy(dtype=bool)
+        if off.any():
+            fixed[off] = _reduce_to(fixed[off], spec.geometry)
+        geoms[invalid] = fixed
+        collapsed[invalid] = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+        warns.append(
+            f"{where}: {n_invalid} invalid geometries repaired with make_valid "
+            f"(first: feature {ids.iloc[i]}, {reason}); 几何无效已修复"
+        )
+        if collapsed.any():
+            warns.append(
+                f"{where}: {int(collapsed.sum())} invalid geometries have no area or length "
+                f"(zero area, collapsed when repaired) and were dropped "
+                f"(first: feature {_first(collapsed, ids)}); 零面积碎片"
+            )
+    rep.repaired = n_invalid
+    rep.dropped_empty = int(missing.sum())
+    if rep.dropped_empty:
+        warns.append(
+            f"{where}: {rep.dropped_empty} null or empty geometries dropped "
+            f"(first: feature {_first(missing, ids)}); 空几何已忽略"
+        )
+    keep = usable & ~collapsed
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return out[keep], rep
+
+
+def _parse_numbers(
+    gdf: gpd.GeoDataFrame,
+    src: _Source,
+    spec: LayerSpec,
+    sources: dict[str, str],
+    notes: list[str],
+) -> None:
+    """Numeric fields as floats in their unit, text with units converted; booleans as bools."""
+    for col in spec.numeric:
+        if col not in gdf.columns:
+            continue
+        dim = FIELD_DIMENSIONS.get(col, "count")
+        res = parse_column(gdf[col], dim)
+        if res.bad_position is not None:
+            value = gdf[col].iloc[res.bad_position]
+            origin = sources.get(col, col)
+            from_ = f" (from {origin})" if origin != col else ""
+            raise InputError(
+                f"{src.where}: field '{col}'{from_} holds text that is not "
+                f"{DIMENSION_NAMES[dim]}: feature {gdf['feature_id'].iloc[res.bad_position]} "
+                f"has {value!r} ({res.problem}){_and_more(res.bad_count)}; write a plain "
+                f"number in the unit the field name gives, or a number with its unit such "
+                f"as '40米', '2公顷', '18层', '1.5万'"
+            )
+        if res.parsed:
+            notes.append(
+                f"{src.name}.{col}: {res.parsed} values parsed from text with units, "
+                f"e.g. {res.example}"
+            )
+        gdf[col] = res.values
     for col in spec.boolean:
         if col in gdf.columns and not pd.api.types.is_bool_dtype(gdf[col]):
             text = gdf[col].astype("string").str.strip().str.lower()
@@ -271,23 +776,103 @@ def _check_numeric(gdf: gpd.GeoDataFrame, name: str, where: str, spec: LayerSpec
             gdf[col] = truthy.fillna(False).astype(bool)
 
 
-def _check_geometry(gdf: gpd.GeoDataFrame, where: str, spec: LayerSpec) -> tuple[int, int]:
-    geoms = gdf.geometry.array
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    names = gdf.geometry.geom_type
-    wrong = ~empty & ~names.isin(spec.geometry)
-    if wrong.any():
-        i = wrong.to_numpy().nonzero()[0][0]
+def _flag_implausible(
+    gdf: gpd.GeoDataFrame, src: _Source, spec: LayerSpec, warns: list[str]
+) -> gpd.GeoDataFrame:
+    """Negative and absurd values become NaN, with a warning per field and kind."""
+    area = gdf.geometry.area if set(spec.geometry) & set(POLYGON) else None
+    ids = gdf["feature_id"]
+    for col in spec.numeric:
+        bounds = BOUNDS.get(col)
+        if bounds is None or col not in gdf.columns:
+            continue
+        low, high = implausible(gdf[col], bounds, area)
+        for mask, what in (
+            (low, f"{'not above' if bounds.low_strict else 'below'} {bounds.low:g} {bounds.unit}"),
+            (high, f"implausible ({bounds.reason})"),
+        ):
+            n = int(mask.sum())
+            if not n:
+                continue
+            i = int(mask.to_numpy().nonzero()[0][0])
+            warns.append(
+                f"{src.where}: field '{col}', feature {ids.iloc[i]}: {gdf[col].iloc[i]:g} is "
+                f"{what}{_and_more(n)}; value ignored (数值不合理，已忽略)"
+            )
+        bad = (low | high).to_numpy(dtype=bool)
+        if bad.any():
+            gdf = gdf.copy()
+            gdf.loc[bad, col] = np.nan
+    return gdf
+
+
+def _prepare(
+    read: _Read,
+    src: _Source,
+    field_map: FieldMap | None,
+    notes: list[str],
+    warns: list[str],
+) -> tuple[gpd.GeoDataFrame, _GeometryReport] | None:
+    """One layer renamed, identified, cleaned and typed; None when it has no features."""
+    name, where, spec = src.name, src.where, LAYERS[src.name]
+    gdf = read.gdf
+    notes.extend(read.notes)
+    if gdf.empty:
+        notes.append(f"{name}: {where} has no features; the layer is treated as absent")
+        return None
+    if gdf.crs is None:
         raise InputError(
-            f"{where}: feature {gdf['feature_id'].iloc[i]} is a {names.iloc[i]}, "
-            f"expected {' or '.join(spec.geometry)}; split or convert the layer"
+            f"{where}: has no CRS; define it (e.g. EPSG:4326 or EPSG:4547) "
+            f"in the file before checking"
         )
-    invalid = ~empty & ~shapely.is_valid(geoms)
-    n_invalid = int(invalid.sum())
-    if n_invalid:
-        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-        gdf.loc[invalid, gdf.geometry.name] = fixed
-    return n_invalid, int(empty.sum())
+    res = resolve_fields(
+        [c for c in gdf.columns if c != gdf.geometry.name],
+        name,
+        (*spec.fields, "id"),
+        where=where,
+        field_map=field_map,
+    )
+    gdf = gdf.drop(columns=res.drop).rename(columns=res.renames)
+    notes.extend(res.notes)
+    warns.extend(res.warnings)
+    ids, unusable = _feature_ids(gdf, from_gpkg=src.file.suffix.lower() == ".gpkg")
+    gdf["feature_id"] = ids
+    if unusable:
+        by = "GeoPackage FID" if src.file.suffix.lower() == ".gpkg" else "row number"
+        notes.append(
+            f"{name}: field {res.sources.get('id', 'id')} has missing or repeated values; "
+            f"features are identified by {by}"
+        )
+    if read.closed_rings is not None and len(read.closed_rings):
+        n = len(read.closed_rings)
+        warns.append(
+            f"{where}: {n} polygon rings were not closed and have been closed "
+            f"(first: feature {ids.iloc[int(read.closed_rings[0])]}); 多边形未闭合已闭合"
+        )
+    gdf, rep = _clean_geometry(gdf, src, spec, notes, warns)
+    _parse_numbers(gdf, src, spec, res.sources, notes)
+    notes.extend(translate_values(gdf, name, res.sources, field_map))
+    if gdf.empty:
+        notes.append(f"{name}: no usable feature left in {where}; the layer is treated as absent")
+        return None
+    return gdf, rep
+
+
+def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
+    """Refuse coordinates that cannot be degrees in a CRS in degrees (a wrong .prj)."""
+    crs = CRS.from_user_input(gdf.crs)
+    if not crs.is_geographic:
+        return
+    b = gdf.geometry.bounds
+    bad = (b["minx"] < -180.5) | (b["maxx"] > 360.5) | (b["miny"] < -90.5) | (b["maxy"] > 90.5)
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{src.where}: the CRS {crs_label(crs)} is in degrees but feature "
+            f"{gdf['feature_id'].iloc[i]} has coordinates like {b['minx'].iloc[i]:.0f}, "
+            f"{b['miny'].iloc[i]:.0f}; the layer's CRS is wrong — define the projected "
+            f"CRS the coordinates are in (e.g. EPSG:4547)"
+        )
 
 
 def _data_centre_lonlat(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, float]:
@@ -301,6 +886,8 @@ def _data_centre_lonlat(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, floa
     if not boxes:
         raise InputError("the scheme has no features in any layer; nothing to check")
     minx, miny, maxx, maxy = shapely.union_all(boxes).bounds
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        raise ValueError("coordinates are not finite in longitude/latitude")
     return (minx + maxx) / 2, (miny + maxy) / 2
 
 
@@ -325,6 +912,7 @@ def read_scheme(
     *,
     crs: str | int | CRS | None = None,
     rasters: dict[str, str | Path] | None = None,
+    field_map: str | Path | FieldMap | None = None,
 ) -> Scheme:
     """Read a scheme and bring it into one projected metric CRS.
 
@@ -333,9 +921,13 @@ def read_scheme(
     path : str or pathlib.Path
         A GeoPackage whose layers are named as in the data contract
         (``boundary``, ``clusters``, ``corridors``, ``parcels``, ``roads``,
-        ``squares``, ``green_spaces``, ``buildings``, ``renewal_units``), or a
-        folder of vector files (GeoPackage, GeoJSON, Shapefile, FlatGeobuf,
-        GeoParquet) whose file stems are those names.  Every layer is optional.
+        ``squares``, ``green_spaces``, ``buildings``, ``renewal_units`` …) or
+        with a recognised Chinese name (``地块``, ``道路``, ``建筑`` …, see
+        :data:`compliance.fields.LAYER_ALIASES`), or a folder of vector files
+        (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet) whose file
+        stems are such names.  Every layer is optional.  Field names such as
+        ``YDYHFLDM``, ``DLBM``, ``层数``, ``高度``, ``人口`` are recognised
+        (:data:`compliance.fields.FIELD_ALIASES`).
     crs : str, int or pyproj.CRS, optional
         Measuring CRS to use instead of the one chosen for the data.  Must be
         projected, in metres.
@@ -343,65 +935,72 @@ def read_scheme(
         Raster inputs by role (``population``, ``impervious``, ``landcover``).
         A scheme folder's ``population.tif``, ``impervious.tif`` and
         ``landcover.tif`` are found without this.
+    field_map : str, pathlib.Path or FieldMap, optional
+        A mapping file (YAML) of layer and field names onto the contract, for
+        names not recognised (see :class:`compliance.fields.FieldMap`).
 
     Returns
     -------
     Scheme
-        The layers in the measuring CRS, with repair counts and notes.
+        The layers in the measuring CRS, 2-D, with repair counts, notes and
+        warnings, and the data's centre in degrees.
 
     Raises
     ------
     InputError
-        The path does not exist or is unreadable; a layer has no CRS, cannot be
-        projected, has the wrong geometry type, or holds text in a numeric
-        field; the scheme has no contract layer at all; ``crs`` is not a
-        projected metric CRS.
+        The path does not exist, is unreadable, a truncated or damaged
+        GeoPackage; a layer has no CRS, cannot be projected, has coordinates
+        its CRS cannot hold, has no feature of its geometry type, or holds text
+        that is not a number of the field's unit in a numeric field; two
+        layers or fields stand for one contract layer or field; the mapping
+        file is invalid; the scheme has no contract layer at all; ``crs`` is
+        not a projected metric CRS.  The message is one line naming the file
+        and layer (and the feature and value where there is one).
     """
     path = Path(path)
-    sources = _layer_sources(path)
+    fmap = (
+        field_map
+        if isinstance(field_map, FieldMap) or field_map is None
+        else (load_field_map(field_map))
+    )
+    notes: list[str] = []
+    warns: list[str] = []
+    sources = _layer_sources(path, fmap, notes)
     raster_inputs = _raster_sources(path, rasters)
     if not sources:
         raise InputError(
             f"{path}: no layer named as the data contract expects "
-            f"({', '.join(LAYERS)}); rename the layers or files"
+            f"({', '.join(LAYERS)}) or with a recognised Chinese name (地块, 道路, 建筑 …); "
+            f"rename the layers or files, or map them in a mapping file (--field-map)"
         )
     raw: dict[str, gpd.GeoDataFrame] = {}
     repaired: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    notes: list[str] = []
-    for name, file, layer in sources:
-        where = f"{file}" + (f" layer '{layer}'" if layer else "")
-        gdf = _read_file(file, layer)
-        if gdf.crs is None:
-            raise InputError(
-                f"{where}: has no CRS; define it (e.g. EPSG:4326 or EPSG:4547) "
-                f"in the file before checking"
-            )
-        spec = LAYERS[name]
-        gdf = _restore_truncated_names(gdf.copy(), spec)
-        gdf["feature_id"] = _feature_ids(gdf, from_gpkg=file.suffix.lower() == ".gpkg")
-        n_fixed, n_empty = _check_geometry(gdf, where, spec)
-        _check_numeric(gdf, name, where, spec)
-        if n_empty:
-            gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
-        repaired[name], dropped[name] = n_fixed, n_empty
-        if n_fixed:
-            notes.append(f"{name}: {n_fixed} invalid geometries repaired with make_valid")
-        if n_empty:
-            notes.append(f"{name}: {n_empty} null or empty geometries ignored")
-        raw[name] = gdf
+    where_of: dict[str, str] = {}
+    for src in sources:
+        prepared = _prepare(_read_source(src), src, fmap, notes, warns)
+        if prepared is None:
+            continue
+        gdf, rep = prepared
+        _check_degrees(gdf, src)
+        repaired[src.name], dropped[src.name] = rep.repaired, rep.dropped_empty
+        raw[src.name] = gdf
+        where_of[src.name] = src.where
 
-    if crs is None:
-        try:
-            lon, lat = _data_centre_lonlat(raw.values())
-        except InputError:
-            raise
-        except (CRSError, ProjError, ValueError) as exc:
+    try:
+        centre: tuple[float, float] | None = _data_centre_lonlat(raw.values())
+    except InputError:
+        raise
+    except (CRSError, ProjError, ValueError) as exc:
+        if crs is None:
             raise InputError(
                 f"{path}: the layers' CRS cannot be transformed to longitude/latitude "
                 f"({_one_line(exc)}); give the data in a CRS with a known datum"
             ) from exc
-        target = choose_metric_crs(lon, lat)
+        centre = None
+    if crs is None:
+        assert centre is not None
+        target = choose_metric_crs(*centre)
     else:
         try:
             target = CRS.from_user_input(crs)
@@ -416,20 +1015,22 @@ def read_scheme(
     layers: dict[str, gpd.GeoDataFrame] = {}
     reprojected: dict[str, list[str]] = {}
     for name, gdf in raw.items():
+        src = next(s for s in sources if s.name == name)
         if not CRS.from_user_input(gdf.crs).equals(target):
             reprojected.setdefault(crs_label(CRS(gdf.crs)), []).append(name)
             try:
                 gdf = gdf.to_crs(target)
             except Exception as exc:
                 raise InputError(
-                    f"{path} layer '{name}': cannot be projected to {crs_label(target)} "
-                    f"({_one_line(exc)})"
+                    f"{src.where}: cannot be projected to {crs_label(target)} ({_one_line(exc)})"
                 ) from exc
-        if not np.isfinite(gdf.total_bounds).all() and not gdf.empty:
+        if not np.isfinite(gdf.total_bounds).all():
             raise InputError(
-                f"{path} layer '{name}': coordinates are not finite after projecting to "
+                f"{src.where}: coordinates are not finite after projecting to "
                 f"{crs_label(target)}; check the layer's CRS"
             )
+        gdf = _drop_slivers(gdf, src, warns)
+        gdf = _flag_implausible(gdf, src, LAYERS[name], warns)
         layers[name] = gdf.reset_index(drop=True)
     notes.extend(
         f"reprojected from {label} to {crs_label(target)}: {', '.join(names)}"
@@ -443,4 +1044,22 @@ def read_scheme(
         repaired=repaired,
         dropped_empty=dropped,
         notes=notes,
+        warnings=warns,
+        centre_lonlat=centre,
+        layer_sources=where_of,
     )
+
+
+def _drop_slivers(gdf: gpd.GeoDataFrame, src: _Source, warns: list[str]) -> gpd.GeoDataFrame:
+    """Drop polygons of (nearly) zero area, measured in the metric CRS."""
+    poly = gdf.geometry.geom_type.isin(POLYGON).to_numpy(dtype=bool)
+    if not poly.any():
+        return gdf
+    sliver = poly & (gdf.geometry.area.to_numpy() < SLIVER_AREA_M2)
+    n = int(sliver.sum())
+    if n:
+        warns.append(
+            f"{src.where}: {n} polygons have zero area (under {SLIVER_AREA_M2} m², slivers) "
+            f"and were dropped (first: feature {_first(sliver, gdf['feature_id'])}); 零面积碎片"
+        )
+    return gdf[~sliver]

@@ -69,10 +69,15 @@ def test_invalid_geometry_repaired_and_counted(tmp_path):
     assert scheme.dropped_empty == {"squares": 1}
     assert scheme.layers["squares"].is_valid.all()
     assert scheme.layers["squares"].area.iloc[0] == pytest.approx(5000.0)
+    where = tmp_path / "squares.gpkg"
+    assert scheme.warnings == [
+        f"{where}: 1 invalid geometries repaired with make_valid (first: feature 1, "
+        f"Self-intersection[{x0 + 50} {y0 + 50}]); 几何无效已修复",
+        f"{where}: 1 null or empty geometries dropped (first: feature 2); 空几何已忽略",
+    ]
     out = tmp_path / "out"
     res = CliRunner().invoke(main, ["check", str(tmp_path), "--out", str(out), "--no-map"])
     assert res.exit_code == 0
-    assert "squares: 1 invalid geometries repaired with make_valid" in res.stdout
 
 
 def test_land_use_codes():
