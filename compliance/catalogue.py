@@ -201,8 +201,13 @@ def list_profiles(rules_dir: Path | None = None) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml"))
 
 
-def _line_of(path: Path, text: str, keys: tuple[str | int, ...]) -> int | None:
-    """1-based line of a key path in a YAML file, found through the composed node tree."""
+def _line_of(
+    path: Path, text: str, keys: tuple[str | int, ...], *, exact: bool = False
+) -> int | None:
+    """1-based line of a key path in a YAML file, found through the composed node tree.
+
+    The line of the deepest key found; with ``exact``, None unless every key is found.
+    """
     try:
         node: Any = yaml.compose(text)
     except yaml.YAMLError:
@@ -210,20 +215,32 @@ def _line_of(path: Path, text: str, keys: tuple[str | int, ...]) -> int | None:
     line = None
     for key in keys:
         if not isinstance(node, yaml.MappingNode):
-            break
+            return None if exact else line
         for k, v in node.value:
             if k.value == str(key):
                 line = k.start_mark.line + 1
                 node = v
                 break
         else:
-            break
+            return None if exact else line
     return line
 
 
 def _where(path: Path, text: str, keys: tuple[str | int, ...]) -> str:
     line = _line_of(path, text, keys)
     return f"{path}:{line}" if line else str(path)
+
+
+#: The files of an inheritance chain that state a rule, parent first: (path, text).
+_Files = tuple[tuple[Path, str], ...]
+
+
+def _where_rule(files: _Files, keys: tuple[str | int, ...]) -> str:
+    """File and line of a key of a rule, in the nearest file of the chain that states it."""
+    for path, text in reversed(files):
+        if _line_of(path, text, keys, exact=True) is not None:
+            return _where(path, text, keys)
+    return _where(*files[-1], keys)
 
 
 @cache
@@ -259,14 +276,16 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 def _raw_rules(
     name: str, rules_dir: Path, chain: tuple[str, ...]
-) -> tuple[_ProfileFile, dict[str, tuple[dict[str, Any], Path, str]]]:
+) -> tuple[_ProfileFile, dict[str, tuple[dict[str, Any], _Files]]]:
     path = rules_dir / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(list_profiles(rules_dir)) or "none"
         raise RuleFileError(f"unknown profile '{name}' (profiles in {rules_dir}: {known})")
     if name in chain:
+        culprit = rules_dir / f"{chain[-1]}.yaml"  # its 'inherits' closes the cycle
         raise RuleFileError(
-            f"{path}: profile '{name}' inherits from itself through "
+            f"{_where(culprit, culprit.read_text(encoding='utf-8'), ('inherits',))}: "
+            f"profile '{chain[-1]}' inherits from itself through "
             f"{' -> '.join((*chain, name))}; fix 'inherits'"
         )
     pf, text = _read_profile_file(path)
@@ -275,12 +294,12 @@ def _raw_rules(
             f"{_where(path, text, ('profile',))}: profile: '{pf.profile}' does not match the "
             f"file name '{name}.yaml'"
         )
-    rules: dict[str, tuple[dict[str, Any], Path, str]] = {}
+    rules: dict[str, tuple[dict[str, Any], _Files]] = {}
     if pf.inherits:
         _, rules = _raw_rules(pf.inherits, rules_dir, (*chain, name))
     for code, entry in pf.rules.items():
-        base = rules[code][0] if code in rules else {}
-        rules[code] = (_merge(base, {"code": code, **entry}), path, text)
+        base, files = rules.get(code, ({}, ()))
+        rules[code] = (_merge(base, {"code": code, **entry}), (*files, (path, text)))
     return pf, rules
 
 
@@ -327,18 +346,20 @@ def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None =
         inherits from itself, a seed file that does not exist, or a quote that
         does not stand verbatim in its seed.  The message names file and line.
     """
+    from .registry import rule_problem  # imported here: the registry imports this module
+
     folder = (rules_dir or default_rules_dir()).resolve()
     pf, raw = _raw_rules(name, folder, ())
     seeds_dir = folder / "seeds"
     rules: dict[str, Rule] = {}
-    for code, (data, path, text) in raw.items():
+    for code, (data, files) in raw.items():
         try:
             rule = Rule.model_validate(_resolve_targets(data, year))
         except ValidationError as exc:
             err = exc.errors()[0]
             keys = ("rules", code, *err["loc"])
             raise RuleFileError(
-                f"{_where(path, text, keys)}: rule {code}: "
+                f"{_where_rule(files, keys)}: rule {code}: "
                 f"{'.'.join(map(str, err['loc'])) or 'entry'}: {err['msg']}"
             ) from exc
         sources = [(("rules", code, "source"), rule.source)] + [
@@ -348,15 +369,21 @@ def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None =
             seed_text = _seed_text(seeds_dir, source.seed)
             if seed_text is None:
                 raise RuleFileError(
-                    f"{_where(path, text, (*keys, 'seed'))}: rule {code}: "
+                    f"{_where_rule(files, (*keys, 'seed'))}: rule {code}: "
                     f"seed file '{source.seed}' not found in {seeds_dir}"
                 )
             if source.quote not in seed_text:
                 raise RuleFileError(
-                    f"{_where(path, text, (*keys, 'quote'))}: rule {code}: the quote "
+                    f"{_where_rule(files, (*keys, 'quote'))}: rule {code}: the quote "
                     f"“{source.quote}” is not found verbatim in {source.seed}; "
                     "copy it from the seed"
                 )
+        problem = rule_problem(rule)  # measure known, unit fits it, params valid
+        if problem is not None:
+            raise RuleFileError(
+                f"{_where_rule(files, ('rules', code, *problem.keys))}: rule {code}: "
+                f"{problem.message}"
+            )
         rules[code] = rule
     return Profile(
         name=pf.profile,

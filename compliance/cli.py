@@ -126,6 +126,37 @@ def main() -> None:
     "--include-passes", is_flag=True, help="Write passing findings to findings.geojson too."
 )
 @click.option("--no-map", is_flag=True, help="Do not render map.html.")
+@click.option("--force", is_flag=True, help="Replace --out when it exists and is not empty.")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of report.html.",
+)
+@click.option(
+    "--basemap",
+    type=click.Choice(["osm", "tianditu", "none"]),
+    default="osm",
+    show_default=True,
+    help="Basemap of map.html: OpenStreetMap, Tianditu 天地图 (needs --tianditu-key) or none; "
+    "no GCJ-02 basemaps.",
+)
+@click.option(
+    "--tianditu-key",
+    envvar="TIANDITU_KEY",
+    default=None,
+    help="Tianditu key (tk) for --basemap tianditu; also read from TIANDITU_KEY.",
+)
+@click.option(
+    "--offline", is_flag=True, help="Put Leaflet inside map.html so it opens without a network."
+)
+@click.option(
+    "--field-map",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML mapping of your layer and field names onto the contract's.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @rules_dir_option
 def check_cmd(
@@ -140,12 +171,22 @@ def check_cmd(
     landcover_raster: Path | None,
     include_passes: bool,
     no_map: bool,
+    force: bool,
+    lang: str,
+    basemap: str,
+    tianditu_key: str | None,
+    offline: bool,
+    field_map: Path | None,
     quiet: bool,
     rules_dir: Path | None,
 ) -> None:
     """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
-    from .engine import check
-    from .output import write_outputs
+    from .catalogue import load_profile
+    from .engine import evaluate
+    from .exceptions import read_exceptions
+    from .mapping import validate_basemap
+    from .output import check_out_dir, write_outputs
+    from .scheme import far_from_china_warning, read_scheme
 
     rasters: dict[str, str | Path] = {
         role: path
@@ -156,16 +197,28 @@ def check_cmd(
         )
         if path is not None
     }
-    result = check(
-        scheme,
-        profile,
-        year=year,
-        crs=crs,
-        rasters=rasters,
-        exceptions=exceptions,
-        rules_dir=rules_dir,
+    # Fail fast, before the work, on what can be told from the options alone.
+    inputs = [scheme, *rasters.values(), *([exceptions] if exceptions else [])]
+    check_out_dir(out_dir, force=force, inputs=inputs)
+    key = None if no_map else validate_basemap(basemap, tianditu_key)
+    prof = load_profile(profile, rules_dir, year=year)
+    ex = read_exceptions(exceptions) if exceptions is not None else None
+    sch = read_scheme(scheme, crs=crs, rasters=rasters, field_map=field_map)
+    far = far_from_china_warning(sch)
+    if far is not None:
+        sch.warnings.append(far)
+    result = evaluate(sch, prof, exceptions=ex)
+    write_outputs(
+        result,
+        out_dir,
+        include_passes=include_passes,
+        map_html=not no_map,
+        force=force,
+        lang=lang,
+        basemap=basemap,
+        tianditu_key=key,
+        offline=offline,
     )
-    write_outputs(result, out_dir, include_passes=include_passes, map_html=not no_map)
     if not quiet:
         _print_summary(result, out_dir)
     sys.exit(result.exit_code)
@@ -178,6 +231,8 @@ def _print_summary(result: Result, out_dir: Path) -> None:
     click.echo(f"  measured in {result.scheme.crs_label}")
     for note in result.notes:
         click.echo(f"  note: {note}")
+    for warning in result.scheme.warnings:
+        click.echo(f"  warning: {warning}")
     for row in result.summary.to_dict("records"):  # one line per rule
         unit = str(row["unit"])
         worst = fmt(float(row["worst"]), unit) if row["checked"] else "—"
@@ -189,7 +244,9 @@ def _print_summary(result: Result, out_dir: Path) -> None:
     s = result.summary
     failed = int((s["status"] == "fail").sum())
     warned = int((s["status"] == "warn").sum())
-    click.echo(f"{failed} rules failed, {warned} warned; outputs in {out_dir}")
+    n_input = len(result.scheme.warnings)
+    inputs = f", {n_input} input warnings" if n_input else ""
+    click.echo(f"{failed} rules failed, {warned} warned{inputs}; outputs in {out_dir}")
 
 
 @main.command("rules")

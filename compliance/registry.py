@@ -76,23 +76,127 @@ class Evaluation:
 P = TypeVar("P", bound=Params)
 CheckFn = Callable[[Scheme, Rule, Any], Evaluation]
 
+#: The unit each measure produces, by measure name: a rule binding a measure
+#: must state its limit in one of these (the checks do not convert units).
+#: A check may also declare its units when it registers (``register(...,
+#: units=...)``); this table is the declaration for the checks registered
+#: without one.
+MEASURE_UNITS: dict[str, tuple[str, ...]] = {
+    # structure: clusters, corridors
+    "cluster_area": ("km2",),
+    "cluster_density": ("persons/km2",),
+    "corridor_width": ("m",),
+    "corridor_continuity": ("m",),
+    # roads, open space
+    "red_line_width": ("m",),
+    "road_density": ("km/km2",),
+    "plaza_hard_area": ("ha",),
+    # green
+    "service_radius": ("m",),
+    "service_coverage": ("%",),
+    "green_ratio": ("%",),
+    "permeable_share": ("%",),
+    "park_per_capita": ("m2/person",),
+    "greenway_per_capita": ("km/10k persons",),
+    # density
+    "local_density": ("persons/km2",),
+    "population_density": ("persons/km2",),
+    "floor_area_ratio": ("ratio",),
+    # buildings and energy
+    "building_height": ("m",),
+    "tall_building_clustering": ("m",),
+    "building_floors": ("floors",),
+    "low_rise_share": ("%",),
+    "demolition_share": ("%",),
+    "pv_coverage": ("%",),
+    "solar_thermal": ("%",),
+    "green_star": ("stars",),
+    # life circle
+    "life_circle": ("m",),
+}
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """What is wrong with a rule given the checks, and where in the rule entry.
+
+    Attributes
+    ----------
+    keys : tuple of str or int
+        Path of the offending key inside the rule's entry in its profile file,
+        e.g. ``("unit",)`` or ``("params", "new_ony")``; the catalogue loader
+        turns it into a file and line.
+    message : str
+        What was expected and what was found, e.g. ``unit 'm' does not fit
+        measure plaza_hard_area (expected ha)``.
+    """
+
+    keys: tuple[str | int, ...]
+    message: str
+
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: its function and its parameter model."""
+    """A registered check: its function, its parameter model and its units.
+
+    Attributes
+    ----------
+    name : str
+        The measure name rule files use (``measure: plaza_hard_area``).
+    fn : callable
+        ``fn(scheme, rule, params) -> Evaluation``.
+    params : type of Params
+        Pydantic model of the rule's ``params`` (unknown keys are errors).
+    units : tuple of str
+        Units the measure produces; a rule must state its limit in one of
+        them.  Empty when undeclared (then any unit is accepted).
+    """
 
     name: str
     fn: CheckFn
     params: type[Params]
+    units: tuple[str, ...] = ()
+
+    def unit_problem(self, rule: Rule) -> RuleProblem | None:
+        """The problem with the rule's ``unit`` for this measure, or None when it fits."""
+        if not self.units or rule.unit in self.units:
+            return None
+        return RuleProblem(
+            ("unit",),
+            f"unit '{rule.unit}' does not fit measure {self.name} "
+            f"(expected {' or '.join(self.units)})",
+        )
+
+    def params_problem(self, rule: Rule) -> RuleProblem | None:
+        """The first problem with the rule's ``params`` for this check, or None."""
+        try:
+            self.params.model_validate(rule.params)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = tuple(err["loc"])
+            return RuleProblem(
+                ("params", *loc),
+                f"params.{'.'.join(map(str, loc))}: {err['msg']} (measure {self.name})",
+            )
+        return None
 
     def validated_params(self, rule: Rule) -> Params:
         """The rule's ``params`` validated against this check's model.
 
+        The rule's ``unit`` is checked too: it must be one the measure
+        produces (:attr:`units`).
+
         Raises
         ------
         RuleFileError
-            A parameter is unknown or has the wrong type.
+            The unit does not fit the measure; a parameter is unknown or has
+            the wrong type.  The catalogue loader reports the same problems
+            with file and line (:func:`rule_problem`); this is the check for
+            rules built in Python.
         """
+        problem = self.unit_problem(rule)
+        if problem is not None:
+            raise RuleFileError(f"rule {rule.code} (measure {self.name}): {problem.message}")
         try:
             return self.params.model_validate(rule.params)
         except ValidationError as exc:
@@ -106,14 +210,56 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def register(name: str, params: type[P]) -> Callable[[CheckFn], CheckFn]:
-    """Decorator registering a check function under a measure name."""
+def register(
+    name: str, params: type[P], *, units: tuple[str, ...] | None = None
+) -> Callable[[CheckFn], CheckFn]:
+    """Decorator registering a check function under a measure name.
+
+    Parameters
+    ----------
+    name : str
+        The measure name rule files use.
+    params : type of Params
+        The check's parameter model.
+    units : tuple of str, optional
+        Units the measure produces; default: :data:`MEASURE_UNITS` ``[name]``.
+    """
+    declared = tuple(units) if units is not None else MEASURE_UNITS.get(name, ())
 
     def deco(fn: CheckFn) -> CheckFn:
-        CHECKS[name] = Check(name, fn, params)
+        CHECKS[name] = Check(name, fn, params, declared)
         return fn
 
     return deco
+
+
+def rule_problem(rule: Rule) -> RuleProblem | None:
+    """What is wrong with a rule given the registered checks, or None.
+
+    Checks, in this order, that the rule's ``measure`` names a registered
+    check, that its ``unit`` is one the measure produces and that its
+    ``params`` validate against the check's model.  The catalogue loader
+    calls this for every effective rule and reports the problem with the
+    file and line of ``problem.keys`` inside the rule's entry.
+
+    Parameters
+    ----------
+    rule : Rule
+        An effective rule (inheritance and target year resolved).
+
+    Returns
+    -------
+    RuleProblem or None
+    """
+    from . import checks as _checks  # noqa: F401  (registers the checks; imported late: cycle)
+
+    check = CHECKS.get(rule.measure)
+    if check is None:
+        return RuleProblem(
+            ("measure",),
+            f"measure '{rule.measure}' is unknown (known: {', '.join(sorted(CHECKS))})",
+        )
+    return check.unit_problem(rule) or check.params_problem(rule)
 
 
 def not_evaluated(reason_en: str, reason_zh: str) -> Evaluation:

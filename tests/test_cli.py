@@ -5,17 +5,24 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import make_demo
 import pytest
 from click.testing import CliRunner
 from conftest import DEMO
-from shapely.geometry import Point, box
+from shapely.geometry import box
 
 import compliance
 from compliance.cli import main
+
+
+#: What `check --no-map` writes.
+NO_MAP_FILES = ["findings.geojson", "findings.gpkg", "report.html", "run.json", "summary.csv"]
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -98,15 +105,6 @@ def test_exit_zero_when_nothing_fails(tmp_path):
     assert "0 rules failed" in stdout
 
 
-def test_rerun_replaces_output(tmp_path):
-    out = tmp_path / "out"
-    run("check", str(DEMO), "--out", str(out), "--no-map")
-    (out / "stale.txt").write_text("old")
-    run("check", str(DEMO), "--out", str(out), "--no-map")
-    assert not (out / "stale.txt").exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary leftovers
-
-
 def test_rules_hebi_shows_one_hectare_plaza_with_its_clause():
     code, stdout, _ = run("rules", "--profile", "hebi")
     assert code == 0
@@ -139,88 +137,163 @@ def test_same_results_in_wgs84_and_projected(tmp_path):
         )
 
 
-# ----------------------------------------------------------------------------- bad input
+# ----------------------------------------------------------------------------- outputs
+# (bad input: tests/test_bad_input.py)
 
 
-def _scheme_dir(tmp_path: Path, name: str, gdf: gpd.GeoDataFrame, suffix: str = ".gpkg") -> Path:
+def test_rerun_with_force_replaces_output(tmp_path):
+    out = tmp_path / "out"
+    run("check", str(DEMO), "--out", str(out), "--no-map")
+    (out / "stale.txt").write_text("old")
+    code, _, stderr = run("check", str(DEMO), "--out", str(out), "--no-map", "--force")
+    assert (code, stderr) == (1, "")
+    assert sorted(p.name for p in out.iterdir()) == NO_MAP_FILES
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary leftovers, no lock
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path):
+    out = tmp_path / "out"
+    run("check", str(DEMO), "--out", str(out), "--no-map")
+    (out / "stale.txt").write_text("old")
+    before = digest(out)
+    code, stdout, stderr = run("check", str(DEMO), "--profile", "hebi", "--out", str(out))
+    assert code == 2
+    assert (
+        stderr == f"compliance: error: {out} exists and is not empty; use --force to replace it\n"
+    )
+    assert "Traceback" not in stdout
+    assert digest(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_empty_existing_output_directory_is_used(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, _ = run("check", str(DEMO), "--out", str(out), "--no-map")
+    assert code == 1
+    assert (out / "findings.geojson").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_output_that_is_a_file_is_refused(tmp_path):
+    out = tmp_path / "out"
+    out.write_text("not a folder")
+    code, _, stderr = run("check", str(DEMO), "--out", str(out), "--no-map")
+    assert code == 2
+    assert (
+        stderr == f"compliance: error: {out}: exists and is not a directory; choose another --out\n"
+    )
+    assert out.read_text() == "not a folder"
+
+
+def _folder_scheme(tmp_path: Path) -> Path:
     folder = tmp_path / "scheme"
     folder.mkdir()
-    gdf.to_file(folder / f"{name}{suffix}")
+    gpd.GeoDataFrame(
+        {"hard_area_m2": [5000.0]}, geometry=[box(0, 0, 100, 100)], crs="EPSG:4547"
+    ).to_file(folder / "squares.gpkg")
     return folder
 
 
-def no_crs(tmp_path: Path) -> Path:
-    folder = _scheme_dir(
-        tmp_path, "clusters", gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), suffix=".shp"
+def test_output_into_the_scheme_folder_is_refused(tmp_path):
+    folder = _folder_scheme(tmp_path)
+    before = digest(folder)
+    code, _, stderr = run("check", str(folder), "--out", str(folder), "--no-map")
+    assert code == 2 and stderr.count("\n") == 1
+    assert "the output directory is the input; replacing it would delete the input" in stderr
+    assert digest(folder) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scheme"]
+
+
+def test_output_containing_the_scheme_is_refused_even_with_force(tmp_path):
+    folder = _folder_scheme(tmp_path)
+    before = digest(tmp_path)
+    code, _, stderr = run(
+        "check", str(folder / "squares.gpkg"), "--out", str(tmp_path), "--force", "--no-map"
     )
-    return folder
+    assert code == 2 and stderr.count("\n") == 1
+    assert f"the output directory contains the input {folder / 'squares.gpkg'}" in stderr
+    assert digest(tmp_path) == before
 
 
-def mars_crs(tmp_path: Path) -> Path:
-    gdf = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs="IAU_2015:49900")
-    return _scheme_dir(tmp_path, "clusters", gdf)
+def _read_only_dir(tmp_path: Path) -> Path:
+    """A folder this process cannot create anything in (root ignores modes: use /sys)."""
+    import os
+
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    for candidate in (folder, Path("/sys")):
+        try:
+            (candidate / "probe").mkdir()
+        except OSError:
+            return candidate
+        (candidate / "probe").rmdir()
+    os.chmod(folder, 0o755)
+    pytest.skip("no read-only folder available")
 
 
-def unreadable(tmp_path: Path) -> Path:
-    f = tmp_path / "broken.gpkg"
-    f.write_bytes(b"this is not a geopackage" * 100)
-    return f
-
-
-def wrong_geometry(tmp_path: Path) -> Path:
-    gdf = gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(114.3, 35.7)], crs="EPSG:4326")
-    return _scheme_dir(tmp_path, "clusters", gdf)
-
-
-def text_in_number(tmp_path: Path) -> Path:
-    gdf = gpd.GeoDataFrame(
-        {"red_line_width_m": ["30", "40米"]},
-        geometry=[box(0, 0, 10, 100), box(20, 0, 30, 100)],
-        crs="EPSG:4547",
-    )
-    return _scheme_dir(tmp_path, "roads", gdf)
-
-
-def missing(tmp_path: Path) -> Path:
-    return tmp_path / "nowhere.gpkg"
-
-
-BAD = {
-    "no CRS": (no_crs, "has no CRS"),
-    "CRS that cannot be projected": (mars_crs, "cannot be transformed"),
-    "unreadable file": (unreadable, "cannot be read"),
-    "wrong geometry type": (wrong_geometry, "is a Point, expected Polygon or MultiPolygon"),
-    "text where a number belongs": (text_in_number, "field 'red_line_width_m' holds text"),
-    "missing file": (missing, "no such file or folder"),
-}
-
-
-@pytest.mark.parametrize("case", list(BAD))
-def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, case):
-    make, expected = BAD[case]
-    scheme = make(tmp_path)
-    before = digest(scheme) if scheme.exists() else None
-    out = tmp_path / "out"
-    code, stdout, stderr = run("check", str(scheme), "--out", str(out))
+def test_output_in_a_read_only_place_is_one_line_exit_2(tmp_path):
+    parent = _read_only_dir(tmp_path)
+    out = parent / "out"
+    code, stdout, stderr = run("check", str(DEMO), "--out", str(out), "--no-map")
     assert code == 2
-    assert stderr.count("\n") == 1 and stderr.startswith("compliance: error: ")
-    assert expected in stderr
-    assert "Traceback" not in stderr + stdout
+    assert stderr.startswith(f"compliance: error: {out}: cannot create the output directory")
+    assert stderr.count("\n") == 1 and "Traceback" not in stdout + stderr
     assert not out.exists()
-    assert not list(tmp_path.glob(".out.*"))  # no temporary directory left behind
-    if before is not None:
-        assert digest(scheme) == before
 
 
-def test_unknown_profile_is_exit_2(tmp_path):
+def _check_process(out: Path, profile: str, *extra: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "compliance.cli", "check", str(DEMO), "--profile", profile]
+    return subprocess.Popen(
+        [*cmd, "--out", str(out), "--no-map", "--quiet", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _assert_one_complete_output(out: Path, profiles: list[str]) -> str:
+    """The output holds every file of one run, of one of ``profiles``; nothing else is left."""
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]  # no tmp, no .old, no lock
+    assert sorted(p.name for p in out.iterdir()) == NO_MAP_FILES
+    info = json.loads((out / "run.json").read_text("utf-8"))
+    profile = info["profile"]
+    assert profile in profiles
+    with open(out / "summary.csv", encoding="utf-8", newline="") as fh:
+        summary = list(csv.DictReader(fh))
+    assert {r["profile"] for r in summary} == {profile}
+    rules = {r["rule_id"] for r in summary}
+    assert rules == set(compliance.load_profile(profile).rules)
+    findings = gpd.read_file(out / "findings.geojson")
+    assert set(findings["rule_id"]) <= rules
+    expected = sum(int(r["failed"]) for r in summary if r["status"] in ("fail", "warn"))
+    assert expected <= len(findings)
+    return str(profile)
+
+
+def test_concurrent_runs_with_force_leave_one_complete_output(tmp_path):
     out = tmp_path / "out"
-    code, _, stderr = run("check", str(DEMO), "--profile", "beijing", "--out", str(out))
-    assert code == 2 and "unknown profile 'beijing'" in stderr and not out.exists()
+    profiles = ["national", "hebi", "jiaozuo"]
+    for _ in range(3):
+        procs = [_check_process(out, p, "--force") for p in profiles]
+        results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+        assert all(code in (0, 1) and err == "" for code, err in results), results
+        _assert_one_complete_output(out, profiles)
 
 
-def test_geographic_measuring_crs_is_refused(tmp_path):
-    code, _, stderr = run("check", str(DEMO), "--crs", "EPSG:4326", "--out", str(tmp_path / "o"))
-    assert code == 2 and "not a projected CRS in metres" in stderr
+def test_concurrent_runs_without_force_one_wins_the_others_refused(tmp_path):
+    out = tmp_path / "out"
+    profiles = ["national", "hebi", "jiaozuo"]
+    procs = [_check_process(out, p) for p in profiles]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]
+    winners = [p for p, (code, _) in zip(profiles, results, strict=True) if code in (0, 1)]
+    losers = [err for code, err in results if code == 2]
+    assert len(winners) == 1 and len(losers) == 2, results
+    for err in losers:
+        assert (
+            err == f"compliance: error: {out} exists and is not empty; use --force to replace it\n"
+        )
+    assert _assert_one_complete_output(out, profiles) == winners[0]
 
 
 def test_output_directory_follows_the_umask(tmp_path):
@@ -233,3 +306,49 @@ def test_output_directory_follows_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o755
+
+
+def _write_with_slow_renames(
+    result: compliance.Result, out: Path, barrier: Any, queue: Any
+) -> None:
+    """In a worker: write outputs with every rename slowed, so unserialised swaps collide."""
+    import time
+
+    from compliance.output import write_outputs
+
+    rename = Path.rename
+
+    def slow_rename(self: Path, target: Path) -> Path:
+        moved = rename(self, target)
+        time.sleep(0.2)
+        return moved
+
+    Path.rename = slow_rename  # only in this worker process
+    barrier.wait()
+    try:
+        write_outputs(result, out, map_html=False, force=True)
+        queue.put("ok")
+    except Exception as exc:  # reported to the test, which fails on it
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_concurrent_swaps_are_serialised(tmp_path, demo_national, demo_hebi):
+    import multiprocessing
+
+    from compliance.output import write_outputs
+
+    out = tmp_path / "out"
+    write_outputs(demo_national, out, map_html=False)  # an existing output to replace
+    ctx = multiprocessing.get_context("fork")
+    barrier, queue = ctx.Barrier(3), ctx.Queue()
+    results = [demo_national, demo_hebi, demo_national]
+    procs = [
+        ctx.Process(target=_write_with_slow_renames, args=(r, out, barrier, queue)) for r in results
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [queue.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert outcomes == ["ok", "ok", "ok"]
+    _assert_one_complete_output(out, ["national", "hebi"])

@@ -1,0 +1,450 @@
+"""Property tests: random valid and broken geometries and attribute values.
+
+Hypothesis writes a scheme GeoPackage of random layers (boxes, bow-ties,
+duplicate points, zero-area slivers, rings of too few points, empty and null
+geometries, tiny and huge features; numbers, NaN, infinities, negatives and
+text with and without units in the numeric fields), runs ``compliance check``
+with the Hebi profile (the most rules) and asserts that the run either
+
+* succeeds (exit 0 or 1) with complete outputs and every finding geometry in
+  ``findings.geojson`` valid, or null for a rule not evaluated, or
+* fails with exit 2 and exactly one line on stderr, ``compliance: error: …``,
+  writing nothing;
+
+never exit 3, never a traceback, and the input is byte-identical afterwards.
+
+The number of examples is bounded: ``COMPLIANCE_PROPERTY_EXAMPLES`` (default
+25; e.g. 500 for a long run on demand).  A failing example is printed as
+drawn, with the blob to replay it (``@reproduce_failure``); set
+``COMPLIANCE_PROPERTY_SHRINK=1`` to have it shrunk first (slow: each try is a
+run).  No example database is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import struct
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from click.testing import CliRunner
+from conftest import GK, X0, Y0
+from hypothesis import HealthCheck, Phase, event, example, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
+
+from compliance.cli import main
+
+EXAMPLES = int(os.environ.get("COMPLIANCE_PROPERTY_EXAMPLES", "25"))
+#: Shrinking a failing scheme can take minutes (each try is a run): on demand only.
+SHRINK = os.environ.get("COMPLIANCE_PROPERTY_SHRINK", "") not in ("", "0")
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,  # a run reads, measures and writes files: seconds, not milliseconds
+    database=None,  # nothing written into the checkout
+    phases=tuple(Phase) if SHRINK else tuple(p for p in Phase if p is not Phase.shrink),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+
+# ----------------------------------------------------------------------------- strategies
+
+#: Offsets from the origin of the test schemes (X0, Y0 in EPSG:4547), metres:
+#: often on a 550 m grid (neighbours 50 m to 1 km apart, as clusters, parcels
+#: and parks are), else anywhere within a few km or a few hundred km.
+OFFSET = st.one_of(
+    st.integers(-4, 4).map(lambda k: 550.0 * k),
+    st.floats(-2_000, 2_000),
+    st.floats(-200_000, 200_000),
+)
+#: Feature sizes, metres: from a millimetre to 100 km, often 500 m.
+SIZE = st.one_of(
+    st.just(500.0),
+    st.floats(1e-3, 1.0),
+    st.floats(1.0, 3_000.0),
+    st.floats(3_000.0, 100_000.0),
+)
+
+#: Kinds of polygon; plain boxes are drawn more often than each kind of breakage,
+#: rings of too few points (which make a whole layer unreadable) least often.
+POLYGON_KINDS = (
+    "box",
+    "box",
+    "box",
+    "bow_tie",
+    "duplicate_points",
+    "zero_area",
+    "spike",
+    "hole_outside",
+    "overlapping_multi",
+    "empty",
+    "null",
+    "few_points",
+)
+LINE_KINDS = ("line", "zigzag", "zero_length", "self_crossing", "empty", "null", "one_point")
+
+
+@st.composite
+def polygons(draw: st.DrawFn) -> tuple[str, Any]:
+    """(kind, geometry); ``few_points`` gives raw WKB (shapely cannot build such a ring)."""
+    kind = draw(st.sampled_from(POLYGON_KINDS))
+    x, y = X0 + draw(OFFSET), Y0 + draw(OFFSET)
+    w, h = draw(SIZE), draw(SIZE)
+    if kind == "box":
+        return kind, box(x, y, x + w, y + h)
+    if kind == "bow_tie":
+        return kind, Polygon([(x, y), (x + w, y + h), (x + w, y), (x, y + h)])
+    if kind == "duplicate_points":
+        return kind, Polygon(
+            [(x, y), (x, y), (x + w, y), (x + w, y + h), (x + w, y + h), (x, y + h)]
+        )
+    if kind == "zero_area":
+        return kind, Polygon([(x, y), (x + w, y), (x + 2 * w, y)])
+    if kind == "spike":
+        top = [(x + w / 2, y + h), (x + w / 2, y + 3 * h), (x + w / 2, y + h)]  # a spike
+        return kind, Polygon([(x, y), (x + w, y), (x + w, y + h), *top, (x, y + h)])
+    if kind == "hole_outside":
+        hole = [(x + 2 * w, y), (x + 3 * w, y), (x + 3 * w, y + h), (x + 2 * w, y + h)]
+        return kind, Polygon(box(x, y, x + w, y + h).exterior.coords, [hole])
+    if kind == "overlapping_multi":
+        return kind, MultiPolygon([box(x, y, x + w, y + h), box(x + w / 2, y, x + 2 * w, y + h)])
+    if kind == "empty":
+        return kind, Polygon()
+    if kind == "null":
+        return kind, None
+    n = draw(st.integers(1, 3))  # a ring of 1 to 3 points: not a ring at all
+    return kind, _wkb_polygon([(x + i * w, y + (i % 2) * h) for i in range(n)])
+
+
+@st.composite
+def lines(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(LINE_KINDS))
+    x, y = X0 + draw(OFFSET), Y0 + draw(OFFSET)
+    w, h = draw(SIZE), draw(SIZE)
+    if kind == "line":
+        return kind, LineString([(x, y), (x + w, y + h)])
+    if kind == "zigzag":
+        return kind, LineString([(x, y), (x + w, y), (x + w, y), (x, y + h), (x + w, y + h)])
+    if kind == "zero_length":
+        return kind, LineString([(x, y), (x, y)])
+    if kind == "self_crossing":
+        return kind, LineString([(x, y), (x + w, y + h), (x + w, y), (x, y + h)])
+    if kind == "empty":
+        return kind, LineString()
+    if kind == "null":
+        return kind, None
+    return kind, _wkb_line([(x, y)])
+
+
+@st.composite
+def points(draw: st.DrawFn) -> tuple[str, Any]:
+    kind = draw(st.sampled_from(["point", "point", "empty", "null", "polygon"]))
+    if kind == "polygon":  # facilities may be polygons too
+        return draw(polygons())
+    x, y = X0 + draw(OFFSET), Y0 + draw(OFFSET)
+    return kind, {"point": Point(x, y), "empty": Point(), "null": None}[kind]
+
+
+def _wkb_polygon(ring: list[tuple[float, float]]) -> bytes:
+    """ISO WKB (little-endian) of a polygon with one ring, however few its points."""
+    body = struct.pack("<II", 1, len(ring)) + b"".join(struct.pack("<dd", *p) for p in ring)
+    return struct.pack("<BI", 1, 3) + body
+
+
+def _wkb_line(points: list[tuple[float, float]]) -> bytes:
+    body = struct.pack("<I", len(points)) + b"".join(struct.pack("<dd", *p) for p in points)
+    return struct.pack("<BI", 1, 2) + body
+
+
+FINITE = st.floats(-1e7, 1e7, allow_nan=False)
+ODD = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, 0.0, 1e300, -1e-300])
+UNITS = [
+    "",
+    "米",
+    "m",
+    " m",
+    "公顷",
+    "ha",
+    "平方米",
+    "㎡",
+    "亩",
+    "层",
+    "人",
+    "万",
+    "万人",
+    "km",
+    "%",
+]
+PLAIN = st.builds(lambda v: f"{v:g}", FINITE)
+WITH_UNIT = st.builds(lambda v, u: f"{v:g}{u}", FINITE, st.sampled_from(UNITS))
+ODD_TEXT = st.one_of(
+    st.sampled_from(
+        ["", " ", "四十米", "40 apples", "30-40米", "约40米", "NaN", "-", "１２,０００"]
+    ),
+    st.text(max_size=6),
+)
+#: Text in a numeric field: mostly numbers (plain or with a unit), at times anything,
+#: so that most runs get past reading and exercise the checks.
+TEXT = st.one_of(PLAIN, PLAIN, PLAIN, WITH_UNIT, ODD_TEXT)
+
+
+def numbers(n: int) -> st.SearchStrategy[list[float]]:
+    """A column of ``n`` numbers, with NaN, infinities and negatives among them."""
+    return st.lists(st.one_of(FINITE, FINITE, ODD), min_size=n, max_size=n)
+
+
+def values(n: int) -> st.SearchStrategy[list[Any]]:
+    """A column of ``n`` values: all numbers (with NaN, infinities, negatives) or all text."""
+    numbers = st.lists(st.one_of(FINITE, ODD), min_size=n, max_size=n)
+    texts = st.lists(st.one_of(TEXT, st.none()), min_size=n, max_size=n)
+    return st.one_of(numbers, texts)
+
+
+LAYERS = {
+    # layer: (geometry strategy, numeric fields, text fields with their choices)
+    "squares": (polygons, ["hard_area_m2"], {}),
+    "buildings": (
+        polygons,
+        ["height_m", "floors", "floor_area_m2"],
+        {"use": ["residential", "住宅", "office", None], "is_new": ["1", "0", "是", None]},
+    ),
+    "roads": (lines, ["red_line_width_m"], {"road_class": ["secondary", "trunk", None, "x"]}),
+    "parcels": (polygons, ["population", "floor_area_m2"], {"land_use": ["0701", "R", 701, None]}),
+    "green_spaces": (polygons, [], {"kind": ["park", "green", "protective", None]}),
+    "clusters": (polygons, ["population"], {"name": ["北", None, ""]}),
+    "corridors": (polygons, [], {"name": ["廊道", None]}),
+    "facilities": (points, [], {"kind": ["school", "clinic", "market", None]}),
+    "boundary": (polygons, ["population"], {"kind": ["city", "county", None]}),
+}
+
+
+@st.composite
+def schemes(draw: st.DrawFn) -> dict[str, tuple[list[Any], dict[str, list[Any]]]]:
+    """Layers by name: (geometries, columns), each layer of 1 to 4 features."""
+    names = draw(st.lists(st.sampled_from(sorted(LAYERS)), min_size=1, max_size=4, unique=True))
+    out = {}
+    for name in names:
+        geometry, numeric, text = LAYERS[name]
+        n = draw(st.integers(1, 4))
+        geoms = [draw(geometry())[1] for _ in range(n)]
+        columns: dict[str, list[Any]] = {f: draw(values(n)) for f in numeric}
+        for f, choices in text.items():
+            columns[f] = [
+                None if v is None else str(v)
+                for v in draw(st.lists(st.sampled_from(choices), min_size=n, max_size=n))
+            ]
+        out[name] = (geoms, columns)
+    return out
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def write_scheme(path: Path, layers: dict[str, tuple[list[Any], dict[str, list[Any]]]]) -> None:
+    """Write the layers into one GeoPackage; raw WKB geometries are patched in afterwards."""
+    raw: dict[str, dict[int, bytes]] = {}
+    for name, (geoms, columns) in layers.items():
+        shaped = [Point(X0, Y0) if isinstance(g, bytes) else g for g in geoms]
+        patch = {i + 1: g for i, g in enumerate(geoms) if isinstance(g, bytes)}  # FID from 1
+        if patch:
+            raw[name] = patch
+            if all(isinstance(g, bytes) for g in geoms):
+                shaped[0] = box(X0, Y0, X0 + 1, Y0 + 1)  # a layer type to write with
+        cols = {
+            f: (
+                np.asarray(v, dtype=float)  # NaN stays NaN, not NULL
+                if all(isinstance(x, float) for x in v)
+                else pd.array(v, dtype="string")
+            )
+            for f, v in columns.items()
+        }
+        gdf = gpd.GeoDataFrame(cols, geometry=shaped, crs=GK)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gdf.to_file(path, layer=name, engine="pyogrio")
+    if raw:
+        _patch_geometries(path, raw)
+
+
+def _patch_geometries(path: Path, raw: dict[str, dict[int, bytes]]) -> None:
+    con = sqlite3.connect(path)
+    try:
+        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            con.execute(f'DROP TRIGGER "{trigger}"')  # R-tree triggers need GDAL's functions
+        for layer, blobs in raw.items():
+            srs, column = con.execute(
+                "SELECT srs_id, column_name FROM gpkg_geometry_columns WHERE table_name = ?",
+                (layer,),
+            ).fetchone()
+            for fid, wkb in blobs.items():
+                blob = b"GP\x00\x01" + struct.pack("<i", srs) + wkb
+                con.execute(f'UPDATE "{layer}" SET "{column}" = ? WHERE fid = ?', (blob, fid))
+        con.commit()
+    finally:
+        con.close()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def _gist(error: str) -> str:
+    """The kind of an error line, without paths and values (for hypothesis statistics)."""
+    words = error.split(": ", 2)[-1].split()
+    return " ".join(w for w in words[:8] if "/" not in w and "'" not in w)
+
+
+def assert_run_is_sound(scheme: Path, out: Path, profile: str = "hebi") -> int:
+    """Run the CLI and assert the properties of the module docstring; return the exit code."""
+    before = _digest(scheme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = CliRunner().invoke(
+            main, ["check", str(scheme), "--profile", profile, "--out", str(out), "--no-map"]
+        )
+    assert _digest(scheme) == before, "the input changed"
+    text = res.stdout + res.stderr
+    assert res.exit_code in (0, 1, 2), f"exit {res.exit_code}: {res.stderr}"
+    assert "Traceback" not in text and "internal error" not in text, text
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], leftovers
+    event(f"exit {res.exit_code}" + (f": {_gist(res.stderr)}" if res.exit_code == 2 else ""))
+    if res.exit_code == 2:
+        assert res.stderr.startswith("compliance: error: "), res.stderr
+        assert res.stderr.count("\n") == 1, res.stderr
+        assert not out.exists()
+        return 2
+    assert all("warning" in line for line in res.stderr.splitlines()), res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["findings.geojson", "run.json", "summary.csv"]
+    data = json.loads((out / "findings.geojson").read_text("utf-8"))
+    for feature in data["features"]:
+        props, geometry = feature["properties"], feature["geometry"]
+        where = f"{props['rule_id']} {props['feature_id']} {props['status']}"
+        if geometry is None:
+            assert props["status"] == "not_evaluated", f"{where}: no geometry"
+            continue
+        geom = shapely.geometry.shape(geometry)
+        assert not geom.is_empty, f"{where}: empty geometry"
+        assert geom.is_valid, f"{where}: {shapely.is_valid_reason(geom)}"
+    return int(res.exit_code)
+
+
+@SETTINGS
+@given(layers=schemes())
+def test_random_schemes_succeed_with_valid_findings_or_fail_in_one_line(layers):
+    with tempfile.TemporaryDirectory() as tmp:
+        scheme = Path(tmp) / "scheme.gpkg"
+        write_scheme(scheme, layers)
+        assert_run_is_sound(scheme, Path(tmp) / "out")
+
+
+@st.composite
+def neighbourhoods(draw: st.DrawFn) -> dict[str, tuple[list[Any], dict[str, list[Any]]]]:
+    """Valid boxes on a 550 m grid: clusters 10 m to 1 km apart, corridors, parcels, parks.
+
+    Exercises what random placement rarely does: pairs of clusters within the
+    search distance of the continuity rule, with and without corridors.
+    """
+    cells = st.tuples(st.integers(0, 3), st.integers(0, 2))
+
+    def boxes(n_min: int, n_max: int) -> list[Polygon]:
+        placed = draw(st.lists(cells, min_size=n_min, max_size=n_max, unique=True))
+        sizes = draw(
+            st.lists(
+                st.sampled_from([100.0, 300.0, 450.0, 540.0]),
+                min_size=len(placed),
+                max_size=len(placed),
+            )
+        )
+        return [
+            box(X0 + 550 * cx, Y0 + 550 * cy, X0 + 550 * cx + w, Y0 + 550 * cy + w)
+            for (cx, cy), w in zip(placed, sizes, strict=True)
+        ]
+
+    clusters = boxes(2, 6)
+    out: dict[str, tuple[list[Any], dict[str, list[Any]]]] = {
+        "clusters": (clusters, {"population": draw(numbers(len(clusters)))})
+    }
+    if draw(st.booleans()):
+        strips = [
+            box(X0 - 100, Y0 + 540, X0 + 2300, Y0 + 550 + draw(st.sampled_from([5.0, 150.0])))
+        ]
+        out["corridors"] = (strips, {"name": ["廊道"]})
+    if draw(st.booleans()):
+        parcels = boxes(1, 6)
+        uses = draw(
+            st.lists(
+                st.sampled_from(["0701", "R2", "1401", "0901"]),
+                min_size=len(parcels),
+                max_size=len(parcels),
+            )
+        )
+        out["parcels"] = (parcels, {"land_use": uses, "population": draw(numbers(len(parcels)))})
+    if draw(st.booleans()):
+        parks = boxes(1, 3)
+        kinds = draw(
+            st.lists(st.sampled_from(["park", "green"]), min_size=len(parks), max_size=len(parks))
+        )
+        out["green_spaces"] = (parks, {"kind": kinds})
+    return out
+
+
+#: Clusters 50 m and 500 m apart and no corridors layer: EC02 must report, not crash.
+CLUSTERS_WITHOUT_CORRIDORS = {
+    "clusters": (
+        [box(X0 + x, Y0, X0 + x + w, Y0 + 500) for x, w in [(0, 500), (550, 450), (1500, 500)]],
+        {"population": [1000.0, 2000.0, 3000.0]},
+    )
+}
+
+#: A corridor wholly covered by housing: EC01 fails, and must say where.
+CORRIDOR_COVERED_BY_HOUSING = {
+    "corridors": ([box(X0, Y0, X0 + 500, Y0 + 500)], {"name": ["廊道"]}),
+    "parcels": ([box(X0, Y0, X0 + 500, Y0 + 500)], {"land_use": ["0701"]}),
+}
+
+
+@SETTINGS
+@example(layers=CLUSTERS_WITHOUT_CORRIDORS)
+@example(layers=CORRIDOR_COVERED_BY_HOUSING)
+@given(layers=neighbourhoods())
+def test_random_neighbourhoods_succeed_with_valid_findings_or_fail_in_one_line(layers):
+    with tempfile.TemporaryDirectory() as tmp:
+        scheme = Path(tmp) / "scheme.gpkg"
+        write_scheme(scheme, layers)
+        assert_run_is_sound(scheme, Path(tmp) / "out")
+
+
+#: Longitude and latitude anywhere on Earth, with the edges.
+LONLAT = st.tuples(
+    st.one_of(st.floats(-180, 180), st.sampled_from([-180.0, 0.0, 114.3, 180.0])),
+    st.one_of(st.floats(-90, 90), st.sampled_from([-90.0, -60.0, 0.0, 35.7, 60.0, 90.0])),
+)
+
+
+@settings(SETTINGS, max_examples=max(EXAMPLES // 2, 1))
+@given(corner=LONLAT, size_deg=st.floats(1e-7, 5.0))
+def test_schemes_anywhere_on_earth_are_measured_or_refused_in_one_line(corner, size_deg):
+    lon, lat = corner
+    plaza = box(lon, lat, min(lon + size_deg, 180.0), min(lat + size_deg, 90.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        scheme = Path(tmp) / "scheme.gpkg"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gpd.GeoDataFrame({"id": ["P0"]}, geometry=[plaza], crs="EPSG:4326").to_file(
+                scheme, layer="squares"
+            )
+        assert_run_is_sound(scheme, Path(tmp) / "out")
