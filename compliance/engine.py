@@ -9,7 +9,10 @@ exceptions.  Each carries the contract's properties (``rule_id``, ``status``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +22,7 @@ from pyproj import CRS
 
 from . import checks as _checks  # noqa: F401  (registers the checks)
 from .catalogue import Profile, Rule, load_profile
+from .checks.common import fmt_fixed
 from .errors import RuleFileError
 from .exceptions import apply_exceptions, read_exceptions
 from .registry import CHECKS, Evaluation
@@ -100,6 +104,8 @@ DECIMALS = {
     "km/10k persons": 2,
     "stars": 0,
 }
+#: Findings built at once; longer evaluations are built chunk by chunk.
+FINDINGS_CHUNK = 200_000
 STATUS_ORDER = {"fail": 4, "warn": 3, "excepted": 2, "pass": 1, "not_evaluated": 0}
 
 
@@ -108,6 +114,14 @@ def fmt(value: float, unit: str) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     return f"{value:,.{DECIMALS.get(unit, 2)}f}"
+
+
+def fmt_values(values: np.ndarray, unit: str) -> np.ndarray:
+    """:func:`fmt` over an array, vectorised: text per value, ``—`` for NaN."""
+    v = np.asarray(values, dtype=float)
+    text = fmt_fixed(v, DECIMALS.get(unit, 2))
+    text[np.isnan(v)] = "—"
+    return text
 
 
 def source_text(rule: Rule) -> str:
@@ -174,7 +188,7 @@ def _verdict(
     u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
 
     def text(values: np.ndarray) -> np.ndarray:
-        return pd.Series(values).map(lambda v: fmt(v, rule.unit)).to_numpy()
+        return fmt_values(values, rule.unit)
 
     lim, lo = text(limit), text(low)
     over = text(measured - limit)
@@ -245,13 +259,21 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(
             columns=[*FINDING_COLUMNS, "geometry"], geometry="geometry", crs=crs
         )
+    if len(rows) > FINDINGS_CHUNK:
+        # Messages are built a chunk of rows at a time: the text being assembled
+        # stays small however many features a rule measured.
+        parts = [
+            _findings_for(rule, replace(ev, rows=rows.iloc[start : start + FINDINGS_CHUNK]), crs)
+            for start in range(0, len(rows), FINDINGS_CHUNK)  # chunks of rows
+        ]
+        return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
     measured = rows["measured"].to_numpy(dtype=float)
     passed = rows["passed"].to_numpy(dtype=bool)
     limit = rows["limit"].fillna(rule.limit).to_numpy(dtype=float)
     rule_low = np.nan if rule.limit_low is None else rule.limit_low
     low = rows["limit_low"].fillna(rule_low).to_numpy(dtype=float)
     verdict = _verdict(rule, measured, limit, low, passed)
-    value = pd.Series(measured).map(lambda v: fmt(v, rule.unit)).to_numpy()
+    value = fmt_values(measured, rule.unit)
     u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
     detail_zh = rows["detail_zh"].astype(str).to_numpy()
     detail_en = rows["detail_en"].astype(str).to_numpy()
@@ -345,7 +367,8 @@ def _summary_row(
     if ev.rows is None:
         status, note = "not_evaluated", ev.not_evaluated or ""
     else:
-        status = max(f["status"], key=lambda v: STATUS_ORDER.get(v, 0), default="pass")
+        rank = f["status"].map(STATUS_ORDER).fillna(0).to_numpy(dtype=int)
+        status = str(f["status"].iloc[int(rank.argmax())]) if len(f) else "pass"
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         if len(f) == 0:
             note = (note + "; " if note else "") + "nothing in scope to check"
@@ -371,8 +394,43 @@ def _summary_row(
     }
 
 
-def evaluate(scheme: Scheme, profile: Profile, *, exceptions: pd.DataFrame | None = None) -> Result:
+#: Threads :func:`evaluate` runs rules on by default (at most; never more than the cores).
+MAX_THREADS = 4
+
+
+def default_threads() -> int:
+    """Threads for :func:`evaluate`: the cores of this process, at most :data:`MAX_THREADS`."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(MAX_THREADS, cores))
+
+
+def _run_rule(scheme: Scheme, rule: Rule) -> Evaluation:
+    check = CHECKS.get(rule.measure)
+    if check is None:
+        raise RuleFileError(
+            f"rule {rule.code}: measure '{rule.measure}' is unknown "
+            f"(known: {', '.join(sorted(CHECKS))})"
+        )
+    return check.fn(scheme, rule, check.validated_params(rule))
+
+
+def evaluate(
+    scheme: Scheme,
+    profile: Profile,
+    *,
+    exceptions: pd.DataFrame | None = None,
+    threads: int | None = None,
+    run_rule: Callable[[Scheme, Rule], Evaluation] | None = None,
+) -> Result:
     """Run every rule of a profile over a scheme.
+
+    Rules are independent, and the geometry work of each runs in GEOS with
+    Python's GIL released, so the rules run on several threads at once; the
+    findings and the summary come back in the profile's order whatever the
+    order they finish in.
 
     Parameters
     ----------
@@ -383,6 +441,13 @@ def evaluate(scheme: Scheme, profile: Profile, *, exceptions: pd.DataFrame | Non
     exceptions : pandas.DataFrame, optional
         Approved breaches (:func:`compliance.exceptions.read_exceptions`):
         matching violations become ``excepted``.
+    threads : int, optional
+        Threads to run rules on; default :func:`default_threads`.  1 runs
+        them one after the other (as a worker process of a batch does).
+    run_rule : callable, optional
+        ``run_rule(scheme, rule) -> Evaluation`` instead of the rule's check
+        on the whole scheme (:func:`compliance.partition.check_partitioned`
+        runs it in spatial partitions).
 
     Returns
     -------
@@ -392,22 +457,32 @@ def evaluate(scheme: Scheme, profile: Profile, *, exceptions: pd.DataFrame | Non
     ------
     RuleFileError
         A rule names a measure no check provides, or has invalid parameters.
+    InputError
+        A raster a rule needs cannot be read or does not overlap the scheme.
     """
     ex = exceptions if exceptions is not None else pd.DataFrame(columns=["rule_id"])
-    frames, rows, notes = [], [], list(scheme.notes)
-    for code, rule in profile.rules.items():  # a handful of rules, not features
-        check = CHECKS.get(rule.measure)
-        if check is None:
-            raise RuleFileError(
-                f"rule {code}: measure '{rule.measure}' is unknown "
-                f"(known: {', '.join(sorted(CHECKS))})"
-            )
-        ev = check.fn(scheme, rule, check.validated_params(rule))
+    rules = list(profile.rules.values())
+    for rule in rules:  # a handful of rules: unknown measures fail before any work
+        if rule.measure not in CHECKS:
+            _run_rule(scheme, rule)
+
+    runner = _run_rule if run_rule is None else run_rule
+
+    def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
+        ev = runner(scheme, rule)
         f = _findings_for(rule, ev, scheme.crs)
-        f, unused = apply_exceptions(f, ex[ex["rule_id"] == code])
-        notes.extend(unused)
-        frames.append(f)
-        rows.append(_summary_row(rule, ev, f, profile, scheme.crs_label))
+        f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
+        return f, _summary_row(rule, ev, f, profile, scheme.crs_label), unused
+
+    n_threads = default_threads() if threads is None else max(1, int(threads))
+    if n_threads == 1 or len(rules) < 2:
+        done = [one(rule) for rule in rules]
+    else:
+        with ThreadPoolExecutor(max_workers=min(n_threads, len(rules))) as pool:
+            done = list(pool.map(one, rules))  # in the profile's order, however they finish
+    frames = [f for f, _, _ in done]
+    rows = [row for _, row, _ in done]
+    notes = list(scheme.notes) + [note for _, _, unused in done for note in unused]
     notes.extend(
         f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule"
         for code in sorted(set(ex["rule_id"]) - set(profile.rules))
@@ -428,6 +503,7 @@ def check(
     rasters: dict[str, str | Path] | None = None,
     exceptions: str | Path | pd.DataFrame | None = None,
     rules_dir: Path | None = None,
+    threads: int | None = None,
 ) -> Result:
     """Check a scheme against a profile's rules.
 
@@ -451,6 +527,8 @@ def check(
         Exceptions file (or its table) of approved breaches.
     rules_dir : pathlib.Path, optional
         Catalogue folder instead of the shipped one.
+    threads : int, optional
+        Threads to run the rules on (:func:`evaluate`); default: the cores, at most 4.
 
     Returns
     -------
@@ -467,4 +545,4 @@ def check(
     prof = profile if isinstance(profile, Profile) else load_profile(profile, rules_dir, year=year)
     ex = read_exceptions(exceptions) if isinstance(exceptions, str | Path) else exceptions
     sch = scheme if isinstance(scheme, Scheme) else read_scheme(scheme, crs=crs, rasters=rasters)
-    return evaluate(sch, prof, exceptions=ex)
+    return evaluate(sch, prof, exceptions=ex, threads=threads)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely import affinity
@@ -93,3 +94,86 @@ def test_metric_crs_outside_china_is_utm():
 
 def test_no_zone_for_nan_longitude():
     assert gauss_kruger_epsg(float("nan")) is None
+
+
+# --------------------------------------------------------------------------- scaling helpers
+
+
+def test_fmt_fixed_writes_what_python_writes():
+    from compliance.checks.common import fmt_fixed, fmt_general
+
+    rng = np.random.default_rng(7)
+    edge = [0.0, -0.0, -0.04, 0.05, 0.25, 2.675, 1.005, 999.95, -999.95, 1e15, 1e20, 0.5, 2.5]
+    values = np.concatenate([rng.normal(0, 1e5, 2000), rng.normal(0, 5, 2000), edge])
+    values = np.concatenate([values, [np.nan, np.inf, -np.inf], np.round(values[:500], 2)])
+    for decimals in (0, 1, 2):
+        for thousands in (True, False):
+            spec = f"{',' if thousands else ''}.{decimals}f"
+            want = [format(v, spec) for v in values.tolist()]
+            assert fmt_fixed(values, decimals, thousands=thousands).tolist() == want
+    whole = np.array([3.0, 18.0, 12.5, 1e7, -2.0, np.nan])
+    assert fmt_general(whole).tolist() == [format(v, "g") for v in whole.tolist()]
+
+
+def test_farthest_distance_equals_sampling_every_edge():
+    """Non-convex targets (L shapes, rings) and extra boundaries: the same maximum."""
+    rng = np.random.default_rng(3)
+    centres = rng.random((150, 2)) * 4000
+    parcels = shapely.buffer(shapely.points(centres), rng.random(150) * 150 + 20, quad_segs=2)
+    t = rng.random((30, 2)) * 4000
+    ells = shapely.difference(
+        shapely.buffer(shapely.points(t), 120),
+        shapely.box(t[:, 0], t[:, 1], t[:, 0] + 200, t[:, 1] + 200),
+    )
+    rings = shapely.difference(
+        shapely.buffer(shapely.points(t + 300), 200), shapely.buffer(shapely.points(t + 300), 100)
+    )
+    targets = gpd.GeoSeries(np.concatenate([ells, rings]), crs=CRS)
+    extra = np.where(
+        rng.random(150) < 0.5,
+        shapely.difference(parcels, shapely.buffer(shapely.points(centres), 30)),
+        None,
+    )
+    got = farthest_distance_m(
+        gpd.GeoSeries(parcels, crs=CRS), targets, spacing_m=7.0, extra=gpd.GeoSeries(extra, crs=CRS)
+    )
+    # every vertex and every point every 7 m along every edge, as sampled before
+    rings_all = shapely.segmentize(shapely.boundary(np.concatenate([parcels, extra])), 7.0)
+    xy, owner = shapely.get_coordinates(rings_all, return_index=True)
+    (_, _), dist = shapely.STRtree(targets.to_numpy()).query_nearest(
+        shapely.points(xy), return_distance=True, all_matches=False
+    )
+    want = pd.Series(dist).groupby(owner % 150).max().to_numpy()
+    np.testing.assert_allclose(got.to_numpy(), want, rtol=0, atol=1e-9)
+
+
+def test_local_unions_equal_the_global_union():
+    from compliance.measures.geometry import union_area_inside_m2, union_by_group, union_local
+    from compliance.measures.green import uncovered_parts
+
+    rng = np.random.default_rng(11)
+    discs = shapely.buffer(shapely.points(rng.random((400, 2)) * 3000), rng.random(400) * 120 + 10)
+    groups = rng.integers(0, 50, 400)
+    keys, unions = union_by_group(discs, groups)
+    for k, u in zip(keys, unions, strict=True):  # 50 groups
+        alone = shapely.union_all(discs[groups == k])
+        assert shapely.area(shapely.symmetric_difference(u, alone)) < 1e-6
+    zones = np.array([box(0, 0, 1500, 1500), box(1000, 1000, 3000, 3000)])
+    whole = shapely.union_all(discs)
+    np.testing.assert_allclose(
+        union_area_inside_m2(discs, zones),
+        shapely.area(shapely.intersection(zones, whole)),
+        atol=1e-6,
+    )
+    assert abs(shapely.area(union_local(discs)) - shapely.area(whole)) < 1e-6
+    parcels = shapely.box(
+        rng.random(100) * 2800,
+        rng.random(100) * 2800,
+        rng.random(100) * 2800 + 200,
+        rng.random(100) * 2800 + 200,
+    )
+    np.testing.assert_allclose(
+        shapely.area(uncovered_parts(parcels, discs)),
+        shapely.area(shapely.difference(parcels, whole)),
+        atol=1e-6,
+    )

@@ -36,7 +36,7 @@ from ..measures.buildings import (
 )
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
 from ..scheme import Scheme
-from .common import missing_layer
+from .common import fmt_fixed, fmt_general, missing_layer
 
 #: Uses of public-institution buildings and factories (EN01 default).
 PV_USES = [
@@ -66,8 +66,18 @@ def _missing_field(field: str, why_en: str = "", why_zh: str = "") -> Evaluation
 
 
 def _text(values: pd.Series | np.ndarray, spec: str) -> np.ndarray:
-    """Numbers as text for messages, as an object array aligned by position."""
-    return np.array([format(float(v), spec) for v in np.asarray(values, dtype=float)], dtype=object)
+    """Numbers as text for messages (``format(v, spec)``), an object array aligned by position.
+
+    ``spec`` is one of ``g``, ``.1f`` and ``,.0f``; vectorised
+    (:func:`~compliance.checks.common.fmt_fixed`).
+    """
+    if spec == "g":
+        return fmt_general(values)
+    if spec == ".1f":
+        return fmt_fixed(values, 1, thousands=False)
+    if spec == ",.0f":
+        return fmt_fixed(values, 0)
+    raise ValueError(f"unsupported number format {spec!r}")
 
 
 def _obj(values: pd.Series | np.ndarray) -> np.ndarray:

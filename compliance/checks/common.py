@@ -52,8 +52,98 @@ def missing_layer(name: str) -> Evaluation:
     )
 
 
+#: Largest scaled magnitude formatted arithmetically (beyond it Python formats, exactly).
+_EXACT_LIMIT = 2.0**52
+#: Digits of the largest integer part formatted arithmetically.
+_MAX_DIGITS = 16
+
+
+def fmt_fixed(values: object, decimals: int, *, thousands: bool = True) -> np.ndarray:
+    """Numbers as text with fixed decimals, as ``f"{v:,.{decimals}f}"`` does, vectorised.
+
+    The text is identical to Python's formatting, character for character
+    (correct rounding of the binary value, ``-0.0`` keeps its sign, ``nan``,
+    ``inf``): digits are laid out arithmetically in a character matrix, and
+    the rare values whose rounding numpy could get wrong (within rounding
+    noise of a half, or beyond 2⁵² after scaling) are formatted by Python.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Numbers, any shape (flattened).
+    decimals : int
+        Digits after the decimal point, 0–6.
+    thousands : bool
+        Group the integer part with commas (``12,345.6``).
+
+    Returns
+    -------
+    numpy.ndarray of str (object dtype)
+        One text per value, in order.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    out = np.empty(len(v), dtype=object)
+    spec = f"{',' if thousands else ''}.{decimals}f"
+    scale = 10.0**decimals
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.abs(v) * scale
+        half_gap = np.abs(scaled - np.floor(scaled) - 0.5)
+        ok = np.isfinite(scaled) & (scaled < _EXACT_LIMIT) & (half_gap > scaled * 1e-15 + 1e-9)
+    rest = np.flatnonzero(~ok)
+    out[rest] = [format(x, spec) for x in v[rest].tolist()]  # non-finite and near-ties only
+    if not ok.any():
+        return out
+    number = np.rint(scaled[ok]).astype(np.int64)
+    unit = 10**decimals
+    whole, frac = number // unit, number % unit
+    sign = np.signbit(v[ok]).astype(np.int64)
+    digits = 1 + sum((whole >= 10**k).astype(np.int64) for k in range(1, _MAX_DIGITS))
+    commas = (digits - 1) // 3 if thousands else np.zeros_like(digits)
+    int_len = sign + digits + commas
+    width = int(int_len.max()) + (decimals + 1 if decimals else 0)
+    # One row of characters per value; the last column is a sink for places a value lacks.
+    stride = width + 1
+    chars = np.zeros(len(number) * stride, dtype=np.uint32)
+    base = np.arange(len(number), dtype=np.int64) * stride
+    sink = base + width
+    chars[base[sign == 1]] = ord("-")
+    rest_digits = whole.copy()
+    for k in range(int(digits.max())):  # digit places, not features
+        pos = sign + digits - 1 - k + commas - (k // 3 if thousands else 0)
+        has = digits > k
+        chars[np.where(has, base + pos, sink)] = ord("0") + rest_digits % 10
+        rest_digits //= 10
+        if thousands and k and k % 3 == 0:
+            chars[np.where(has, base + pos + 1, sink)] = ord(",")
+    if decimals:
+        chars[base + int_len] = ord(".")
+        for j in range(decimals):  # decimal places
+            chars[base + int_len + 1 + j] = ord("0") + (frac // 10 ** (decimals - 1 - j)) % 10
+    chars[sink] = 0  # trailing NULs end a numpy string
+    text = chars.view(f"<U{stride}")
+    out[np.flatnonzero(ok)] = text.astype(object)
+    return out
+
+
+def fmt_general(values: object) -> np.ndarray:
+    """Numbers as ``format(v, "g")`` writes them (``18``, ``12.5``), vectorised for integers.
+
+    Integral values below 10⁶ (storeys, stars) are laid out by
+    :func:`fmt_fixed`; any other value is formatted by Python.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(v) & (np.abs(v) < 1e6) & (np.floor(v) == v) & ~np.signbit(v)
+    out = np.empty(len(v), dtype=object)
+    out[whole] = fmt_fixed(v[whole], 0, thousands=False)
+    rest = np.flatnonzero(~whole)
+    out[rest] = [format(x, "g") for x in v[rest].tolist()]  # fractional values only
+    return out
+
+
 def fmt_int(values: pd.Series | np.ndarray) -> pd.Series:
-    return pd.Series(np.asarray(values, dtype=float)).map(lambda v: f"{v:,.0f}")
+    """Whole numbers with thousands separators (``12,345``), as a Series by position."""
+    return pd.Series(fmt_fixed(values, 0))
 
 
 def density_detail(
@@ -67,7 +157,8 @@ def density_detail(
 
 
 def fmt1(values: pd.Series | np.ndarray) -> pd.Series:
-    return pd.Series(np.asarray(values, dtype=float)).map(lambda v: f"{v:,.1f}")
+    """Numbers to one decimal with thousands separators (``1,234.5``), as a Series by position."""
+    return pd.Series(fmt_fixed(values, 1))
 
 
 # --------------------------------------------------------------------------- clusters
@@ -245,7 +336,7 @@ def population_of(
             "sum of persons per cell weighted by the share of each cell covered"
         )
         partial = share.lt(FULL_COVER).fillna(False)
-        covers = (100.0 * share).map(lambda v: f"{v:.1f}")
+        covers = pd.Series(fmt_fixed(100.0 * share, 1, thousands=False), index=share.index)
         method = method.mask(filled, text).mask(
             filled & partial, text + "; the raster covers only " + covers + " % of the zone"
         )

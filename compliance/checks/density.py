@@ -35,12 +35,13 @@ from ..measures.buildings import floor_area_m2
 from ..measures.density import (
     M2_PER_KM2,
     apportioned_sums,
-    area_inside_m2,
     grid_cell_count,
     length_inside_m,
+    representative_points,
     square_grid,
     sum_by_zone_containing,
 )
+from ..measures.geometry import clip_pairs, union_area_inside_m2, union_by_group
 from ..raster import class_share, covered_share, impervious_percent
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
 from ..scheme import RasterInput, Scheme
@@ -140,20 +141,22 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
         )
     if not has_population_source(scheme):
         return _no_population("the study area", "统计范围")
-    area = shapely.union_all(zones.geometry.to_numpy())
+    zone_geoms = zones.geometry.to_numpy()
+    minx, miny, maxx, maxy = (float(v) for v in zones.total_bounds)
+    bounds = (minx, miny, maxx, maxy)
     size = params.grid_size_m
-    n_cells = grid_cell_count(area.bounds, size)
+    n_cells = grid_cell_count(bounds, size)
     if n_cells > MAX_GRID_CELLS:
         return not_evaluated(
             f"a {size:g} m grid over the study area has {n_cells:,} cells "
             f"(at most {MAX_GRID_CELLS:,}); use a larger grid_size_m",
             f"{size:g} 米网格共 {n_cells:,} 格，超过上限 {MAX_GRID_CELLS:,} 格；请加大 grid_size_m",
         )
-    cells, x, y = square_grid(area.bounds, size)
-    shapely.prepare(area)
-    touching = shapely.intersects(area, cells)
-    cells, x, y = cells[touching], x[touching], y[touching]
-    inside = shapely.intersection(cells, area)
+    cells, x, y = square_grid(bounds, size)
+    # Each cell clipped to the union of the zones, zone by zone (no union of the layer).
+    _, cell_i, piece = clip_pairs(cells, zone_geoms)
+    touched, inside = union_by_group(piece, cell_i)
+    cells, x, y = cells[touched], x[touched], y[touched]
     share = shapely.area(inside) / (size * size)
     keep = (share >= params.min_cell_share) & (share > 0)
     edge = int((~keep & (share > 0)).sum())
@@ -406,16 +409,20 @@ class GreenRatioParams(Params):
 
 def _green_cover(
     scheme: Scheme, kinds: list[str], greens: gpd.GeoDataFrame | None = None
-) -> shapely.Geometry | Evaluation | None:
-    """Union of green spaces of the kinds (overlaps counted once); not-evaluated without any."""
+) -> np.ndarray | Evaluation:
+    """Green spaces of the kinds, to be measured with overlaps counted once.
+
+    Not evaluated without any green at all.  The polygons are not unioned
+    here: :func:`~compliance.measures.geometry.union_area_inside_m2` counts
+    their overlaps once, zone by zone.
+    """
     greens = green_polygons(scheme) if greens is None else greens
     if greens is None:
         return not_evaluated(
             "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
             "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
         )
-    chosen = greens.geometry[greens["kind"].isin(kinds)].to_numpy()
-    return shapely.union_all(chosen) if len(chosen) else None
+    return np.asarray(greens.geometry[greens["kind"].isin(kinds)].to_numpy(), dtype=object)
 
 
 @register("green_ratio", GreenRatioParams)
@@ -472,7 +479,7 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
             "no 'green_spaces' layer, no green parcels (1401/1402, G1/G2) and no land-cover raster",
             "方案缺少绿地图层 green_spaces 与绿地地块（1401/1402、G1/G2），也无土地覆盖栅格",
         )
-    green_m2 = area_inside_m2(cover, geoms)
+    green_m2 = union_area_inside_m2(cover, geoms)
     pct = 100.0 * green_m2 / total_m2
     return Evaluation(
         make_rows(
@@ -542,7 +549,7 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
     population, source = found
     usable = (population > 0).to_numpy()
     b, pop, src = boundary[usable], population[usable], source[usable]
-    park_m2 = area_inside_m2(cover, b.geometry.to_numpy())
+    park_m2 = union_area_inside_m2(cover, b.geometry.to_numpy())
     per_capita = park_m2 / pop.to_numpy()
     zh, en = label(b, "规划范围", "boundary")
     return Evaluation(
@@ -839,13 +846,13 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
     area, estimated = floor_area_m2(buildings, params.floor_height_m)
     geoms = boundary.geometry.to_numpy()
     b_geoms = buildings.geometry.to_numpy()
-    total, count = sum_by_zone_containing(b_geoms, area.to_numpy(), geoms)
+    points = representative_points(b_geoms)
+    total, count = sum_by_zone_containing(b_geoms, area.to_numpy(), geoms, points=points)
     n_est, _ = sum_by_zone_containing(
-        b_geoms, np.where(area.notna(), estimated.astype(float), np.nan), geoms
+        b_geoms, np.where(area.notna(), estimated.astype(float), np.nan), geoms, points=points
     )
     construction = parcels.geometry[is_construction(parcels["land_use"])].to_numpy()
-    land = shapely.union_all(construction) if len(construction) else None
-    land_m2 = area_inside_m2(land, geoms)
+    land_m2 = union_area_inside_m2(construction, geoms)  # overlaps counted once
     usable = land_m2 > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(usable, total / land_m2, np.nan)
@@ -857,7 +864,9 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
     est_en = np.where(
         est, " (" + fmt_int(n_est_b).to_numpy() + " buildings estimated as footprint × floors)", ""
     )
-    n_none, _ = sum_by_zone_containing(b_geoms, area.isna().to_numpy(dtype=float), geoms)
+    n_none, _ = sum_by_zone_containing(
+        b_geoms, area.isna().to_numpy(dtype=float), geoms, points=points
+    )
     none_b = n_none[usable]
     none_zh = np.where(
         none_b > 0,

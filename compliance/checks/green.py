@@ -8,7 +8,8 @@ import shapely
 from pydantic import Field
 
 from ..catalogue import Rule
-from ..measures.green import farthest_distance_m, service_area
+from ..measures.geometry import dissolve, union_local
+from ..measures.green import farthest_distance_m, service_radii, uncovered_parts
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
 from ..scheme import Scheme
 from .common import (
@@ -49,16 +50,18 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
             "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
         )
     targets = qualifying_greens(greens, params.kinds, params.min_area_m2)
-    cover = service_area(targets, rule.limit)
     geoms = res.geometry.to_numpy()
-    uncovered = geoms if cover is None else shapely.difference(geoms, cover)
+    uncovered = uncovered_parts(geoms, service_radii(targets, rule.limit))
     un_area = shapely.area(uncovered)
     passed = un_area <= params.min_uncovered_m2
+    outside = uncovered.copy()
+    outside[passed] = None  # the uncovered parts of failing parcels are sampled too
     distance = farthest_distance_m(
         res.geometry,
         targets,
         spacing_m=params.sample_spacing_m,
-        extra=gpd.GeoSeries(np.where(passed, None, uncovered), crs=scheme.crs),
+        extra=gpd.GeoSeries(outside, crs=scheme.crs),
+        search_m=rule.limit,
     )
     share = 100.0 * un_area / shapely.area(geoms)
     zh, en = label(res, "居住用地", "residential parcel")
@@ -136,19 +139,20 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
             "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
             "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
         )
-    covers = [
-        service_area(qualifying_greens(greens, t.kinds, t.min_area_m2), t.radius_m)
-        for t in params.tiers  # a handful of tiers, not features
-    ]
-    cover = (
-        shapely.union_all([c for c in covers if c is not None])
-        if any(c is not None for c in covers)
-        else None
+    radii = np.concatenate(
+        [
+            service_radii(qualifying_greens(greens, t.kinds, t.min_area_m2), t.radius_m)
+            for t in params.tiers  # a handful of tiers, not features
+        ]
     )
-    land = shapely.union_all(res.geometry.to_numpy())
-    total = shapely.area(land)
-    uncovered = land if cover is None else shapely.difference(land, cover)
-    share = 100.0 * (total - shapely.area(uncovered)) / total
+    # Parcels drawn over each other are merged first (overlaps counted once);
+    # then per piece only the radii that reach it are subtracted (no global union).
+    pieces = dissolve(res.geometry.to_numpy())
+    parts = uncovered_parts(pieces, radii)
+    total = float(shapely.area(pieces).sum())
+    outside_m2 = float(shapely.area(parts).sum())
+    uncovered = union_local(parts)
+    share = 100.0 * (total - outside_m2) / total
     tiers_zh = "；".join(
         f"{kinds_zh(t.kinds)} ≥ {t.min_area_m2:,.0f} 平方米按 {t.radius_m:g} 米"
         for t in params.tiers
@@ -156,8 +160,7 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
     tiers_en = "; ".join(
         f"{', '.join(t.kinds)} ≥ {t.min_area_m2:,.0f} m2 at {t.radius_m:g} m" for t in params.tiers
     )
-    place = land if shapely.is_empty(uncovered) else uncovered
-    outside_m2 = shapely.area(uncovered)
+    place = union_local(pieces) if shapely.is_empty(uncovered) else uncovered
     return Evaluation(
         make_rows(
             gpd.GeoSeries([place], crs=scheme.crs),

@@ -201,7 +201,8 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
     measured = np.where(known.all(axis=1), farthest_m, np.nan)  # NaN: a kind not reached
     passed = compare(rule, measured)
 
-    far_zh = pd.Series(far_kind).map(lambda k: KIND_ZH.get(k, k)).to_numpy(dtype=object)
+    kind_s = pd.Series(far_kind, dtype=object)
+    far_zh = kind_s.map(KIND_ZH).fillna(kind_s).to_numpy(dtype=object)
     complete = known.all(axis=1)
     far_text_zh = np.where(
         any_known,

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pydantic import Field
+from shapely import STRtree
 
 from ..catalogue import Rule
 from ..landuse import is_construction
@@ -112,31 +113,49 @@ class CorridorWidthParams(Params):
     precision_m: float = Field(0.01, gt=0)
 
 
-def corridor_obstacles(scheme: Scheme) -> gpd.GeoSeries | None:
+def corridor_obstacles(scheme: Scheme, near: np.ndarray | None = None) -> gpd.GeoSeries | None:
     """Construction land and road land that do not count toward corridor width.
 
     Parcels whose ``land_use`` is construction land (2023 classes 06–13, 15,
     16; GB 50137 R, A, B, M, W, S, U, H), road-land polygons, and road
     centrelines buffered by half their ``red_line_width_m`` (roads without a
     width, such as footpaths, are not subtracted).
+
+    Parameters
+    ----------
+    scheme : Scheme
+    near : numpy.ndarray of Polygon, optional
+        The corridors: only obstacles that can reach them are made (a city's
+        roads are not all buffered to cut a few corridors).
     """
     parts: list[np.ndarray] = []
+    tree = None if near is None else STRtree(np.asarray(near, dtype=object))
+
+    def reaching(geoms: np.ndarray, reach_m: float = 0.0) -> np.ndarray:
+        if tree is None:
+            return np.ones(len(geoms), dtype=bool)
+        hit = np.zeros(len(geoms), dtype=bool)
+        if reach_m > 0:
+            hit[tree.query(geoms, predicate="dwithin", distance=reach_m)[0]] = True
+        else:
+            hit[tree.query(geoms, predicate="intersects")[0]] = True
+        return hit
+
     parcels = scheme.layer("parcels")
     if parcels is not None and "land_use" in parcels.columns:
-        parts.append(parcels.geometry[is_construction(parcels["land_use"])].to_numpy())
+        built = parcels.geometry[is_construction(parcels["land_use"])].to_numpy()
+        parts.append(built[reaching(built)])
     roads = scheme.layer("roads")
     if roads is not None:
         kind = roads.geometry.geom_type
-        parts.append(roads.geometry[kind.str.contains("Polygon")].to_numpy())
+        land = roads.geometry[kind.str.contains("Polygon")].to_numpy()
+        parts.append(land[reaching(land)])
         if "red_line_width_m" in roads.columns:
             lines = roads[kind.str.contains("LineString") & (roads["red_line_width_m"] > 0)]
-            parts.append(
-                shapely.buffer(
-                    lines.geometry.to_numpy(),
-                    lines["red_line_width_m"].to_numpy() / 2.0,
-                    cap_style="flat",
-                )
-            )
+            geoms = lines.geometry.to_numpy()
+            half = lines["red_line_width_m"].to_numpy(dtype=float) / 2.0
+            close = reaching(geoms, float(half.max()) if len(half) else 0.0)
+            parts.append(shapely.buffer(geoms[close], half[close], cap_style="flat"))
     geoms = np.concatenate(parts) if parts else np.empty(0, dtype=object)
     if len(geoms) == 0:
         return None
@@ -149,7 +168,9 @@ def check_corridor_width(scheme: Scheme, rule: Rule, params: CorridorWidthParams
     corridors = scheme.layer("corridors")
     if corridors is None:
         return missing_layer("corridors")
-    net = net_corridors(corridors.geometry, corridor_obstacles(scheme))
+    net = net_corridors(
+        corridors.geometry, corridor_obstacles(scheme, corridors.geometry.to_numpy())
+    )
     raw_width = min_width_m(
         net.to_numpy(),
         precision_m=params.precision_m,
@@ -165,6 +186,9 @@ def check_corridor_width(scheme: Scheme, rule: Rule, params: CorridorWidthParams
     narrowest = narrower_than(net.to_numpy(), raw_width + step)
     below = shapely.area(narrower_than(net.to_numpy(), rule.limit))
     geoms = np.where(passed | shapely.is_empty(narrowest), net.to_numpy(), narrowest)
+    # A corridor wholly taken by construction or road land has no net part to draw:
+    # the whole corridor is the place of the problem.
+    geoms = np.where(shapely.is_empty(geoms), corridors.geometry.to_numpy(), geoms)
     zh, en = label(corridors, "生态廊道", "corridor")
     return Evaluation(
         make_rows(
@@ -235,20 +259,18 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
     too_close = ~compare(rule, gap)
     skipped = 0
     if corridors is None:
+        # Without corridors only the gaps can be tested: report the pairs too close.
+        skipped = int((~too_close).sum())
+        keep = too_close
+        pairs, i, j, gap = pairs[keep], i[keep], j[keep], gap[keep]
+        too_close = np.ones(len(pairs), dtype=bool)
         broken = np.zeros(len(pairs), dtype=bool)
         widths = np.full(len(pairs), np.nan)
         breaks = np.full(len(pairs), None, dtype=object)
-        skipped = int((~too_close).sum())
-        pairs, i, j, gap, too_close = (
-            pairs[too_close],
-            i[too_close],
-            j[too_close],
-            gap[too_close],
-            too_close[too_close],
-        )
-        broken, widths, breaks = broken[too_close], widths[too_close], breaks[too_close]
     else:
-        net = net_corridors(corridors.geometry, corridor_obstacles(scheme))
+        net = net_corridors(
+            corridors.geometry, corridor_obstacles(scheme, corridors.geometry.to_numpy())
+        )
         found = passage_between(
             clusters.geometry,
             pairs,

@@ -27,6 +27,14 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from .geometry import union_by_group
+from .green import uncovered_parts
+
+#: Tolerance of the inscribed circle that brackets the bisection of the width:
+#: this share of the square root of the polygon's area, at least MIC_TOLERANCE_M metres.
+MIC_TOLERANCE_SHARE = 0.02
+MIC_TOLERANCE_M = 0.5
+
 #: Mitre limit of the opening: corners sharper than about 23° are bevelled, so
 #: their tips count as narrow (they are).
 MITRE_LIMIT = 5.0
@@ -81,7 +89,9 @@ def min_width_m(
         ``min_narrow_area_m2`` under a mitred opening of width ``w``: the
         middle of the final bracket, within ``precision_m / 2`` of it; 0 for
         empty geometries.  The upper bracket is the
-        diameter of the maximum inscribed circle.
+        diameter of the maximum inscribed circle (found to a tolerance of
+        :data:`MIC_TOLERANCE_SHARE` × √area, at least :data:`MIC_TOLERANCE_M`,
+        and widened by it).
     """
     geoms = np.asarray(geoms, dtype=object)
     n = len(geoms)
@@ -91,8 +101,15 @@ def min_width_m(
     if not live.any():
         return out
     radius = np.zeros(n)
-    mic = shapely.maximum_inscribed_circle(geoms[live], tolerance=max(precision_m / 4, 1e-3))
-    radius[live] = shapely.length(mic)
+    # A coarse inscribed circle: its radius is within the tolerance of the
+    # largest, so the bracket below still holds the width.  (A fine tolerance
+    # costs seconds on long strips, where every point of the axis is as good;
+    # a coarse one costs a bisection step or two.)
+    tolerance = np.maximum(
+        MIC_TOLERANCE_M, MIC_TOLERANCE_SHARE * np.sqrt(shapely.area(geoms[live]))
+    )
+    mic = shapely.maximum_inscribed_circle(geoms[live], tolerance=tolerance)
+    radius[live] = shapely.length(mic) + tolerance
     lo = np.zeros(n)
     hi = 2.0 * radius + 2.0 * precision_m
     active = live.copy()
@@ -130,14 +147,10 @@ def net_corridors(corridors: gpd.GeoSeries, obstacles: gpd.GeoSeries | None) -> 
     ci, oi = tree.query(corridors.to_numpy(), predicate="intersects")
     if len(ci) == 0:
         return corridors.copy()
-    pairs = gpd.GeoDataFrame({"c": ci}, geometry=obs[oi], crs=corridors.crs)
-    per_corridor = pairs.dissolve(by="c").geometry
-    cut = pd.Series(None, index=range(len(corridors)), dtype=object)
-    cut.loc[per_corridor.index] = per_corridor.to_numpy()
+    which, cut = union_by_group(obs[oi], ci)  # the obstacles of each corridor, unioned
     base = corridors.to_numpy()
-    has = cut.notna().to_numpy()
     result = base.copy()
-    result[has] = shapely.difference(base[has], cut[has].to_numpy())
+    result[which] = shapely.difference(base[which], cut)
     return gpd.GeoSeries(result, index=corridors.index, crs=corridors.crs)
 
 
@@ -202,9 +215,11 @@ def passage_between(
     a, b = geoms[pairs["i"].to_numpy()], geoms[pairs["j"].to_numpy()]
     reach = pairs["gap_m"].to_numpy() + 0.01
     lens = shapely.intersection(shapely.buffer(a, reach), shapely.buffer(b, reach))
-    between = shapely.difference(lens, shapely.union_all(geoms))
-    covered = shapely.union_all(net.to_numpy()) if len(net) else None
-    uncovered = between if covered is None else shapely.difference(between, covered)
+    # Minus every cluster, then minus the net corridors: per lens, only the
+    # clusters and corridors that meet it (no union of the whole layers).
+    between = uncovered_parts(lens, geoms)
+    net_geoms = net.to_numpy()
+    uncovered = uncovered_parts(between, net_geoms[~shapely.is_empty(net_geoms)])
     parts, owner = shapely.get_parts(uncovered, return_index=True)
     edge = shapely.boundary(parts)
 

@@ -13,8 +13,12 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from .geometry import clip_pairs
+
 #: Square metres in a square kilometre.
 M2_PER_KM2 = 1_000_000.0
+#: Up to this many zones, points are placed zone by zone; beyond it through an STRtree.
+MANY_ZONES = 64
 
 
 def square_grid(
@@ -74,8 +78,7 @@ def length_inside_m(
     w = np.ones(len(lines)) if weights is None else np.asarray(weights, dtype=float)
     if len(lines) == 0 or len(zones) == 0:
         return np.zeros(len(zones))
-    zone_i, line_i = STRtree(lines).query(zones, predicate="intersects")
-    clipped = shapely.intersection(lines[line_i], zones[zone_i])
+    zone_i, line_i, clipped = clip_pairs(lines, zones)
     return np.bincount(zone_i, weights=shapely.length(clipped) * w[line_i], minlength=len(zones))
 
 
@@ -113,8 +116,8 @@ def apportioned_sums(
     geoms = parcels.geometry.to_numpy()
     if len(geoms) == 0 or len(zones) == 0:
         return out
-    zone_i, parcel_i = STRtree(geoms).query(zones, predicate="intersects")
-    piece = shapely.area(shapely.intersection(geoms[parcel_i], zones[zone_i]))
+    zone_i, parcel_i, clipped = clip_pairs(geoms, zones)
+    piece = shapely.area(clipped)
     whole = shapely.area(geoms[parcel_i])
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(whole > 0, piece / whole, 0.0)
@@ -127,8 +130,79 @@ def apportioned_sums(
     return out
 
 
+#: Features turned into representative points at once (bounds the memory of the points).
+POINT_CHUNK = 500_000
+
+
+def representative_points(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates of a point inside each geometry (:func:`shapely.point_on_surface`).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries
+        Projected metric CRS; not null or empty.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n, 2)
+        x, y of each geometry's point, in chunks of :data:`POINT_CHUNK` so
+        that millions of buildings never exist as point objects at once.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.empty((len(geoms), 2))
+    for start in range(0, len(geoms), POINT_CHUNK):  # chunks, each vectorised
+        part = shapely.point_on_surface(geoms[start : start + POINT_CHUNK])
+        out[start : start + len(part)] = shapely.get_coordinates(part)
+    return out
+
+
+def zones_containing(xy: np.ndarray, zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, zone) pairs of the points lying inside each zone (not on its edge).
+
+    Parameters
+    ----------
+    xy : numpy.ndarray of float, shape (n, 2)
+        Point coordinates, projected metric CRS.
+    zones : numpy.ndarray of Polygon or MultiPolygon
+        Zones in the same CRS (prepared copies are used; the zones are not changed).
+
+    Returns
+    -------
+    point_i, zone_i : numpy.ndarray of int
+    """
+    zones = np.asarray(zones, dtype=object)
+    own = shapely.transform(zones, lambda c: c)  # copies, prepared for fast point tests
+    shapely.prepare(own)
+    points, found = [], []
+    if len(zones) <= MANY_ZONES:
+        bounds = shapely.bounds(zones)
+        for z in range(len(zones)):  # a few zones (boundary polygons), each vectorised
+            minx, miny, maxx, maxy = bounds[z]
+            near = np.flatnonzero(
+                (xy[:, 0] >= minx) & (xy[:, 0] <= maxx) & (xy[:, 1] >= miny) & (xy[:, 1] <= maxy)
+            )
+            hit = near[shapely.contains_xy(own[z], xy[near, 0], xy[near, 1])]
+            points.append(hit)
+            found.append(np.full(len(hit), z, dtype=np.int64))
+    else:
+        tree = STRtree(zones)
+        for start in range(0, len(xy), POINT_CHUNK):  # chunks of points, each vectorised
+            p_i, z_i = tree.query(shapely.points(xy[start : start + POINT_CHUNK]))
+            p_i = p_i + start
+            inside = shapely.contains_xy(own[z_i], xy[p_i, 0], xy[p_i, 1])
+            points.append(p_i[inside])
+            found.append(z_i[inside])
+    if not points:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(points), np.concatenate(found)
+
+
 def sum_by_zone_containing(
-    geoms: np.ndarray, values: np.ndarray, zones: np.ndarray
+    geoms: np.ndarray,
+    values: np.ndarray,
+    zones: np.ndarray,
+    *,
+    points: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of values of features whose representative point lies in each zone.
 
@@ -140,6 +214,9 @@ def sum_by_zone_containing(
         Value per feature (NaN values are left out).
     zones : numpy.ndarray of Polygon or MultiPolygon
         Zones in the same CRS.
+    points : numpy.ndarray of float, shape (n, 2), optional
+        The features' representative points (:func:`representative_points`)
+        when the caller sums several values over the same features.
 
     Returns
     -------
@@ -153,8 +230,8 @@ def sum_by_zone_containing(
     ok = ~np.isnan(v)
     if not ok.any() or n == 0:
         return np.zeros(n), np.zeros(n, dtype=int)
-    points = shapely.point_on_surface(geoms[ok])
-    point_i, zone_i = STRtree(zones).query(points, predicate="within")
+    xy = representative_points(geoms[ok]) if points is None else points[ok]
+    point_i, zone_i = zones_containing(xy, zones)
     total = np.bincount(zone_i, weights=v[ok][point_i], minlength=n)
     count = np.bincount(zone_i, minlength=n)
     return total, count

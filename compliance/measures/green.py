@@ -13,18 +13,24 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from .geometry import dissolve, union_by_group
+
 #: Segments per quarter circle when buffering service radii (arc error < 0.05 % of r).
 QUAD_SEGS = 32
+#: Widening rounds of :func:`nearest_distance_m` before a nearest query per point.
+SEARCH_ROUNDS = 4
 
 
 def merge_touching(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
     """Union touching or overlapping polygons into single green spaces.
 
     A park mapped as several adjacent polygons is one park for the size tier.
+    Only the groups of pieces that touch are unioned
+    (:func:`compliance.measures.geometry.dissolve`), never the whole layer.
     """
     if geoms.empty:
         return geoms
-    merged = shapely.get_parts(shapely.union_all(geoms.to_numpy()))
+    merged = shapely.get_parts(dissolve(geoms.to_numpy(), touching=True))
     merged = merged[shapely.get_type_id(merged) == shapely.GeometryType.POLYGON]
     return gpd.GeoSeries(merged, crs=geoms.crs)
 
@@ -49,12 +55,123 @@ def service_area(greens: gpd.GeoSeries, radius_m: float) -> shapely.Geometry | N
     return shapely.union_all(shapely.buffer(greens.to_numpy(), radius_m, quad_segs=QUAD_SEGS))
 
 
+def service_radii(greens: gpd.GeoSeries, radius_m: float) -> np.ndarray:
+    """The straight-line service radius around each green space, not unioned.
+
+    Parameters
+    ----------
+    greens : geopandas.GeoSeries
+        Green-space polygons, projected metric CRS.
+    radius_m : float
+        Service radius in metres, buffered from the green-space boundary
+        (:data:`QUAD_SEGS` segments per quarter circle).
+
+    Returns
+    -------
+    numpy.ndarray of Polygon
+        One buffer per green space (empty array when there is none).
+    """
+    return np.asarray(
+        shapely.buffer(greens.to_numpy(), radius_m, quad_segs=QUAD_SEGS), dtype=object
+    )
+
+
+def uncovered_parts(polygons: np.ndarray, covers: np.ndarray) -> np.ndarray:
+    """The part of each polygon outside the union of the covers.
+
+    Equal to ``difference(polygon, union_all(covers))`` without the global
+    union: a polygon covered by one cover is empty at once; for the others
+    only the covers that meet it are unioned (one vectorised grouped union,
+    :func:`compliance.measures.geometry.union_by_group`) and subtracted.
+
+    Parameters
+    ----------
+    polygons : numpy.ndarray of Polygon or MultiPolygon
+        E.g. residential parcels, projected metric CRS.
+    covers : numpy.ndarray of Polygon or MultiPolygon
+        E.g. service radii buffered around green spaces, same CRS.
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries
+        Aligned with ``polygons``: the uncovered part (an empty polygon when
+        fully covered; the polygon itself when no cover meets it).
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    out = polygons.copy()
+    covers = np.asarray(covers, dtype=object)
+    if len(covers) == 0 or len(polygons) == 0:
+        return out
+    tree = STRtree(covers)
+    inside, _ = tree.query(polygons, predicate="covered_by")
+    out[inside] = shapely.Polygon()
+    full = np.zeros(len(polygons), dtype=bool)
+    full[inside] = True
+    poly_i, cover_i = tree.query(polygons, predicate="intersects")
+    keep = ~full[poly_i]
+    if keep.any():
+        which, unions = union_by_group(covers[cover_i[keep]], poly_i[keep])
+        out[which] = shapely.difference(polygons[which], unions)
+    return out
+
+
+def nearest_distance_m(
+    xy: np.ndarray, targets: np.ndarray, *, search_m: float = 300.0, tree: STRtree | None = None
+) -> np.ndarray:
+    """Distance from each point to the nearest target, m, exactly, in widening rounds.
+
+    Round by round (search distance ``search_m``, doubled each round) an
+    STRtree query pairs the points still unresolved with every target within
+    the search distance, and the distances of those pairs are computed in one
+    vectorised call; a point with any target within the search distance has
+    its nearest among them.  After :data:`SEARCH_ROUNDS` rounds the few far
+    points left go to ``STRtree.query_nearest``.  Much faster than a nearest
+    query per point when most points are near a target.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray of float, shape (n, 2)
+        Point coordinates, projected metric CRS.
+    targets : numpy.ndarray of shapely geometries
+        Polygons (distance 0 inside) or any geometries, same CRS; not empty.
+    search_m : float
+        First search distance, m (e.g. the service radius).
+    tree : shapely.STRtree, optional
+        STRtree of ``targets`` when the caller has one.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Distance per point, m.
+    """
+    tree = STRtree(targets) if tree is None else tree
+    pts = shapely.points(xy)
+    out = np.full(len(pts), np.nan)
+    todo = np.arange(len(pts))
+    reach = float(search_m)
+    for _ in range(SEARCH_ROUNDS):  # a few widening rounds, not features
+        if len(todo) == 0:
+            return out
+        i, j = tree.query(pts[todo], predicate="dwithin", distance=reach)
+        best = np.full(len(todo), np.inf)
+        np.minimum.at(best, i, shapely.distance(pts[todo[i]], targets[j]))
+        found = np.isfinite(best)
+        out[todo[found]] = best[found]
+        todo = todo[~found]
+        reach *= 2.0
+    if len(todo):
+        (src, _), dist = tree.query_nearest(pts[todo], return_distance=True, all_matches=False)
+        out[todo[src]] = dist
+    return out
+
+
 def farthest_distance_m(
     polygons: gpd.GeoSeries,
     targets: gpd.GeoSeries,
     *,
     spacing_m: float = 10.0,
     extra: gpd.GeoSeries | None = None,
+    search_m: float = 300.0,
 ) -> pd.Series:
     """Farthest straight-line distance from each polygon to the nearest target.
 
@@ -62,6 +179,14 @@ def farthest_distance_m(
     points every ``spacing_m`` along each edge) and on the boundary of
     ``extra`` (e.g. the uncovered part) where given.  For a convex polygon
     and a convex target the maximum lies at a vertex, so it is exact there.
+
+    Not every sample is computed, yet the result is the maximum over all
+    of them: the distance to the nearest target changes by at most the
+    distance moved, so between two samples of an edge ``s`` metres apart at
+    distances ``d1`` and ``d2`` no sample exceeds ``(d1 + d2 + s) / 2``.  The
+    vertices are computed first; then the samples of each edge are searched
+    by halving, and a stretch whose bound does not exceed the polygon's
+    largest distance so far is skipped.
 
     Parameters
     ----------
@@ -73,6 +198,9 @@ def farthest_distance_m(
         Sampling step along edges, metres.
     extra : geopandas.GeoSeries, optional
         More geometries per polygon whose boundaries are sampled too.
+    search_m : float
+        First search distance for the nearest target (:func:`nearest_distance_m`),
+        e.g. the service radius; it changes the speed, not the result.
 
     Returns
     -------
@@ -81,17 +209,42 @@ def farthest_distance_m(
     """
     if targets.empty:
         return pd.Series(np.nan, index=polygons.index, name="distance_m")
-    geoms = shapely.segmentize(shapely.boundary(polygons.to_numpy()), spacing_m)
-    pts, owner = shapely.get_coordinates(geoms, return_index=True)
+    rings = [shapely.boundary(polygons.to_numpy())]
     if extra is not None:
-        more = shapely.segmentize(shapely.boundary(extra.to_numpy()), spacing_m)
-        extra_pts, extra_owner = shapely.get_coordinates(more, return_index=True)
-        pts, owner = np.vstack([pts, extra_pts]), np.concatenate([owner, extra_owner])
-    tree = STRtree(targets.to_numpy())
-    (src, _), dist = tree.query_nearest(
-        shapely.points(pts), return_distance=True, all_matches=False
-    )
-    best = pd.Series(dist, index=owner[src]).groupby(level=0).max()
-    out = pd.Series(np.nan, index=range(len(polygons)))
-    out.loc[best.index] = best.to_numpy()
-    return pd.Series(out.to_numpy(), index=polygons.index, name="distance_m")
+        rings.append(shapely.boundary(extra.to_numpy()))
+    parts, owner = shapely.get_parts(np.concatenate(rings), return_index=True)
+    owner = owner % len(polygons)  # extra[k] belongs to polygons[k]
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    who = owner[part]
+    goal = targets.to_numpy()
+    tree = STRtree(goal)
+    dist = nearest_distance_m(coords, goal, search_m=search_m, tree=tree)
+    most = np.full(len(polygons), -np.inf)
+    np.maximum.at(most, who, dist)
+    # The samples along each edge (GEOS segmentize: ceil(L / spacing) equal
+    # steps), searched branch-and-bound: a run of samples between two known
+    # ones is evaluated only while its Lipschitz bound exceeds the maximum.
+    start = np.flatnonzero(part[1:] == part[:-1])
+    delta = coords[start + 1] - coords[start]
+    length = np.sqrt(delta[:, 0] ** 2 + delta[:, 1] ** 2)
+    steps = np.maximum(np.ceil(length / spacing_m), 1.0)
+    step_m = length / steps
+    edge, lo, hi = np.arange(len(start)), np.zeros(len(start)), steps
+    d_lo, d_hi = dist[start], dist[start + 1]
+    while len(edge):  # rounds of halving: about log2(longest edge / spacing)
+        owner_e = who[start[edge]]
+        bound = (d_lo + d_hi + (hi - lo) * step_m[edge]) / 2.0
+        open_ = (hi - lo > 1) & (bound + 1e-9 > most[owner_e])  # margin for rounding
+        edge, lo, hi, d_lo, d_hi = edge[open_], lo[open_], hi[open_], d_lo[open_], d_hi[open_]
+        if not len(edge):
+            break
+        mid = np.floor((lo + hi) / 2.0)
+        frac = (mid * step_m[edge]) / length[edge]
+        xy = coords[start[edge]] + frac[:, None] * delta[edge]
+        d_mid = nearest_distance_m(xy, goal, search_m=search_m, tree=tree)
+        np.maximum.at(most, who[start[edge]], d_mid)
+        edge = np.concatenate([edge, edge])
+        lo, hi = np.concatenate([lo, mid]), np.concatenate([mid, hi])
+        d_lo, d_hi = np.concatenate([d_lo, d_mid]), np.concatenate([d_mid, d_hi])
+    most[np.isinf(most)] = np.nan
+    return pd.Series(most, index=polygons.index, name="distance_m")

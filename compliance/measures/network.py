@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 from shapely import STRtree
+
+if TYPE_CHECKING:  # networkx is imported where a network is built: it is slow to import
+    import networkx as nx
 
 #: Node coordinates are rounded to this many metres: segment ends closer than
 #: this are one node.
@@ -120,6 +123,8 @@ def walk_network(lines: np.ndarray) -> WalkNetwork:
     used = np.unique(edges[["u", "v"]].to_numpy())
     renumber = np.full(len(unique), -1, dtype=np.int64)
     renumber[used] = np.arange(len(used))
+    import networkx as nx
+
     graph = nx.Graph()
     graph.add_nodes_from(range(len(used)))
     graph.add_weighted_edges_from(
@@ -216,6 +221,8 @@ def network_distance_m(
             strict=True,
         )
     )
+    import networkx as nx
+
     try:
         reached = nx.multi_source_dijkstra_path_length(graph, {virtual}, cutoff=cutoff_m)
     finally:

@@ -1,0 +1,262 @@
+"""Batch checks (compliance.batch): parallel runs, errors recorded, resume by hash, overview map."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import compliance
+from compliance.batch import (
+    BATCH_COLUMNS,
+    OVERVIEW_FILE,
+    STATE_FILE,
+    SUMMARY_FILE,
+    load_state,
+    read_manifest,
+    run_batch,
+)
+from compliance.engine import SUMMARY_COLUMNS
+from compliance.errors import InputError
+from compliance.output import write_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "sample_data" / "demo" / "demo.gpkg"
+NANJING = ROOT / "sample_data" / "nanjing_xinjiekou" / "scheme.gpkg"
+GUIXI = ROOT / "sample_data" / "jiangxi_guixi" / "scheme.gpkg"
+POPULATION = ROOT / "sample_data" / "rasters" / "demo_population.tif"
+
+
+def _copies(folder: Path, *names: str) -> None:
+    (folder / "copies").mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(DEMO, folder / "copies" / f"{name}.gpkg")
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, compliance.batch.BatchResult]:
+    """All sample places, two copies of the demo and a broken path, checked once."""
+    folder = tmp_path_factory.mktemp("province")
+    _copies(folder, "淇滨区", "山城区")
+    (folder / "manifest.csv").write_text(
+        "scheme,profile,year,name,population_raster\n"
+        f"{DEMO},hebi,2025,,{POPULATION}\n"
+        f"{NANJING},national,,,\n"
+        f"{GUIXI},jiaozuo,,,\n"
+        "copies/淇滨区.gpkg,hebi,2030,,\n"
+        "copies/山城区.gpkg,alxa,,shancheng,\n"
+        "missing/鹿楼乡.gpkg,hebi,,,\n",
+        encoding="utf-8",
+    )
+    result = run_batch(
+        folder / "manifest.csv", folder / "out", processes=False, workers=2, progress=False
+    )
+    return folder, result
+
+
+def _single(scheme: Path, profile: str, year: int | None, rasters: dict, out: Path) -> Path:
+    result = compliance.check(scheme, profile, year=year, rasters=rasters)
+    write_outputs(result, out, map_html=False)
+    return out / "summary.csv"
+
+
+def test_batch_summary_equals_single_runs(province, tmp_path):
+    folder, result = province
+    summary = pd.read_csv(folder / "out" / SUMMARY_FILE, dtype=object, keep_default_na=False)
+    assert list(summary.columns) == [*BATCH_COLUMNS, *SUMMARY_COLUMNS]
+    expected = [
+        ("demo", DEMO, "hebi", 2025, {"population": POPULATION}),
+        ("nanjing_xinjiekou_scheme", NANJING, "national", None, {}),
+        ("jiangxi_guixi_scheme", GUIXI, "jiaozuo", None, {}),
+        ("淇滨区", folder / "copies" / "淇滨区.gpkg", "hebi", 2030, {}),
+        ("shancheng", folder / "copies" / "山城区.gpkg", "alxa", None, {}),
+    ]
+    assert list(dict.fromkeys(summary["scheme_name"])) == [e[0] for e in expected] + ["鹿楼乡"]
+    for name, scheme, profile, year, rasters in expected:
+        single = _single(scheme, profile, year, rasters, tmp_path / name)
+        # the per-scheme outputs are those of `check`, byte for byte
+        assert (folder / "out" / name / "summary.csv").read_bytes() == single.read_bytes()
+        want = pd.read_csv(single, dtype=object, keep_default_na=False)
+        got = summary[summary["scheme_name"] == name]
+        assert (got["run_status"] == "ok").all()
+        assert (got["scheme_profile"] == profile).all()
+        pd.testing.assert_frame_equal(got[SUMMARY_COLUMNS].reset_index(drop=True), want)
+    # the raster reached the worker: CL03 of the demo differs without it
+    assert (folder / "out" / "demo" / "map.html").is_file()
+    assert result.schemes["status"].tolist() == ["ok"] * 5 + ["error"]
+
+
+def test_broken_scheme_recorded_and_batch_goes_on(province):
+    folder, result = province
+    row = result.schemes.set_index("name").loc["鹿楼乡"]
+    assert row["status"] == "error"
+    assert "鹿楼乡.gpkg: no such file or folder" in row["error"]
+    summary = pd.read_csv(folder / "out" / SUMMARY_FILE, dtype=object, keep_default_na=False)
+    broken = summary[summary["scheme_name"] == "鹿楼乡"]
+    assert len(broken) == 1
+    assert broken.iloc[0]["run_status"] == "error"
+    assert "no such file or folder" in broken.iloc[0]["run_error"]
+    assert broken.iloc[0]["rule_id"] == ""
+    assert result.exit_code == 2  # a scheme could not be checked
+    assert not (folder / "out" / "鹿楼乡").exists()
+
+
+def test_rerun_skips_unchanged_schemes(province):
+    folder, first = province
+    before = {p: p.stat().st_mtime_ns for p in (folder / "out").glob("*/summary.csv")}
+    again = run_batch(folder / "manifest.csv", folder / "out", processes=False, progress=False)
+    assert again.schemes["reused"].all()
+    assert again.notes == ["6 schemes unchanged since the last run, not checked again"]
+    assert {p: p.stat().st_mtime_ns for p in (folder / "out").glob("*/summary.csv")} == before
+    pd.testing.assert_frame_equal(again.summary, first.summary)
+
+
+def test_overview_map_shows_each_scheme_and_its_counts(province):
+    folder, result = province
+    page = (folder / "out" / OVERVIEW_FILE).read_text(encoding="utf-8")
+    for name, n in zip(result.schemes["name"], result.schemes["violations"], strict=True):
+        if name == "鹿楼乡":
+            assert "未能审查 not checked" in page and "鹿楼乡: " in page
+            continue
+        assert f"{name}: {n}" in page  # tooltip: name and number of violations
+        assert f"{name}/map.html" in page  # link to the scheme's own map
+    demo = result.schemes.set_index("name").loc["demo", "violations"]
+    failed = pd.to_numeric(result.summary.query("scheme_name == 'demo'")["failed"]).sum()
+    assert demo == failed > 0
+    assert json.dumps("违规数 violations") in page  # the legend's caption, in the page's script
+
+
+def test_changed_input_reruns_only_that_scheme(tmp_path):
+    _copies(tmp_path, "a", "b")
+    (tmp_path / "m.csv").write_text(
+        "scheme,profile\ncopies/a.gpkg,hebi\ncopies/b.gpkg,hebi\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    kw = {"processes": False, "workers": 2, "progress": False, "map_html": False}
+    first = run_batch(tmp_path / "m.csv", out, **kw)
+    sq = first.summary.set_index(["scheme_name", "rule_id"])
+    assert sq.loc[("a", "SQ01"), "worst"] == "2.5"  # plaza Q1, 25,000 m2
+    squares = gpd.read_file(tmp_path / "copies" / "a.gpkg", layer="squares")
+    squares.loc[squares["hard_area_m2"] == 25_000, "hard_area_m2"] = 31_000.0
+    squares.to_file(tmp_path / "copies" / "a.gpkg", layer="squares", driver="GPKG")
+    second = run_batch(tmp_path / "m.csv", out, **kw)
+    assert second.schemes.set_index("name")["reused"].to_dict() == {"a": False, "b": True}
+    sq = second.summary.set_index(["scheme_name", "rule_id"])
+    assert sq.loc[("a", "SQ01"), "worst"] == "3.1"
+    assert sq.loc[("b", "SQ01"), "worst"] == "2.5"
+    forced = run_batch(tmp_path / "m.csv", out, force=True, **kw)
+    assert not forced.schemes["reused"].any()
+
+
+def test_interrupted_batch_resumes(tmp_path):
+    _copies(tmp_path, "a", "b", "c", "d")
+    (tmp_path / "m.yaml").write_text(
+        "schemes:\n"
+        + "".join(f"  - scheme: copies/{n}.gpkg\n    profile: national\n" for n in "abcd"),
+        encoding="utf-8",
+    )
+    kw = {"processes": False, "workers": 1, "progress": False, "map_html": False}
+    done: list[str] = []
+
+    def stop_after_two(outcome: dict) -> None:
+        done.append(outcome["name"])
+        if len(done) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(tmp_path / "m.yaml", tmp_path / "out", on_result=stop_after_two, **kw)
+    assert sorted(load_state(tmp_path / "out")) == sorted(done)
+    resumed = run_batch(tmp_path / "m.yaml", tmp_path / "out", **kw)
+    reused = resumed.schemes.set_index("name")["reused"]
+    assert sorted(reused[reused].index) == sorted(done)
+    assert resumed.schemes["status"].eq("ok").all()
+    run_batch(tmp_path / "m.yaml", tmp_path / "fresh", **kw)
+    assert (tmp_path / "out" / SUMMARY_FILE).read_bytes() == (
+        tmp_path / "fresh" / SUMMARY_FILE
+    ).read_bytes()
+
+
+def test_batch_on_worker_processes(tmp_path, capsys):
+    _copies(tmp_path, "a", "b")
+    (tmp_path / "m.csv").write_text(
+        "scheme,profile\ncopies/a.gpkg,national\ncopies/b.gpkg,hebi\n", encoding="utf-8"
+    )
+    result = run_batch(
+        tmp_path / "m.csv", tmp_path / "out", workers=2, progress="always", map_html=False
+    )
+    assert result.schemes["status"].tolist() == ["ok", "ok"]
+    assert result.exit_code == 1  # rules fail in the demo
+    assert "2/2" in capsys.readouterr().err  # the progress bar: schemes done / total
+    state = load_state(tmp_path / "out")
+    assert set(state) == {"a", "b"} and all(len(s["digest"]) == 64 for s in state.values())
+    assert (tmp_path / "out" / STATE_FILE).is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("m.csv", "scheme,profile\na.gpkg,hebi\nb.gpkg,\n", "m.csv:3: profile: "),
+        ("m.csv", "scheme,profile,colour\na.gpkg,hebi,red\n", "m.csv:2: colour: Extra inputs"),
+        ("m.csv", "scheme,profile\na.gpkg,gotham\n", "m.csv:2: profile 'gotham' is unknown"),
+        (
+            "m.csv",
+            "scheme,profile,name\na.gpkg,hebi,x\nb.gpkg,hebi,x\n",
+            "m.csv:3: name 'x' is already used on line 2",
+        ),
+        (
+            "m.yaml",
+            "- scheme: a.gpkg\n  profile: hebi\n- scheme: b.gpkg\n  profile: hebi\n  yaer: 2025\n",
+            "m.yaml:3: yaer: Extra inputs",
+        ),
+        ("m.yaml", "- scheme: a.gpkg\n  profile: hebi\n  year: soon\n", "m.yaml:1: year: "),
+        ("m.txt", "a.gpkg hebi\n", "a manifest is a .csv or .yaml file"),
+    ],
+)
+def test_manifest_errors_name_the_line(tmp_path, name, text, message):
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        run_batch(tmp_path / name, tmp_path / "out", processes=False, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_manifest_names_are_unique_and_from_the_paths(tmp_path):
+    (tmp_path / "m.csv").write_text(
+        "scheme,profile,year\n"
+        "north/scheme.gpkg,hebi,\n"
+        "south/scheme.gpkg,hebi,\n"
+        "x/demo.gpkg,hebi,2025\n"
+        "x/demo.gpkg,hebi,2030\n",
+        encoding="utf-8",
+    )
+    from compliance.batch import plan_jobs
+
+    jobs = plan_jobs(tmp_path / "m.csv", tmp_path / "out")
+    assert [j.name for j in jobs] == [
+        "north_scheme",
+        "south_scheme",
+        "x_demo_hebi_2025",
+        "x_demo_hebi_2030",
+    ]
+    assert [line for line, _ in read_manifest(tmp_path / "m.csv")] == [2, 3, 4, 5]
+
+
+def test_batch_sent_to_an_existing_cluster(tmp_path):
+    from dask.distributed import LocalCluster
+
+    _copies(tmp_path, "a")
+    (tmp_path / "m.csv").write_text("scheme,profile\ncopies/a.gpkg,national\n", encoding="utf-8")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        result = run_batch(
+            tmp_path / "m.csv",
+            tmp_path / "out",
+            scheduler=cluster.scheduler_address,
+            progress=False,
+            map_html=False,
+        )
+        assert cluster.scheduler is not None and cluster.status.name == "running"  # left running
+    assert result.schemes["status"].tolist() == ["ok"]
+    assert (tmp_path / "out" / "a" / "summary.csv").is_file()
