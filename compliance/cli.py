@@ -343,5 +343,45 @@ def docs_cmd(out_file: Path | None, rules_dir: Path | None) -> None:
     click.echo(f"wrote {out_file}")
 
 
+@main.command("batch")
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder: one folder per scheme, batch_summary.csv, overview.html.",
+)
+@click.option(
+    "--scheduler", default=None, help="Address of an existing dask scheduler (tcp://host:8786)."
+)
+@click.option("--workers", type=int, default=None, help="Local worker processes (default: cores).")
+@click.option("--force", is_flag=True, help="Re-check every scheme, even those unchanged.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def batch_cmd(
+    manifest: Path,
+    out_dir: Path,
+    scheduler: str | None,
+    workers: int | None,
+    force: bool,
+    no_progress: bool,
+) -> None:
+    """Check every scheme listed in MANIFEST (CSV or YAML) in parallel with dask; resumable."""
+    from .batch import run_batch, summary_lines
+
+    result = run_batch(
+        manifest,
+        out_dir,
+        scheduler=scheduler,
+        workers=workers,
+        force=force,
+        progress=not no_progress,
+    )
+    for line in summary_lines(result):
+        click.echo(line)
+    sys.exit(result.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -20,7 +20,6 @@ from shapely.geometry import box
 import compliance
 from compliance.cli import main
 
-
 #: What `check --no-map` writes.
 NO_MAP_FILES = ["findings.geojson", "findings.gpkg", "report.html", "run.json", "summary.csv"]
 

@@ -328,7 +328,13 @@ def assert_run_is_sound(scheme: Path, out: Path, profile: str = "hebi") -> int:
         assert not out.exists()
         return 2
     assert all("warning" in line for line in res.stderr.splitlines()), res.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["findings.geojson", "run.json", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "findings.geojson",
+        "findings.gpkg",
+        "report.html",
+        "run.json",
+        "summary.csv",
+    ]
     data = json.loads((out / "findings.geojson").read_text("utf-8"))
     for feature in data["features"]:
         props, geometry = feature["properties"], feature["geometry"]
