@@ -599,6 +599,33 @@ _FAMILY = {
 }
 
 
+def _repair_after_projection(
+    gdf: gpd.GeoDataFrame, src: Any, spec: LayerSpec, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Repair what reprojection made invalid (a valid sliver can cross itself once bent).
+
+    Geometries are repaired before projection too; this second pass keeps
+    every geometry the checks measure valid in the measuring CRS.
+    """
+    geoms = gdf.geometry.to_numpy()
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if not bad.any():
+        return gdf
+    fixed = _reduce_to(
+        shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False), spec.geometry
+    )
+    geoms = geoms.copy()
+    geoms[bad] = fixed
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    first = gdf["feature_id"].to_numpy()[bad][0]
+    notes.append(
+        f"{src.where}: {int(bad.sum())} geometries became invalid when projected and were "
+        f"repaired with make_valid (first: feature {first})"
+    )
+    out = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    return out[keep]
+
+
 def _reduce_to(geoms: np.ndarray, allowed: tuple[str, ...]) -> np.ndarray:
     """Keep only the parts of the allowed types (polygons first, then lines, then points).
 
@@ -1029,6 +1056,7 @@ def read_scheme(
                 f"{src.where}: coordinates are not finite after projecting to "
                 f"{crs_label(target)}; check the layer's CRS"
             )
+        gdf = _repair_after_projection(gdf, src, LAYERS[name], notes)
         gdf = _drop_slivers(gdf, src, warns)
         gdf = _flag_implausible(gdf, src, LAYERS[name], warns)
         layers[name] = gdf.reset_index(drop=True)

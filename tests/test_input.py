@@ -752,3 +752,17 @@ def test_shapefile_without_dbf_is_refused(tmp_path):
         f"{shp} (parcels): the attribute table 地块.dbf is missing beside 地块.shp, so the "
         "features have no fields; copy the .dbf next to the .shp (缺少 .dbf 属性表)"
     )
+
+
+def test_geometry_made_invalid_by_projection_is_repaired(tmp_path):
+    """A bow-tie repaired in its own CRS can cross itself again once projected to another zone."""
+    x, y = 358_229, 3_950_000
+    bow = Polygon([(x, y), (x + 2, y + 70_000), (x + 2, y), (x, y + 70_000)])
+    far = box(320_000, 3_950_000, 320_100, 3_950_100)
+    gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[bow, far], crs="EPSG:4547").to_file(
+        tmp_path / "s.gpkg", layer="clusters"
+    )
+    scheme = compliance.read_scheme(tmp_path / "s.gpkg")
+    assert scheme.crs.to_epsg() == 4546  # the centre lies in the CM 111E zone
+    assert shapely.is_valid(scheme.layers["clusters"].geometry.to_numpy()).all()
+    assert any("became invalid when projected" in n for n in scheme.notes)
