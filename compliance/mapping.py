@@ -822,6 +822,10 @@ def validate_basemap(basemap: str, tianditu_key: str | None = None) -> str | Non
     return key if basemap == "tianditu" else None
 
 
+#: Characters ``encodeURIComponent`` leaves as they are, beyond letters, digits and ``-_.~``.
+_URI_COMPONENT_SAFE = "!*'()"
+
+
 def violation_href(rule_id: str, feature_id: str, map_href: str = "map.html") -> str:
     """The link that opens ``map.html`` on one violation, zoomed, with its popup open.
 
@@ -838,9 +842,13 @@ def violation_href(rule_id: str, feature_id: str, map_href: str = "map.html") ->
     -------
     str
         ``map_href#rule=<rule_id>&fid=<feature_id>``, both percent-encoded
-        (``encodeURIComponent``), e.g. ``map.html#rule=EC02&fid=N%2BE``.
+        exactly as JavaScript's ``encodeURIComponent`` does (UTF-8; ``*`` and
+        ``-_.!~'()`` kept), e.g. ``map.html#rule=EC02&fid=N%2BE``, so the page
+        decodes it with ``decodeURIComponent``.
     """
-    return f"{map_href}#rule={quote(str(rule_id), safe='')}&fid={quote(str(feature_id), safe='')}"
+    rule = quote(str(rule_id), safe=_URI_COMPONENT_SAFE)
+    fid = quote(str(feature_id), safe=_URI_COMPONENT_SAFE)
+    return f"{map_href}#rule={rule}&fid={fid}"
 
 
 def _index_html(

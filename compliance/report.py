@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import geopandas as gpd
 import jinja2
@@ -43,7 +42,7 @@ from pyproj import CRS
 
 from .engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
 from .errors import OutputError
-from .mapping import FALLBACK_COLOURS, RULE_COLOURS
+from .mapping import FALLBACK_COLOURS, RULE_COLOURS, violation_href
 
 #: Violation sections drawn per rule at most (most severe first); the rest are
 #: counted and left to ``findings.geojson`` / ``findings.gpkg``.
@@ -85,8 +84,6 @@ CONTEXT_STYLES: tuple[tuple[str, str | None, str | None], ...] = (
     ("boundary", 'fill="none" stroke="#6e6e6e" stroke-width="1.2" stroke-dasharray="5 3"', None),
 )
 
-#: Characters ``encodeURIComponent`` leaves as they are (besides letters, digits and ``-_.~``).
-_URI_COMPONENT_SAFE = "!*'()"
 _COMPARISON = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 _STATUS_COLOUR = {
     "fail": "#c62828",
@@ -319,31 +316,6 @@ def rule_colour(rule_id: str) -> str:
     if known is not None:
         return known
     return FALLBACK_COLOURS[zlib.crc32(rule_id.encode("utf-8")) % len(FALLBACK_COLOURS)]
-
-
-def map_anchor(rule_id: str, feature_id: str, map_href: str = "map.html") -> str:
-    """The link into ``map.html`` that zooms to one finding.
-
-    The fragment is ``#rule=<rule_id>&fid=<feature_id>``, each value
-    percent-encoded exactly as JavaScript's ``encodeURIComponent`` does
-    (UTF-8; ``N+S`` → ``N%2BS``, ``521000,3951000`` → ``521000%2C3951000``,
-    ``*`` and ``-_.!~'()`` kept), so the map decodes it with
-    ``decodeURIComponent`` or ``new URLSearchParams(location.hash.slice(1))``.
-
-    Parameters
-    ----------
-    rule_id : str
-    feature_id : str
-    map_href : str
-        Path of the map relative to the report.
-
-    Returns
-    -------
-    str
-    """
-    rule = quote(str(rule_id), safe=_URI_COMPONENT_SAFE)
-    fid = quote(str(feature_id), safe=_URI_COMPONENT_SAFE)
-    return f"{map_href}#rule={rule}&fid={fid}"
 
 
 def _unit(unit: str, lang: str) -> str:
@@ -846,7 +818,7 @@ def _violation_groups(
                     "xy": xy,
                     "svg": Markup(svg),  # built from numbers and escaped labels only
                     "caption": caption,
-                    "href": map_anchor(code, fid, map_href) if map_href else "",
+                    "href": violation_href(code, fid, map_href) if map_href else "",
                 }
             )
         first = part.iloc[0]
@@ -922,7 +894,7 @@ def render_report(
       approval, feature id and layer, the centroid as longitude/latitude
       (EPSG:4326, 6 decimals) and as X/Y in the measuring CRS, an inline SVG
       map (:func:`svg_map`) and a link ``map.html#rule=<code>&fid=<id>``
-      (:func:`map_anchor`).
+      (:func:`compliance.mapping.violation_href`).
 
     No external resources: CSS and the copy script are inline, the maps are
     inline SVG, fonts are the system's.  Printing gives A4 pages with table

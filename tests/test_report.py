@@ -25,10 +25,10 @@ from pyproj import CRS
 
 import compliance
 from compliance.engine import Result
+from compliance.mapping import violation_href
 from compliance.report import (
     LABELS,
     MAX_SVG_VERTICES,
-    map_anchor,
     render_report,
     svg_map,
     write_findings_gpkg,
@@ -459,12 +459,12 @@ def test_without_a_map_there_are_no_map_links(demo_hebi: Result, tmp_path: Path)
     assert len(page.iter("article")) == len(_violations(demo_hebi))
 
 
-def test_map_anchor_encodes_like_encode_uri_component() -> None:
-    assert map_anchor("EC01", "C2") == "map.html#rule=EC01&fid=C2"
-    assert map_anchor("EC02", "N+S") == "map.html#rule=EC02&fid=N%2BS"
-    assert map_anchor("CL03", "521000,3951000") == "map.html#rule=CL03&fid=521000%2C3951000"
-    assert map_anchor("GR03", "*", "../map.html") == "../map.html#rule=GR03&fid=*"
-    assert map_anchor("RD01", "道路 1/2") == "map.html#rule=RD01&fid=%E9%81%93%E8%B7%AF%201%2F2"
+def test_map_link_encodes_like_encode_uri_component() -> None:
+    assert violation_href("EC01", "C2") == "map.html#rule=EC01&fid=C2"
+    assert violation_href("EC02", "N+S") == "map.html#rule=EC02&fid=N%2BS"
+    assert violation_href("CL03", "521000,3951000") == "map.html#rule=CL03&fid=521000%2C3951000"
+    assert violation_href("GR03", "*", "../map.html") == "../map.html#rule=GR03&fid=*"
+    assert violation_href("RD01", "道路 1/2") == "map.html#rule=RD01&fid=%E9%81%93%E8%B7%AF%201%2F2"
 
 
 # --------------------------------------------------------------------------- report.html, Nanjing
@@ -486,7 +486,9 @@ def test_nanjing_report(nanjing: Result, nanjing_zh: tuple[str, Node]) -> None:
     for row in v.itertuples():
         a = articles[(row.rule_id, row.feature_id)]
         assert a.one("p", class_="sentence").text() == row.message
-        assert a.one("a", class_="maplink").attrs["href"] == map_anchor(row.rule_id, row.feature_id)
+        assert a.one("a", class_="maplink").attrs["href"] == violation_href(
+            row.rule_id, row.feature_id
+        )
         svg = a.one("svg")
         assert svg.iter("path", class_="violation")
         # the surroundings are drawn: OSM roads and buildings near every violation
