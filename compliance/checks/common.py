@@ -147,12 +147,21 @@ def fmt_int(values: pd.Series | np.ndarray) -> pd.Series:
 
 
 def density_detail(
-    population: pd.Series | np.ndarray, area_km2: pd.Series | np.ndarray
+    population: pd.Series | np.ndarray,
+    area: pd.Series | np.ndarray,
+    *,
+    area_zh: str = "面积",
+    area_en: str = "area",
+    unit_zh: str = "平方公里",
+    unit_en: str = "km2",
 ) -> tuple[pd.Series, pd.Series]:
-    """Message facts of a density: population and area, in Chinese and English."""
-    pop, area = fmt_int(population), fmt1(area_km2)
-    zh = "人口 " + pop + " 人，面积 " + area.str.replace(",", "") + " 平方公里"
-    en = "population " + pop + ", area " + area + " km2"
+    """Message facts of a density: population and area, in Chinese and English.
+
+    ``area`` is in the unit named by ``unit_zh`` / ``unit_en`` (km² by default).
+    """
+    pop, text = fmt_int(population), fmt1(area)
+    zh = "人口 " + pop + f" 人，{area_zh} " + text.str.replace(",", "") + f" {unit_zh}"
+    en = "population " + pop + f", {area_en} " + text + f" {unit_en}"
     return zh, en
 
 

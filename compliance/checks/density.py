@@ -104,6 +104,10 @@ def _cover_note(share: pd.Series) -> tuple[pd.Series, pd.Series]:
 # --------------------------------------------------------------------------- CL03
 
 
+#: Units of an area given in hectares, for :func:`density_detail`.
+_HECTARES = {"unit_zh": "公顷", "unit_en": "ha"}
+
+
 class LocalDensityParams(Params):
     """Parameters of the local peak density (CL03)."""
 
@@ -177,6 +181,13 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
         reasons.append(f"{edge} cells less than {params.min_cell_share:.0%} inside the study area")
     if (~known).any():
         reasons.append(f"{int((~known).sum())} cells without population data")
+    cell_zh, cell_en = density_detail(
+        pop,
+        area_km2.to_numpy() * 100,
+        **_HECTARES,
+        area_zh="网格在统计范围内面积",
+        area_en="cell area inside the study area",
+    )
     return Evaluation(
         make_rows(
             c,
@@ -185,17 +196,8 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
             subject_en="grid cell " + c["feature_id"],
             measured=density,
             passed=compare(rule, density),
-            detail_zh="人口 "
-            + fmt_int(pop)
-            + " 人，网格在统计范围内面积 "
-            + fmt1(area_km2.to_numpy() * 100).str.replace(",", "")
-            + " 公顷；"
-            + population_source_zh(src).to_numpy(),
-            detail_en="population "
-            + fmt_int(pop)
-            + ", cell area inside the study area "
-            + fmt1(area_km2.to_numpy() * 100)
-            + " ha",
+            detail_zh=cell_zh + "；" + population_source_zh(src).to_numpy(),
+            detail_en=cell_en,
             method=(
                 f"{size:g} m grid cells aligned to multiples of {size:g} m in {scheme.crs_label}, "
                 f"clipped to the union of '{layer}'; population from "
@@ -227,6 +229,9 @@ def _local_density_parcels(scheme: Scheme, rule: Rule) -> Evaluation:
     with np.errstate(invalid="ignore", divide="ignore"):
         density = pop / area_km2
     zh, en = label(p, "地块", "parcel")
+    parcel_zh, parcel_en = density_detail(
+        pop, area_km2.to_numpy() * 100, **_HECTARES, area_zh="地块面积", area_en="parcel area"
+    )
     return Evaluation(
         make_rows(
             p,
@@ -235,17 +240,8 @@ def _local_density_parcels(scheme: Scheme, rule: Rule) -> Evaluation:
             subject_en=en,
             measured=density,
             passed=compare(rule, density),
-            detail_zh="人口 "
-            + fmt_int(pop)
-            + " 人，地块面积 "
-            + fmt1(area_km2.to_numpy() * 100).str.replace(",", "")
-            + " 公顷；"
-            + population_source_zh(src).to_numpy(),
-            detail_en="population "
-            + fmt_int(pop)
-            + ", parcel area "
-            + fmt1(area_km2.to_numpy() * 100)
-            + " ha",
+            detail_zh=parcel_zh + "；" + population_source_zh(src).to_numpy(),
+            detail_en=parcel_en,
             method="parcel population (" + src + ") ÷ parcel area",
         ),
         skipped=int((~known).sum()),
