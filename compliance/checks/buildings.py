@@ -10,6 +10,7 @@ the value measured are counted in ``skipped`` with the reasons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import geopandas as gpd
@@ -22,6 +23,7 @@ from ..catalogue import Rule
 from ..measures.buildings import (
     DEFAULT_FLOOR_HEIGHT_M,
     RESIDENTIAL_USES,
+    Estimate,
     flag,
     floor_area_m2,
     has_text,
@@ -178,6 +180,35 @@ def _needs_height_or_floors(b: gpd.GeoDataFrame) -> Evaluation | None:
 # --------------------------------------------------------------------------- BH01, BH03
 
 
+def _scoped_estimate(
+    scheme: Scheme,
+    params: HeightParams | FloorsParams,
+    estimate: Callable[[gpd.GeoDataFrame, float], Estimate],
+    missing_en: str,
+    missing_zh: str,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, _Sieve] | Evaluation:
+    """Buildings in scope with a height or storeys value, for BH01/BH03 and BH04.
+
+    Returns the buildings kept, their values and estimated flags (from
+    ``estimate``: :func:`height_m` or :func:`storeys`) and the sieve that
+    counted the rest; or the not-evaluated reason.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    if (ne := _needs_height_or_floors(b)) is not None:
+        return ne
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
+        return ne
+    e = estimate(b, params.floor_height_m)
+    sieve.drop(e.values.isna(), missing_en, missing_zh)
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    return b[keep], e.values[keep].to_numpy(), e.estimated[keep].to_numpy(), sieve
+
+
 class HeightParams(Params):
     """Parameters of the building-height check (BH01, BH03)."""
 
@@ -195,23 +226,11 @@ def check_building_height(scheme: Scheme, rule: Rule, params: HeightParams) -> E
     buildings to 100 m (超高层住宅, 000 (一)2).  Buildings with neither field
     are skipped.
     """
-    b = _buildings(scheme)
-    if isinstance(b, Evaluation):
-        return b
-    if (ne := _needs_height_or_floors(b)) is not None:
-        return ne
-    sieve = _Sieve(b.index)
-    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
-        return ne
+    found = _scoped_estimate(scheme, params, height_m, "without height_m or floors", "无高度与层数")
+    if isinstance(found, Evaluation):
+        return found
+    s, value, est, sieve = found
     fh = params.floor_height_m
-    h = height_m(b, fh)
-    sieve.drop(h.values.isna(), "without height_m or floors", "无高度与层数")
-    keep = sieve.keep.to_numpy()
-    if not keep.any():
-        return sieve.nothing_left()
-    s = b[keep]
-    value = h.values[keep].to_numpy()
-    est = h.estimated[keep].to_numpy()
     floors = _text(numeric_field(s, "floors"), "g")
     scope_zh, scope_en = _scope_words(params.new_only, params.uses)
     zh, en = label(s, "建筑", "building")
@@ -384,23 +403,11 @@ def check_building_floors(scheme: Scheme, rule: Rule, params: FloorsParams) -> E
     (001 二(一)3); a justified exception above the limit is recorded in the
     exceptions file.
     """
-    b = _buildings(scheme)
-    if isinstance(b, Evaluation):
-        return b
-    if (ne := _needs_height_or_floors(b)) is not None:
-        return ne
-    sieve = _Sieve(b.index)
-    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
-        return ne
+    found = _scoped_estimate(scheme, params, storeys, "without floors or height_m", "无层数与高度")
+    if isinstance(found, Evaluation):
+        return found
+    s, value, est, sieve = found
     fh = params.floor_height_m
-    n = storeys(b, fh)
-    sieve.drop(n.values.isna(), "without floors or height_m", "无层数与高度")
-    keep = sieve.keep.to_numpy()
-    if not keep.any():
-        return sieve.nothing_left()
-    s = b[keep]
-    value = n.values[keep].to_numpy()
-    est = n.estimated[keep].to_numpy()
     height = _text(numeric_field(s, "height_m"), ".1f")
     scope_zh, scope_en = _scope_words(params.new_only, params.uses)
     zh, en = label(s, "建筑", "building")
