@@ -181,12 +181,9 @@ def check_cmd(
     rules_dir: Path | None,
 ) -> None:
     """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
-    from .catalogue import load_profile
-    from .engine import evaluate
-    from .exceptions import read_exceptions
+    from .engine import check
     from .mapping import validate_basemap
     from .output import check_out_dir, write_outputs
-    from .scheme import far_from_china_warning, read_scheme
 
     rasters: dict[str, str | Path] = {
         role: path
@@ -201,13 +198,16 @@ def check_cmd(
     inputs = [scheme, *rasters.values(), *([exceptions] if exceptions else [])]
     check_out_dir(out_dir, force=force, inputs=inputs)
     key = None if no_map else validate_basemap(basemap, tianditu_key)
-    prof = load_profile(profile, rules_dir, year=year)
-    ex = read_exceptions(exceptions) if exceptions is not None else None
-    sch = read_scheme(scheme, crs=crs, rasters=rasters, field_map=field_map)
-    far = far_from_china_warning(sch)
-    if far is not None:
-        sch.warnings.append(far)
-    result = evaluate(sch, prof, exceptions=ex)
+    result = check(
+        scheme,
+        profile,
+        year=year,
+        crs=crs,
+        rasters=rasters,
+        exceptions=exceptions,
+        rules_dir=rules_dir,
+        field_map=field_map,
+    )
     write_outputs(
         result,
         out_dir,

@@ -26,7 +26,7 @@ from .checks.common import fmt_fixed
 from .errors import RuleFileError
 from .exceptions import apply_exceptions, read_exceptions
 from .registry import CHECKS, Evaluation
-from .scheme import Scheme, read_scheme
+from .scheme import Scheme, far_from_china_warning, read_scheme
 
 FINDING_COLUMNS = [
     "rule_id",
@@ -503,6 +503,7 @@ def check(
     rasters: dict[str, str | Path] | None = None,
     exceptions: str | Path | pd.DataFrame | None = None,
     rules_dir: Path | None = None,
+    field_map: str | Path | None = None,
     threads: int | None = None,
 ) -> Result:
     """Check a scheme against a profile's rules.
@@ -527,6 +528,8 @@ def check(
         Exceptions file (or its table) of approved breaches.
     rules_dir : pathlib.Path, optional
         Catalogue folder instead of the shipped one.
+    field_map : str or pathlib.Path, optional
+        YAML mapping of the scheme's layer and field names onto the contract's.
     threads : int, optional
         Threads to run the rules on (:func:`evaluate`); default: the cores, at most 4.
 
@@ -544,5 +547,11 @@ def check(
     """
     prof = profile if isinstance(profile, Profile) else load_profile(profile, rules_dir, year=year)
     ex = read_exceptions(exceptions) if isinstance(exceptions, str | Path) else exceptions
-    sch = scheme if isinstance(scheme, Scheme) else read_scheme(scheme, crs=crs, rasters=rasters)
+    if isinstance(scheme, Scheme):
+        sch = scheme
+    else:
+        sch = read_scheme(scheme, crs=crs, rasters=rasters, field_map=field_map)
+        far = far_from_china_warning(sch)  # every profile is a Chinese plan's
+        if far is not None:
+            sch.warnings.append(far)
     return evaluate(sch, prof, exceptions=ex, threads=threads)
