@@ -249,10 +249,14 @@ def _seed_text(seeds_dir: Path, seed: str) -> str | None:
     return f.read_text(encoding="utf-8") if f.is_file() else None
 
 
+#: libyaml's safe loader when PyYAML was built with it (several times faster), else PyYAML's.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_profile_file(path: Path) -> tuple[_ProfileFile, str]:
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import folium
@@ -486,6 +487,15 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, crs: CRS | None, grid_deg: float) -> gpd.Ge
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
 
+def _geojson(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of a frame already in EPSG:4326, for ``folium.GeoJson``.
+
+    What folium would make of the frame itself, made once: given a frame,
+    folium computes ``__geo_interface__`` twice (``hasattr`` and then use).
+    """
+    return cast("dict[str, Any]", json.loads(json.dumps(gdf.__geo_interface__)))
+
+
 def _union_boxes(boxes: list[np.ndarray]) -> tuple[float, float, float, float] | None:
     """The box covering (minx, miny, maxx, maxy) boxes; None when there are none."""
     boxes = [b for b in boxes if np.isfinite(b).all()]
@@ -675,7 +685,7 @@ def _add_violation_layer(
             marker = folium.CircleMarker(radius=7)
             marker.options["pane"] = pane  # path_options() drops it; points keep their pane
         geojson = folium.GeoJson(
-            part.reset_index(drop=True),
+            _geojson(part.reset_index(drop=True)),
             style_function=_violation_style(colour),
             highlight_function=_violation_highlight,
             control=False,
@@ -1142,7 +1152,12 @@ def render_map(
     folium.map.CustomPane(_CONTEXT_PANE, z_index=350, pointer_events=False).add_to(m)
     for _name, label, opts, gdf in context:
         folium.GeoJson(
-            gdf, name=label, interactive=False, pane=_CONTEXT_PANE, smooth_factor=0.5, **opts
+            _geojson(gdf),
+            name=label,
+            interactive=False,
+            pane=_CONTEXT_PANE,
+            smooth_factor=0.5,
+            **opts,
         ).add_to(m)
 
     # Rules in profile order; extra codes (a hand-built Result) after them.

@@ -1032,11 +1032,8 @@ def _typed_findings(f: gpd.GeoDataFrame) -> pd.DataFrame:
         elif c == "year":
             out[c] = pd.to_numeric(col, errors="coerce").round().astype("Int32")
         else:
-            out[c] = (
-                col.astype(object)
-                .where(col.notna(), None)
-                .map(lambda v: v if v is None else str(v))
-            )
+            text = col.astype("string")  # str of each value, NA where missing
+            out[c] = text.astype(object).where(text.notna(), None)
     return out
 
 
@@ -1105,23 +1102,30 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
 
 @contextmanager
 def _sqlite_without_sync() -> Iterator[None]:
-    """SQLite without fsync while the GeoPackage is written (a temporary file moved
-    into place when complete, so an interrupted write leaves nothing half-written):
-    one fsync per layer would make writing several times slower."""
-    old = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    """SQLite without fsync or rollback journal while the GeoPackage is written (a
+    temporary file moved into place when complete, so an interrupted write leaves
+    nothing half-written): one fsync and journal per layer would make writing
+    several times slower."""
+    options = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF"}
+    old = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(options)
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": old})
+        pyogrio.set_gdal_config_options(old)
 
 
 def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tmp: Path) -> None:
     rules = result.profile.rules
+    # typed and grouped by family once for all rules, then sliced per rule
+    typed = _typed_findings(f)
+    family, written = _as_family(f.geometry.to_numpy())
+    rule_ids = f["rule_id"].astype(str).to_numpy()
     for code in order:  # one layer per rule
-        part = f[f["rule_id"] == code]
-        if part.empty:
+        mine = rule_ids == code
+        if not mine.any():
             continue
+        part = f[mine]
         rule = rules.get(code)
         title_zh = rule.title_zh if rule else str(part["title_zh"].iloc[0])
         title_en = rule.title_en if rule else str(part["title_en"].iloc[0])
@@ -1130,8 +1134,7 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
             if rule
             else str(part["source"].iloc[0])
         )
-        attrs = _typed_findings(part)
-        fam, geoms = _as_family(part.geometry.to_numpy())
+        attrs, fam, geoms = typed[mine], family[mine], written[mine]
         present = [d for d in (2, 1, 0) if (fam == d).any()]
         if not present:
             _write_layer(tmp, attrs.reset_index(drop=True), code, title_zh, title_en, clause)
