@@ -383,5 +383,43 @@ def batch_cmd(
     sys.exit(result.exit_code)
 
 
+def run() -> None:
+    """The ``compliance`` console script: :func:`main`, then exit without the teardown.
+
+    Python's orderly shutdown frees every object of every imported module
+    (pandas, pyarrow, GDAL, PROJ, folium ...): about 0.15 s after a check that
+    took 1.9 s, on a run a designer repeats while drawing.  Once the command
+    has finished, its outputs are complete and closed (written into a
+    temporary directory and moved into place), so the process flushes its
+    streams, runs the ``atexit`` handlers (logging, multiprocessing) and
+    leaves with the command's status through :func:`os._exit`.  While another
+    thread still runs, it exits the usual way, which waits for it.
+    """
+    import atexit
+    import threading
+
+    try:
+        main()
+        code: str | int | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if threading.active_count() > 1:
+        sys.exit(code)
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:  # sys.exit("text"): Python prints it and exits 1
+        print(code, file=sys.stderr)
+        status = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more to say
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

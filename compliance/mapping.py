@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import re
 import zlib
@@ -34,6 +35,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.template import Template
@@ -490,10 +492,14 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, crs: CRS | None, grid_deg: float) -> gpd.Ge
 def _geojson(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of a frame already in EPSG:4326, for ``folium.GeoJson``.
 
-    What folium would make of the frame itself, made once: given a frame,
-    folium computes ``__geo_interface__`` twice (``hasattr`` and then use).
+    Written by GDAL's GeoJSON driver (pyogrio, into memory): given the frame
+    itself, folium would build ``__geo_interface__`` twice, a Python dict per
+    feature each time, with a ``bbox`` and an ``id`` the page does not use.
+    Missing values are ``null``.
     """
-    return cast("dict[str, Any]", json.loads(json.dumps(gdf.__geo_interface__)))
+    buffer = io.BytesIO()
+    pyogrio.write_dataframe(gdf, buffer, driver="GeoJSON", layer="features")
+    return cast("dict[str, Any]", json.loads(buffer.getvalue()))
 
 
 def _union_boxes(boxes: list[np.ndarray]) -> tuple[float, float, float, float] | None:

@@ -744,28 +744,48 @@ def _violation_groups(
     context = _context_layers(result)
     crs: CRS | None = f.crs
     lab = LABELS[lang]
+    # The violations shown, chosen for all rules at once: per rule, the most severe
+    # first (fail, warn, excepted), then the largest excess, then the feature id.
+    rule_ids = v["rule_id"].astype(str).to_numpy()
+    comparisons = np.array(
+        [rules[c].comparison if c in rules else "" for c in rule_ids], dtype=object
+    )
+    measured = v["measured"].to_numpy(dtype=float)
+    limit = v["limit"].to_numpy(dtype=float)
+    low = v["limit_low"].to_numpy(dtype=float)
+    excess = np.full(len(v), np.nan)
+    for comparison in pd.unique(comparisons):  # a handful of comparison kinds
+        same = comparisons == comparison
+        excess[same] = _excess(comparison or None, measured[same], limit[same], low[same])
+    rank = v["status"].map(STATUS_ORDER).fillna(0).to_numpy()
+    rule_pos = pd.Series(range(len(order)), index=order).reindex(rule_ids).to_numpy()
+    sort = np.lexsort((v["feature_id"].astype(str).to_numpy(), -excess, -rank, rule_pos))
+    ranked = v.iloc[sort]
+    shown = ranked[ranked.groupby("rule_id", sort=False).cumcount().to_numpy() < max_per_rule]
+    all_geoms = shown.geometry.to_numpy()
+    all_has_geom = ~(shapely.is_missing(all_geoms) | shapely.is_empty(all_geoms))
+    all_centroids = np.where(
+        all_has_geom, shapely.centroid(np.where(all_has_geom, all_geoms, None)), None
+    )
+    all_lonlat = (
+        gpd.GeoSeries(all_centroids, crs=crs).to_crs(4326).to_numpy() if crs is not None else None
+    )
+    all_records = shown.drop(columns=shown.geometry.name).to_dict("records")
+    shown_ids = shown["rule_id"].astype(str).to_numpy()
+    counts_of = v.groupby("rule_id")["status"].value_counts()
+    totals = pd.Series(rule_ids).value_counts()
     groups = []
     for code in order:  # one group per rule
-        part = v[v["rule_id"] == code]
-        if part.empty:
+        rows = np.flatnonzero(shown_ids == code)
+        if len(rows) == 0:
             continue
         rule = rules.get(code)
         comparison = rule.comparison if rule is not None else None
-        measured = part["measured"].to_numpy(dtype=float)
-        limit = part["limit"].to_numpy(dtype=float)
-        low = part["limit_low"].to_numpy(dtype=float)
-        excess = _excess(comparison, measured, limit, low)
-        rank = part["status"].map(STATUS_ORDER).fillna(0).to_numpy()
-        # Most severe first: fail, warn, excepted; then the largest excess; then the id.
-        sort = np.lexsort((part["feature_id"].astype(str).to_numpy(), -excess, -rank))
-        top = part.iloc[sort[:max_per_rule]]
-        geoms = top.geometry.to_numpy()
-        has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        centroids = np.where(has_geom, shapely.centroid(np.where(has_geom, geoms, None)), None)
-        lonlat = gpd.GeoSeries(centroids, crs=crs).to_crs(4326) if crs is not None else None
+        geoms, has_geom, centroids = all_geoms[rows], all_has_geom[rows], all_centroids[rows]
+        lonlat = all_lonlat[rows] if all_lonlat is not None else None
+        records = [all_records[k] for k in rows]
         colour = rule_colour(code)
         items = []
-        records = top.drop(columns=top.geometry.name).to_dict("records")
         for i, row in enumerate(records):  # at most max_per_rule
             unit = str(row["unit"])
             fid = str(row["feature_id"])
@@ -787,7 +807,7 @@ def _violation_groups(
                 c: Any = centroids[i]
                 xy = f"X {c.x:,.1f} m, Y {c.y:,.1f} m"
                 if lonlat is not None:
-                    p = lonlat.iloc[i]
+                    p = lonlat[i]
                     lon_lat = f"{p.x:.6f}, {p.y:.6f}"
                 joiner = "、" if lang == "zh" else ", "
                 ctx = joiner.join(names[d] for d in drawn) if drawn else ""
@@ -821,7 +841,7 @@ def _violation_groups(
                     "href": violation_href(code, fid, map_href) if map_href else "",
                 }
             )
-        first = part.iloc[0]
+        first = records[0]
         if rule is not None:
             clause = {
                 "document": rule.source.document,
@@ -831,7 +851,8 @@ def _violation_groups(
             }
         else:
             clause = {"document": "", "section": "", "quote": str(first["source"]), "basis": ""}
-        counts = part["status"].value_counts()
+        counts = counts_of[code]
+        total = int(totals[code])
         groups.append(
             {
                 "code": code,
@@ -845,8 +866,8 @@ def _violation_groups(
                 ],
                 "clause": clause,
                 "items": items,
-                "more": lab["more"].format(n=len(part) - len(top), shown=len(top))
-                if len(part) > len(top)
+                "more": lab["more"].format(n=total - len(rows), shown=len(rows))
+                if total > len(rows)
                 else "",
             }
         )

@@ -351,3 +351,28 @@ def test_concurrent_swaps_are_serialised(tmp_path, demo_national, demo_hebi):
         p.join(timeout=60)
     assert outcomes == ["ok", "ok", "ok"]
     _assert_one_complete_output(out, ["national", "hebi"])
+
+
+def _console(*args: str) -> subprocess.CompletedProcess[str]:
+    """The ``compliance`` console script (``compliance.cli:run``) in a process of its own."""
+    code = "import sys; from compliance.cli import run; sys.argv[0] = 'compliance'; run()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_console_script_exits_with_the_status_and_flushes_a_pipe(tmp_path):
+    # run() leaves through os._exit, past Python's teardown: the command's status,
+    # its complete outputs and every line it wrote to a pipe must survive it.
+    failed = _console("check", str(DEMO), "--profile", "national", "--out", str(tmp_path / "a"))
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stdout.rstrip().endswith(f"outputs in {tmp_path / 'a'}")
+    assert "CL01" in failed.stdout and failed.stderr == ""
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted([*NO_MAP_FILES, "map.html"])
+
+    bad = _console("check", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "b"))
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("compliance: error: ") and bad.stderr.count("\n") == 1
+
+    listed = _console("profiles")
+    assert listed.returncode == 0 and "hebi" in listed.stdout.split()
