@@ -182,7 +182,7 @@ def check_cmd(
 ) -> None:
     """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
     from .engine import check
-    from .mapping import validate_basemap
+    from .mapstyle import validate_basemap
     from .output import check_out_dir, write_outputs
 
     rasters: dict[str, str | Path] = {

@@ -25,7 +25,6 @@ import html
 import io
 import json
 import re
-import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, cast
@@ -42,11 +41,11 @@ from folium.template import Template
 from pyproj import CRS, Transformer
 
 from .engine import UNIT_ZH, Result, fmt
-from .errors import InputError
-
-#: The basemaps :func:`render_map` offers (``--basemap``).  All are Web Mercator
-#: tiles on WGS 84 or CGCS2000 coordinates; no GCJ-02 / BD-09 (offset) tiles.
-BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "none")
+from .mapstyle import BASEMAPS as BASEMAPS  # re-exported: the map's public names
+from .mapstyle import FALLBACK_COLOURS as FALLBACK_COLOURS
+from .mapstyle import RULE_COLOURS as RULE_COLOURS
+from .mapstyle import rule_colour, validate_basemap
+from .mapstyle import violation_href as violation_href
 
 #: Leaflet vendored from the npm package ``leaflet`` (BSD-2-Clause, LICENSE
 #: beside it), inlined into the page when ``offline=True``.
@@ -66,35 +65,6 @@ _TIANDITU_ATTR = (
 )
 #: Background of a map without tiles (``basemap="none"``).
 _NO_BASEMAP_BACKGROUND = "#f3f1ec"
-
-#: Colour of each rule of the shipped catalogue: fixed, so a rule keeps its
-#: colour from run to run and from map to map.  No greens: green is context.
-RULE_COLOURS: dict[str, str] = {
-    "CL01": "#253494",  # navy
-    "CL02": "#17becf",  # cyan
-    "EC01": "#e41a1c",  # red
-    "EC02": "#ff7f00",  # orange
-    "GR01": "#984ea3",  # purple
-    "GR02": "#f781bf",  # pink
-    "GR03": "#a65628",  # brown
-    "RD01": "#377eb8",  # blue
-    "SQ01": "#d4a000",  # mustard
-}
-
-#: Colours for rule codes not in :data:`RULE_COLOURS`, picked by a CRC32 of the
-#: code (stable across runs and Python processes, unlike ``hash``).
-FALLBACK_COLOURS: tuple[str, ...] = (
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#1f77b4",
-    "#d62728",
-    "#9467bd",
-    "#ff9896",
-    "#c49c94",
-    "#393b79",
-)
 
 #: Tolerance (metres, in the measuring CRS) for simplifying context layers.
 CONTEXT_SIMPLIFY_M = 2.0
@@ -444,13 +414,6 @@ class _ViolationIndex(MacroElement):
         self.bounds = bounds
 
 
-def _rule_colour(rule_id: str) -> str:
-    known = RULE_COLOURS.get(rule_id)
-    if known is not None:
-        return known
-    return FALLBACK_COLOURS[zlib.crc32(rule_id.encode("utf-8")) % len(FALLBACK_COLOURS)]
-
-
 def _esc(text: object) -> str:
     return html.escape(str(text), quote=True)
 
@@ -677,7 +640,7 @@ def _add_violation_layer(
 
     Returns the JavaScript names of the group and of its GeoJson layers.
     """
-    colour = _rule_colour(rule_id)
+    colour = rule_colour(rule_id)
     group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
     is_area = props.geom_type.isin(_AREA_TYPES).to_numpy()
     fields = [f for f, _ in _POPUP_FIELDS]
@@ -757,7 +720,7 @@ def _legend_html(
         if missing:
             tally.append(f"{missing} 处无图形 / not drawn")
         parts.append(
-            f'<div class="cc-row">{_swatch(_rule_colour(code), n_fail == 0)}'
+            f'<div class="cc-row">{_swatch(rule_colour(code), n_fail == 0)}'
             f"<b>{_esc(code)}</b> {_esc(titles.get(code, ''))}"
             f' <span class="cc-small">（{_esc("，".join(tally))}）</span></div>'
         )
@@ -804,69 +767,6 @@ def _legend_html(
     return "".join(parts)
 
 
-def validate_basemap(basemap: str, tianditu_key: str | None = None) -> str | None:
-    """Check a basemap choice before any work is done; return the Tianditu key to use.
-
-    Parameters
-    ----------
-    basemap : str
-        One of :data:`BASEMAPS`: ``"osm"``, ``"tianditu"`` or ``"none"``.
-    tianditu_key : str, optional
-        The Tianditu key (``tk``); surrounding blanks are dropped.
-
-    Returns
-    -------
-    str or None
-        The key, stripped, for ``"tianditu"``; None otherwise.
-
-    Raises
-    ------
-    InputError
-        An unknown basemap (GCJ-02 ones included), or ``"tianditu"`` without a key.
-    """
-    if basemap not in BASEMAPS:
-        raise InputError(
-            f"basemap must be one of {', '.join(BASEMAPS)}, got {basemap!r}; GCJ-02/BD-09 "
-            "basemaps (AMap/Gaode, Baidu, Tencent) are not offered: their offsets misplace findings"
-        )
-    key = (tianditu_key or "").strip()
-    if basemap == "tianditu" and not key:
-        raise InputError(
-            "the Tianditu basemap needs a key, found none: pass --tianditu-key KEY "
-            "(a free browser key from console.tianditu.gov.cn), or use --basemap osm or none"
-        )
-    return key if basemap == "tianditu" else None
-
-
-#: Characters ``encodeURIComponent`` leaves as they are, beyond letters, digits and ``-_.~``.
-_URI_COMPONENT_SAFE = "!*'()"
-
-
-def violation_href(rule_id: str, feature_id: str, map_href: str = "map.html") -> str:
-    """The link that opens ``map.html`` on one violation, zoomed, with its popup open.
-
-    Parameters
-    ----------
-    rule_id : str
-        The rule's code, e.g. ``"EC01"``.
-    feature_id : str
-        The finding's ``feature_id``, as in ``findings.geojson``.
-    map_href : str
-        Address of the map page, relative to the linking page.
-
-    Returns
-    -------
-    str
-        ``map_href#rule=<rule_id>&fid=<feature_id>``, both percent-encoded
-        exactly as JavaScript's ``encodeURIComponent`` does (UTF-8; ``*`` and
-        ``-_.!~'()`` kept), e.g. ``map.html#rule=EC02&fid=N%2BE``, so the page
-        decodes it with ``decodeURIComponent``.
-    """
-    rule = quote(str(rule_id), safe=_URI_COMPONENT_SAFE)
-    fid = quote(str(feature_id), safe=_URI_COMPONENT_SAFE)
-    return f"{map_href}#rule={rule}&fid={fid}"
-
-
 def _index_html(
     props: pd.DataFrame,
     drawn_keys: set[str],
@@ -897,7 +797,7 @@ def _index_html(
         href = href + fid.map(lambda f: quote(f, safe=""))
         drawn = props["cc_key"].isin(drawn_keys)
         kind = props["status"].map({"warn": " cc-warn"}).fillna("")
-        colour = rule.map(_rule_colour)
+        colour = rule.map(rule_colour)
         attrs = (
             ' class="cc-item'
             + kind
@@ -927,7 +827,7 @@ def _index_html(
                 continue
             parts.append(
                 f'<div class="cc-group" data-rule="{_esc(code)}"><div class="cc-gh">'
-                f"{_swatch(_rule_colour(code), False)}{_esc(code)} {_esc(titles.get(code, ''))}"
+                f"{_swatch(rule_colour(code), False)}{_esc(code)} {_esc(titles.get(code, ''))}"
                 f' <span class="cc-small">（{len(mine)}）</span></div>' + "".join(mine) + "</div>"
             )
     parts.append("</div></details>")
@@ -1197,7 +1097,7 @@ def render_map(
             continue
         part = props[props["rule_id"] == code]
         n = sum(counts[code])
-        colour = _rule_colour(code)
+        colour = rule_colour(code)
         name = (
             f'<span style="color:{colour}">■</span> '
             f"{_esc(code)} {_esc(titles.get(code, ''))} · {n} 处"

@@ -23,7 +23,6 @@ from __future__ import annotations
 import html
 import math
 import os
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from pyproj import CRS
 
 from .engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
 from .errors import OutputError
-from .mapping import FALLBACK_COLOURS, RULE_COLOURS, violation_href
+from .mapstyle import rule_colour, violation_href
 
 #: Violation sections drawn per rule at most (most severe first); the rest are
 #: counted and left to ``findings.geojson`` / ``findings.gpkg``.
@@ -295,27 +294,6 @@ _COLOUR_WORD = {"zh": "规则", "en": "the rule's colour"}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def rule_colour(rule_id: str) -> str:
-    """The colour of a rule, the same as on ``map.html``.
-
-    Parameters
-    ----------
-    rule_id : str
-        A rule code such as ``EC01``.
-
-    Returns
-    -------
-    str
-        ``#rrggbb``: :data:`compliance.mapping.RULE_COLOURS` for the shipped
-        rules, else one of :data:`compliance.mapping.FALLBACK_COLOURS` picked by
-        a CRC32 of the code (stable across runs).
-    """
-    known = RULE_COLOURS.get(rule_id)
-    if known is not None:
-        return known
-    return FALLBACK_COLOURS[zlib.crc32(rule_id.encode("utf-8")) % len(FALLBACK_COLOURS)]
 
 
 def _unit(unit: str, lang: str) -> str:
