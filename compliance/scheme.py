@@ -477,6 +477,8 @@ class _Read:
     gdf: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
     closed_rings: np.ndarray | None = None  # positions of features whose rings were closed
+    unreadable: np.ndarray | None = None  # positions of features whose geometry GEOS refused
+    unreadable_why: str = ""  # GEOS's reason, for the first of them
 
 
 def _read_vector(
@@ -530,6 +532,8 @@ def _read_source(src: _Source) -> _Read:
         elif encoding == "UTF-8":
             notes.append(f"{src.name}: {file.name} has no .cpg; its text read as UTF-8")
     closed: np.ndarray | None = None
+    unreadable: np.ndarray | None = None
+    why = ""
     messages: list[str] = []
     try:
         if file.suffix.lower() in (".parquet", ".geoparquet"):
@@ -544,21 +548,24 @@ def _read_source(src: _Source) -> _Read:
             try:
                 gdf, messages = _read_vector(file, src.inner, encoding)
             except shapely.errors.GEOSException as exc:
-                if "closed" not in str(exc) and "LinearRing" not in str(exc):
-                    raise
+                # Geometries GEOS cannot build: unclosed rings (closed here), and
+                # lines or rings of a single point (nothing to repair: left out, named).
                 gdf, messages = _read_vector(file, src.inner, encoding, on_invalid="fix")
                 unfixed, _ = _read_vector(file, src.inner, encoding, on_invalid="ignore")
+                got = ~shapely.is_missing(np.asarray(gdf.geometry.array, dtype=object))
                 closed = (
-                    shapely.is_missing(np.asarray(unfixed.geometry.array, dtype=object))
-                    & ~shapely.is_missing(np.asarray(gdf.geometry.array, dtype=object))
+                    shapely.is_missing(np.asarray(unfixed.geometry.array, dtype=object)) & got
                 ).nonzero()[0]
+                stored = pyogrio.raw.read(file, layer=src.inner, columns=[], encoding=encoding)[2]
+                unreadable = (~pd.isna(stored) & ~got).nonzero()[0]
+                why = _one_line(exc).removeprefix("IllegalArgumentException: ")
     except InputError:
         raise
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({_one_line(exc)})") from exc
     if any("Measured (M) geometry" in m for m in messages):
         notes.append(f"{src.name}: M (measure) values dropped; only x and y are used")
-    return _Read(gdf, notes, closed)
+    return _Read(gdf, notes, closed, unreadable, why)
 
 
 def _feature_ids(gdf: gpd.GeoDataFrame, from_gpkg: bool) -> tuple[pd.Series, bool]:
@@ -876,6 +883,14 @@ def _prepare(
             f"{where}: {n} polygon rings were not closed and have been closed "
             f"(first: feature {ids.iloc[int(read.closed_rings[0])]}); 多边形未闭合已闭合"
         )
+    if read.unreadable is not None and len(read.unreadable):
+        n = len(read.unreadable)
+        warns.append(
+            f"{where}: {n} geometries cannot be built (a line or a ring needs at least two "
+            f"distinct points; GEOS: {read.unreadable_why}) and were dropped "
+            f"(first: feature {ids.iloc[int(read.unreadable[0])]}); 几何无法构建已忽略"
+        )
+        gdf = gdf.drop(index=gdf.index[read.unreadable])
     gdf, rep = _clean_geometry(gdf, src, spec, notes, warns)
     _parse_numbers(gdf, src, spec, res.sources, notes)
     notes.extend(translate_values(gdf, name, res.sources, field_map))

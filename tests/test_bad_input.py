@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -201,6 +202,66 @@ def test_null_and_empty_geometries_are_dropped_and_counted(tmp_path):
     one_line_note(r, "squares", "2 null or empty")
     assert r.run_info()["dropped_empty_geometries"] == {"squares": 2}
     assert r.findings("SQ01")["feature_id"].tolist() == ["P0"]  # 2.25 ha fails
+
+
+def _one_point_geometries(scheme: Path) -> Path:
+    """A GeoPackage whose road R1 is a line of one point and plaza P1 a ring of one point.
+
+    Neither can be made by shapely, so the WKB is written by hand (pyogrio's raw
+    writer passes it to GDAL unchecked).
+    """
+    from pyogrio.raw import write
+
+    def wkb(kind: int, rings: int | None, points: list[tuple[float, float]]) -> bytes:
+        head = struct.pack("<BI", 1, kind) + (struct.pack("<I", rings) if rings else b"")
+        return (
+            head + struct.pack("<I", len(points)) + b"".join(struct.pack("<dd", *p) for p in points)
+        )
+
+    road = [(X0, Y0), (X0 + 500, Y0)]
+    geoms = [
+        wkb(2, None, road),
+        wkb(2, None, road[:1]),
+        wkb(2, None, [(X0, Y0 + 300), (X0 + 500, Y0 + 300)]),
+    ]
+    write(
+        scheme,
+        np.array(geoms, dtype=object),
+        [np.array(["R0", "R1", "R2"], dtype=object), np.array([60.0, 60.0, 30.0])],
+        ["id", "red_line_width_m"],
+        layer="roads",
+        driver="GPKG",
+        geometry_type="LineString",
+        crs="EPSG:4547",
+    )
+    plaza = [
+        shapely.to_wkb(square(0, 0, 150)),
+        wkb(3, 1, [(X0, Y0)]),
+        shapely.to_wkb(square(400, 0, 50)),
+    ]
+    write(
+        scheme,
+        np.array(plaza, dtype=object),
+        [np.array(["P0", "P1", "P2"], dtype=object)],
+        ["id"],
+        layer="squares",
+        driver="GPKG",
+        geometry_type="Polygon",
+        crs="EPSG:4547",
+    )
+    return scheme
+
+
+def test_line_or_ring_of_one_point_is_dropped_and_named(tmp_path):
+    r = accepted(_one_point_geometries(tmp_path / "scheme.gpkg"), profile="national")
+    for layer, first in (("roads", "R1"), ("squares", "P1")):
+        note = one_line_note(r, f"layer '{layer}'", "1 geometries cannot be built")
+        assert f"(first: feature {first})" in note and "two distinct points" in note
+    summary = r.summary()
+    assert (summary["RD01"]["checked"], summary["RD01"]["failed"]) == ("2", "1")
+    assert r.findings("RD01")["feature_id"].tolist() == ["R0"]  # 60 m > 40 m
+    assert (summary["SQ01"]["checked"], summary["SQ01"]["failed"]) == ("2", "1")
+    assert r.findings("SQ01")["feature_id"].tolist() == ["P0"]  # 2.25 ha > 2 ha
 
 
 def _with_zm(scheme: Path, layer: str, geom_wkt: str) -> Path:
@@ -531,3 +592,21 @@ def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():
     assert rule_problem(unknown) == RuleProblem(
         ("measure",), f"measure 'plaza_soft_area' is unknown (known: {', '.join(sorted(CHECKS))})"
     )
+
+
+def test_every_row_of_the_readme_table_names_tests_that_exist():
+    import re
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    table = readme.split("| bad input | what the tool does | exit status | test |", 1)[1]
+    lines = table.splitlines()[2:]  # after the header's separator row
+    rows = lines[: next((i for i, r in enumerate(lines) if not r.startswith("|")), len(lines))]
+    named = [name for row in rows for name in re.findall(r"`(test_\w+)`", row.rsplit("|", 2)[1])]
+    assert len(rows) >= 30 and len(named) >= len(rows)
+    defined = {
+        name
+        for module in (ROOT / "tests").glob("test_*.py")
+        for name in re.findall(r"^def (test_\w+)", module.read_text("utf-8"), re.MULTILINE)
+    }
+    missing = sorted(set(named) - defined)
+    assert missing == [], missing

@@ -239,3 +239,33 @@ def test_bad_raster_is_exit_2(tmp_path, crs, make, message):
     )
     assert res.exit_code == 2 and message in res.stderr
     assert not out.exists()
+
+
+def test_small_schemes_are_evaluated_on_one_thread_large_ones_on_the_cores(monkeypatch):
+    from compliance import engine
+
+    def buildings(n: int) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            geometry=[box(X0 + 20 * i, Y0, X0 + 20 * i + 10, Y0 + 10) for i in range(n)]
+        )
+
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    small = make_scheme(buildings=buildings(engine.SMALL_SCHEME_FEATURES - 1))
+    large = make_scheme(buildings=buildings(engine.SMALL_SCHEME_FEATURES))
+    assert engine.default_threads(small) == 1
+    assert engine.default_threads(large) == 2
+    assert engine.default_threads() == 2  # no scheme: the cores
+
+    seen: list[int] = []
+    real_pool = engine.ThreadPoolExecutor
+
+    def pool(max_workers: int) -> object:
+        seen.append(max_workers)
+        return real_pool(max_workers=max_workers)
+
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", pool)
+    profile = load_profile("national")
+    compliance.evaluate(small, profile)
+    assert seen == []  # one thread: no pool
+    compliance.evaluate(large, profile)
+    assert seen == [2]
