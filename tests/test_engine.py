@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import shapely
 from click.testing import CliRunner
 from conftest import DEMO, ROOT, X0, Y0, finding, make_rule, make_scheme, run_rule
 from rasterio.transform import from_origin
@@ -269,3 +270,29 @@ def test_small_schemes_are_evaluated_on_one_thread_large_ones_on_the_cores(monke
     assert seen == []  # one thread: no pool
     compliance.evaluate(large, profile)
     assert seen == [2]
+
+
+def test_touching_clusters_are_drawn_where_they_meet_not_as_a_zero_length_line():
+    # A and B share the edge x = X0 + 500; A and C meet at one corner; C and D overlap.
+    clusters = gpd.GeoDataFrame(
+        {"id": ["A", "B", "C", "D"]},
+        geometry=[
+            box(X0, Y0, X0 + 500, Y0 + 500),
+            box(X0 + 500, Y0 + 100, X0 + 900, Y0 + 300),
+            box(X0 - 400, Y0 - 400, X0, Y0),
+            box(X0 - 450, Y0 - 450, X0 - 350, Y0 - 350),
+        ],
+    )
+    rule = load_profile("national").rules["EC02"]
+    result = run_rule(make_scheme(clusters=clusters), rule)
+    got = result.findings.set_index("feature_id")
+    assert (got["measured"] == 0.0).all() and set(got["status"]) == {"fail"}
+    shared_edge = shapely.LineString([(X0 + 500, Y0 + 100), (X0 + 500, Y0 + 300)])
+    assert got.loc["A+B", "geometry"].normalize().equals(shared_edge.normalize())
+    assert got.loc["A+C", "geometry"].equals(shapely.Point(X0, Y0))
+    assert (
+        got.loc["C+D", "geometry"]
+        .normalize()
+        .equals(box(X0 - 400, Y0 - 400, X0 - 350, Y0 - 350).normalize())
+    )
+    assert "最近距离 0.0 米" in got.loc["A+B", "message"]

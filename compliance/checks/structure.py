@@ -238,7 +238,8 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
     """EC02: clusters within the search distance must be parted by a continuous corridor.
 
     A pair fails when the clusters are closer than the minimum corridor width
-    (measured: the gap, m), or when a piece of the space between them not
+    (measured: the gap, m; drawn as the shortest line across it, or where the
+    clusters meet or overlap when they touch), or when a piece of the space between them not
     covered by the net corridors touches both (a break; measured: 0 m of
     corridor across it, its width in the message).
     """
@@ -283,6 +284,13 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
         broken = ~too_close & pd.notna(breaks)
     measured = np.where(broken, 0.0, gap)
     line = shapely.shortest_line(geoms[i], geoms[j])
+    touching = gap == 0
+    if touching.any():
+        # No gap to draw: where the clusters meet (their shared point or edge) or overlap.
+        met = shapely.intersection(geoms[i][touching], geoms[j][touching])
+        lost = shapely.is_empty(met)
+        met[lost] = shapely.get_point(line[touching][lost], 0)
+        line[touching] = met
     place = np.where(broken, breaks, line)
     subj_zh = zh.to_numpy()[i] + "与" + zh.to_numpy()[j] + "之间"
     subj_en = "between " + en.to_numpy()[i] + " and " + en.to_numpy()[j]
