@@ -3,8 +3,11 @@
 Findings are records (pandera-style: one table, one row per finding), never
 exceptions.  Each carries the contract's properties (``rule_id``, ``status``,
 ``layer``, ``feature_id``, ``measured``, ``limit``, ``unit``, ``message``,
-``source``) plus ``method``, ``estimated``, ``severity``, ``title``,
-``message_en`` and the clause's parts, and a geometry in the measuring CRS.
+``source``) plus ``method`` (and ``method_zh``, the same in Chinese),
+``estimated``, ``severity``, ``title``, ``message_en`` and the clause's
+parts, and a geometry in the measuring CRS.  The summary has one row per
+rule; its ``note`` says what was skipped or why the rule was not evaluated,
+and ``note_zh`` says the same in Chinese.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ FINDING_COLUMNS = [
     "year",
     "exception_reason",
     "exception_ref",
+    "method_zh",
 ]
 
 SUMMARY_COLUMNS = [
@@ -73,6 +77,7 @@ SUMMARY_COLUMNS = [
     "profile",
     "limit_low",
     "excepted",
+    "note_zh",
 ]
 
 UNIT_ZH = {  # with the space that separates them from the number; none before %
@@ -251,6 +256,7 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
             "message": f"{rule.title_zh}（{rule.code}）未评估：{reason_zh}。{citation_zh(rule)}",
             "message_en": f"{rule.title_en} ({rule.code}) not evaluated: {ev.not_evaluated}.",
             "method": "",
+            "method_zh": "",
             "estimated": False,
         }
         return gpd.GeoDataFrame([row], columns=FINDING_COLUMNS, geometry=[None], crs=crs)
@@ -335,6 +341,7 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
             "message": message,
             "message_en": message_en,
             "method": rows["method"].astype(str).to_numpy(),
+            "method_zh": rows["method_zh"].astype(str).to_numpy(),
             "estimated": estimated,
         },
         geometry=rows.geometry.to_numpy(),
@@ -366,12 +373,16 @@ def _summary_row(
     worst = _worst(rule, f)
     if ev.rows is None:
         status, note = "not_evaluated", ev.not_evaluated or ""
+        note_zh = ev.not_evaluated_zh or note
     else:
         rank = f["status"].map(STATUS_ORDER).fillna(0).to_numpy(dtype=int)
         status = str(f["status"].iloc[int(rank.argmax())]) if len(f) else "pass"
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
+        reason_zh = ev.skip_reason_zh or ev.skip_reason
+        note_zh = f"{ev.skipped} 项未检查：{reason_zh}" if ev.skipped else ""
         if len(f) == 0:
             note = (note + "; " if note else "") + "nothing in scope to check"
+            note_zh = (note_zh + "；" if note_zh else "") + "范围内没有需要检查的对象"
     return {
         "rule_id": rule.code,
         "title": rule.title_zh,
@@ -389,6 +400,7 @@ def _summary_row(
         "year": rule.year,
         "skipped": ev.skipped,
         "note": note,
+        "note_zh": note_zh,
         "crs": crs_label,
         "profile": profile.name,
     }

@@ -188,19 +188,46 @@ def _context(
 # --------------------------------------------------------------------------- merging
 
 
-def _merge_reasons(reasons: list[str]) -> tuple[str, int]:
-    """Add up ``"12 not new; 3 without height"`` texts reason by reason, keeping their order."""
-    totals: dict[str, int] = {}
-    order: list[list[str]] = []
+#: A counted reason of a skip text: the count first in English (``12 not new``),
+#: last, before its measure word, in Chinese (``非新建 12 个``, ``无红线宽度 3 条``).
+_COUNTED = {
+    "en": re.compile(r"^()(\d+)( .*)$"),
+    "zh": re.compile(r"^(.*\s)(\d+)(\s*\S{1,2})$"),
+}
+#: What separates the reasons of a skip text.
+_SEPARATOR = {"en": "; ", "zh": "；"}
+
+
+def _merge_reasons(reasons: list[str], lang: str = "en") -> tuple[str, int]:
+    """Add up skip texts reason by reason, keeping their order.
+
+    Parameters
+    ----------
+    reasons : list of str
+        One text per partition: ``"12 not new; 3 without height"`` (``lang``
+        ``en``) or ``"非新建 12 个；无高度与层数 3 个"`` (``zh``).
+    lang : {"en", "zh"}
+        The language of the texts.
+
+    Returns
+    -------
+    text : str
+        The reasons with their counts added up, in the order the check gives them.
+    total : int
+        The sum of the counts.
+    """
+    counted, sep = _COUNTED[lang], _SEPARATOR[lang]
+    totals: dict[tuple[str, str], int] = {}
+    order: list[list[tuple[str, str]]] = []
     for text in reasons:  # one text per partition
         seq = []
-        for part in filter(None, (p.strip() for p in text.split(";"))):
-            m = re.match(r"^(\d+) (.*)$", part)
-            key, n = (m.group(2), int(m.group(1))) if m else (part, 0)
+        for part in filter(None, (p.strip() for p in text.split(sep.strip()))):
+            m = counted.match(part)
+            key, n = ((m.group(1), m.group(3)), int(m.group(2))) if m else ((part, ""), 0)
             totals[key] = totals.get(key, 0) + n
             seq.append(key)
         order.append(seq)
-    keys: list[str] = []
+    keys: list[tuple[str, str]] = []
     for seq in order:  # reasons keep the order the check gives them
         for i, key in enumerate(seq):
             if key in keys:
@@ -208,7 +235,7 @@ def _merge_reasons(reasons: list[str]) -> tuple[str, int]:
             after = [k for k in seq[:i] if k in keys]
             at = keys.index(after[-1]) + 1 if after else 0
             keys.insert(at, key)
-    text = "; ".join(f"{totals[k]} {k}" if totals[k] else k for k in keys)
+    text = sep.join(f"{k[0]}{totals[k]}{k[1]}" if totals[k] else k[0] + k[1] for k in keys)
     return text, sum(totals.values())
 
 
@@ -222,11 +249,13 @@ def _merge(parts: list[Evaluation], order: pd.Series) -> Evaluation | None:
     rows = rows.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     rows = gpd.GeoDataFrame(rows, geometry="geometry", crs=with_rows[0].rows.crs)  # type: ignore[union-attr]
     reason, _ = _merge_reasons([ev.skip_reason for ev in parts if ev.skip_reason])
+    reason_zh, _ = _merge_reasons([ev.skip_reason_zh for ev in parts if ev.skip_reason_zh], "zh")
     first = with_rows[0]
     return Evaluation(
         rows=rows,
         skipped=sum(ev.skipped for ev in parts),
         skip_reason=reason,
+        skip_reason_zh=reason_zh,
         quantity_zh=first.quantity_zh,
         quantity_en=first.quantity_en,
     )

@@ -31,6 +31,7 @@ ROW_COLUMNS = (
     "detail_zh",  # extra facts for the message (may be "")
     "detail_en",
     "method",  # how it was measured, in English
+    "method_zh",  # the same in Chinese, for a review opinion
     "estimated",  # bool: the value rests on an estimate, not on data
     "limit",  # float: per-row limit, NaN for the rule's own
     "limit_low",  # float: per-row lower bound of a 'between' rule, NaN for the rule's own
@@ -59,6 +60,12 @@ class Evaluation:
         The same reason in Chinese.
     skipped : int
         Features of the layer that were not measured, with ``skip_reason``.
+    skip_reason : str
+        Why they were not measured, in English, e.g. ``1 not new; 2 without
+        height_m or floors`` ("" when none was skipped).
+    skip_reason_zh : str
+        The same in Chinese, parts joined with "；", e.g.
+        ``非新建 1 个；无高度与层数 2 个`` ("" when none was skipped).
     quantity_zh, quantity_en : str or None
         Name of the measured quantity in messages when it is not the rule's
         title, e.g. 至最近计入绿地的最远距离 / farthest distance to counted green.
@@ -69,6 +76,7 @@ class Evaluation:
     not_evaluated_zh: str | None = None
     skipped: int = 0
     skip_reason: str = ""
+    skip_reason_zh: str = ""
     quantity_zh: str | None = None
     quantity_en: str | None = None
 
@@ -305,6 +313,7 @@ def make_rows(
     measured: Any,
     passed: Any,
     method: Any,
+    method_zh: Any,
     detail_zh: Any = "",
     detail_en: Any = "",
     estimated: Any = False,
@@ -313,8 +322,29 @@ def make_rows(
 ) -> gpd.GeoDataFrame:
     """Assemble evaluation rows; scalars broadcast, arrays align by position.
 
-    ``limit`` and ``limit_low`` are per-row limits for rules whose limit
-    depends on the feature; NaN (the default) means the rule's own.
+    Parameters
+    ----------
+    gdf_or_geoms : geopandas.GeoSeries or geopandas.GeoDataFrame
+        The rows' geometries (the place of each problem), measuring CRS.
+    feature_id, subject_zh, subject_en, measured, passed
+        See :data:`ROW_COLUMNS`; one value, or one per row.
+    method : str or array-like of str
+        How the value was measured, in English.
+    method_zh : str or array-like of str
+        The same in Chinese, as a reviewer writes it in a review opinion
+        (numbers, field and layer names kept as in ``method``).
+    detail_zh, detail_en : str or array-like of str
+        Extra facts for the message ("" for none).
+    estimated : bool or array-like of bool
+        The value rests on an estimate.
+    limit, limit_low : float or array-like of float
+        Per-row limits for rules whose limit depends on the feature; NaN
+        (the default) means the rule's own.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`ROW_COLUMNS` and ``geometry``, one row per geometry.
     """
     geoms = gdf_or_geoms.geometry if isinstance(gdf_or_geoms, gpd.GeoDataFrame) else gdf_or_geoms
     n = len(geoms)
@@ -331,6 +361,7 @@ def make_rows(
         "detail_zh": col(detail_zh),
         "detail_en": col(detail_en),
         "method": col(method),
+        "method_zh": col(method_zh),
         "estimated": col(estimated),
         "limit": np.broadcast_to(np.asarray(col(limit), dtype=float), (n,)),
         "limit_low": np.broadcast_to(np.asarray(col(limit_low), dtype=float), (n,)),

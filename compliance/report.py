@@ -352,13 +352,6 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _reason_zh(message: str) -> str:
-    """The Chinese reason of a ``not_evaluated`` message (between 未评估： and 。依据)."""
-    if "未评估：" not in message:
-        return ""
-    return message.split("未评估：", 1)[1].split("。依据", 1)[0].rstrip("。")
-
-
 # --------------------------------------------------------------------------- SVG maps
 
 
@@ -661,8 +654,6 @@ def _years(result: Result, lang: str) -> str:
 def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any]]:
     """One row of the rule table per summary row."""
     rules = result.profile.rules
-    f = result.findings
-    ne = f[f["status"] == "not_evaluated"].drop_duplicates("rule_id").set_index("rule_id")
     rows = []
     for r in result.summary.to_dict("records"):  # one per rule
         code = str(r["rule_id"])
@@ -680,12 +671,11 @@ def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any
         else:
             clause = {"document": "", "section": "", "quote": str(r["source"]), "basis": ""}
         reason = ""
-        note = str(r["note"]) if isinstance(r["note"], str) else ""
+        # The summary's note in the page's language (the English one when a Chinese is missing).
+        note = _text(r.get("note_zh")) if lang == "zh" else ""
+        note = note or _text(r.get("note"))
         if r["status"] == "not_evaluated":
-            reason = note
-            if lang == "zh" and code in ne.index:
-                reason = _reason_zh(str(ne.loc[code, "message"])) or note
-            note = ""
+            reason, note = note, ""
         rows.append(
             {
                 "code": code,
@@ -809,7 +799,8 @@ def _violation_groups(
                     "measured": _value(m, unit, lang) + (lab["estimated"] if estimated else ""),
                     "limit": _limit_text(comparison, lim, lo, unit, lang),
                     "excess": _excess_text(comparison, m, lim, lo, unit, lang),
-                    "method": str(row["method"]),
+                    "method": (_text(row.get("method_zh")) if lang == "zh" else "")
+                    or _text(row.get("method")),
                     "exception_reason": _text(row["exception_reason"]),
                     "exception_ref": _text(row["exception_ref"]),
                     "lonlat": lon_lat,

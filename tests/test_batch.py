@@ -68,6 +68,9 @@ def test_batch_summary_equals_single_runs(province, tmp_path):
     folder, result = province
     summary = pd.read_csv(folder / "out" / SUMMARY_FILE, dtype=object, keep_default_na=False)
     assert list(summary.columns) == [*BATCH_COLUMNS, *SUMMARY_COLUMNS]
+    assert summary.columns[-1] == "note_zh"
+    bh01 = summary[(summary["scheme_name"] == "demo") & (summary["rule_id"] == "BH01")]
+    assert bh01["note_zh"].tolist() == ["方案缺少建筑图层 buildings"]
     expected = [
         ("demo", DEMO, "hebi", 2025, {"population": POPULATION}),
         ("nanjing_xinjiekou_scheme", NANJING, "national", None, {}),

@@ -272,7 +272,7 @@ def test_demo_red_line_section_says_where_by_how_much_and_which_clause(
     assert facts["量测值 Measured"] == "50.0 米"
     assert facts["限值 Limit"] == "≤ 40.0 米"
     assert facts["差值 By"] == "超出 10.0 米"
-    assert facts["方法 Method"].startswith("width of the road-land polygon across its centreline")
+    assert facts["方法 Method"] == "道路用地面垂直于中心线方向的宽度，w = (P − √(P² − 16A)) / 4"
     assert facts["对象 Feature"] == "RC（图层 roads）"
     f = demo_hebi.findings
     geom = f[(f["rule_id"] == "RD01") & (f["feature_id"] == "RC")].geometry
@@ -377,6 +377,7 @@ def test_english_report(demo_hebi: Result, demo_en: tuple[str, Node]) -> None:
     assert facts["By"] == "over by 10.0 m"
     assert facts["Feature"] == "RC (layer roads)"
     assert facts["Location"].startswith("longitude/latitude (centroid, EPSG:4326): ")
+    assert facts["Method"].startswith("width of the road-land polygon across its centreline")
     rows = _rule_rows(page)
     assert [td.text() for td in rows["SQ01"].iter("td")][4:6] == ["2.50 ha", "≤ 1.00 ha"]
     assert rows["BH01"].one("div", class_="reason").text() == (

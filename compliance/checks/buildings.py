@@ -111,6 +111,10 @@ class _Sieve:
     def reason(self) -> str:
         return "; ".join(self.reasons)
 
+    @property
+    def reason_zh(self) -> str:
+        return "；".join(self.reasons_zh)
+
     def nothing_left(self) -> Evaluation:
         """Not evaluated: no feature is in scope with the data the rule needs.
 
@@ -124,6 +128,7 @@ class _Sieve:
             f"（{'，'.join(self.reasons_zh) or '图层为空'}）",
             skipped=self.skipped,
             skip_reason=self.reason,
+            skip_reason_zh=self.reason_zh,
         )
 
 
@@ -255,10 +260,12 @@ def check_building_height(scheme: Scheme, rule: Rule, params: HeightParams) -> E
             method=np.where(
                 est, f"floors × {fh:g} m storey height (estimated)", "height_m attribute"
             ),
+            method_zh=np.where(est, f"层数 × 层高 {fh:g} 米（估算）", "建筑高度取自 height_m 字段"),
             estimated=est,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh="建筑高度",
         quantity_en="building height",
     )
@@ -340,6 +347,8 @@ def check_tall_building_clustering(
             detail_en=detail_en,
             method=f"shortest distance between footprints to the nearest other building "
             f"over {hmin:g} m (STRtree); height from height_m, else floors × {fh:g} m",
+            method_zh=f"建筑基底与最近另一栋高度超过 {hmin:g} 米建筑基底之间的最短距离（STRtree）；"
+            f"高度取 height_m 字段，否则按层数 × {fh:g} 米",
             estimated=estimated,
         )
         q_zh = f"超过 {hmin:g} 米建筑的最近间距"
@@ -370,6 +379,8 @@ def check_tall_building_clustering(
             ),
             method=f"distance from the footprint to the nearest height_zones polygon "
             f"(0 inside); height from height_m, else floors × {fh:g} m",
+            method_zh="建筑基底至最近高度控制区 height_zones 面的距离（位于区内为 0）；"
+            f"高度取 height_m 字段，否则按层数 × {fh:g} 米",
             estimated=est,
             limit=0.0,
         )
@@ -378,6 +389,7 @@ def check_tall_building_clustering(
         rows,
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh=q_zh,
         quantity_en=q_en,
     )
@@ -434,10 +446,14 @@ def check_building_floors(scheme: Scheme, rule: Rule, params: FloorsParams) -> E
                 f"height_m ÷ {fh:g} m storey height, rounded up (estimated)",
                 "floors attribute",
             ),
+            method_zh=np.where(
+                est, f"height_m ÷ 层高 {fh:g} 米，向上取整（估算）", "层数取自 floors 字段"
+            ),
             estimated=est,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh="层数",
         quantity_en="number of floors",
     )
@@ -507,10 +523,14 @@ def check_low_rise_share(scheme: Scheme, rule: Rule, params: LowRiseParams) -> E
             method=f"floor area of buildings of ≤ {top:g} floors ÷ all floor area × 100; "
             f"floor area from floor_area_m2, else footprint × floors (estimated); floors from "
             f"floors, else height_m ÷ {fh:g} m (estimated)",
+            method_zh=f"{top:g} 层及以下建筑的建筑面积 ÷ 全部建筑面积 × 100；建筑面积取 "
+            "floor_area_m2 字段，否则按基底面积 × 层数（估算）；层数取 floors 字段，否则按 "
+            f"height_m ÷ {fh:g} 米（估算）",
             estimated=estimated,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh=f"{top:g}层及以下{what_zh}建筑面积占比",
         quantity_en=f"share of floor area in buildings of {top:g} floors or fewer",
     )
@@ -583,9 +603,15 @@ def check_pv_coverage(scheme: Scheme, rule: Rule, params: PVParams) -> Evaluatio
                 "pv_area_m2 ÷ roof_area_m2 × 100",
                 "pv_area_m2 ÷ footprint area × 100 (no roof_area_m2)",
             ),
+            method_zh=np.where(
+                has_roof,
+                "光伏面积 pv_area_m2 ÷ 屋顶面积 roof_area_m2 × 100",
+                "光伏面积 pv_area_m2 ÷ 基底面积 × 100（无 roof_area_m2 字段）",
+            ),
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh="屋顶光伏覆盖率",
         quantity_en="rooftop PV coverage",
     )
@@ -674,10 +700,17 @@ def check_solar_thermal(scheme: Scheme, rule: Rule, params: SolarThermalParams) 
                 f"height_m ÷ {fh:g} m)",
                 "solar_thermal attribute; use in " + ", ".join(params.other_uses),
             ),
+            method_zh=np.where(
+                res,
+                f"取自 solar_thermal 字段；适用于 {top:g} 层及以下住宅（层数取 floors 字段，"
+                f"否则按 height_m ÷ {fh:g} 米）",
+                "取自 solar_thermal 字段；适用用途为 " + ", ".join(params.other_uses),
+            ),
             estimated=est,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh="太阳能热水系统配置比例",
         quantity_en="share with solar water heating",
     )
@@ -851,11 +884,14 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
             detail_en="tier " + tier_en + ": at least " + need_t + " stars" + area_en,
             method="green_star attribute against the most stars of the matching tiers; "
             "floor area from floor_area_m2, else footprint × floors (estimated)",
+            method_zh="green_star 字段对照所符合各档要求中的最高星级；建筑面积取 floor_area_m2 "
+            "字段，否则按基底面积 × 层数（估算）",
             estimated=est,
             limit=need,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh="绿色建筑星级",
         quantity_en="green-building star level",
     )
@@ -891,6 +927,7 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
     b = scheme.layer("buildings")
     usable = b is not None and "demolished" in b.columns
     existing_rule = "buildings not is_new"
+    existing_rule_zh = "is_new 不为真的建筑"
     ex_b = dem_b = pd.Series(np.nan, index=idx)
     ex_est = dem_est = pd.Series(False, index=idx)
     if b is not None and usable:
@@ -926,6 +963,7 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
         dem_est = pd.Series(g["dem_est"].to_numpy() > 0, index=idx)
         if new is None:
             existing_rule = "every building, the layer having no is_new field"
+            existing_rule_zh = "全部建筑（建筑图层无 is_new 字段）"
     if not (ex_attr.notna() & dem_attr.notna()).any() and not usable:
         return not_evaluated(
             "the renewal units have no 'existing_floor_area_m2' and 'demolished_floor_area_m2' "
@@ -950,6 +988,8 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
     from_b = (ex_from_b | dem_from_b)[keep].to_numpy()
     src_ex = np.where(ex_from_b[keep], "the buildings inside", "existing_floor_area_m2")
     src_dem = np.where(dem_from_b[keep], "the buildings inside", "demolished_floor_area_m2")
+    src_ex_zh = np.where(ex_from_b[keep], "单元内建筑", "existing_floor_area_m2 字段")
+    src_dem_zh = np.where(dem_from_b[keep], "单元内建筑", "demolished_floor_area_m2 字段")
     zh, en = label(u, "更新单元", "renewal unit")
     dem_t, ex_t = _text(dem, ",.0f"), _text(ex, ",.0f")
     return Evaluation(
@@ -972,10 +1012,21 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
                 "floor_area_m2, else footprint × floors, estimated)",
                 "demolished_floor_area_m2 ÷ existing_floor_area_m2 × 100 (unit attributes)",
             ),
+            method_zh=np.where(
+                from_b,
+                "拆除建筑面积 ÷ 现状建筑面积 × 100；拆除建筑面积取自"
+                + src_dem_zh
+                + "，现状建筑面积取自"
+                + src_ex_zh
+                + f"（按建筑代表点归属；现状建筑：{existing_rule_zh}；建筑面积取 floor_area_m2 "
+                "字段，否则按基底面积 × 层数估算）",
+                "demolished_floor_area_m2 ÷ existing_floor_area_m2 × 100（取自更新单元字段）",
+            ),
             estimated=est,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
         quantity_zh="拆除建筑面积占现状建筑面积比例",
         quantity_en="demolished share of existing floor area",
     )

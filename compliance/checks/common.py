@@ -246,6 +246,12 @@ POP_SOURCE_ZH = {
     POP_FROM_PARCELS: "人口由地块 population 按面积比例分摊汇总",
     POP_FROM_RASTER: "人口由人口栅格按像元覆盖比例汇总",
 }
+#: The same in Chinese, for method texts (``method_zh``).
+POP_METHOD_ZH = {
+    POP_FROM_ATTRIBUTE: "population 字段",
+    POP_FROM_PARCELS: "地块 population 字段按面积比例分摊",
+    POP_FROM_RASTER: "人口栅格",
+}
 #: Below this share of a zone over valid raster cells, the method says so.
 FULL_COVER = 0.995
 #: Parcels overlapping a zone by less than this, m², give it no population (slivers).
@@ -274,8 +280,8 @@ def population_of(
     scheme: Scheme,
     zones: gpd.GeoDataFrame | gpd.GeoSeries,
     own: pd.Series | None = None,
-) -> tuple[pd.Series, pd.Series]:
-    """Population of each zone, persons, and where it came from.
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Population of each zone, persons, and where it came from (English, Chinese).
 
     Precedence, zone by zone: the zone's own ``population`` value when the
     caller passes it (``own``); else parcels' ``population`` apportioned by
@@ -306,6 +312,9 @@ def population_of(
         :data:`POP_FROM_PARCELS`, or :data:`POP_FROM_RASTER` followed by the
         raster's file, CRS and (when below :data:`FULL_COVER`) the share of
         the zone it covers; "" where NaN.
+    method_zh : pandas.Series
+        The same in Chinese (:data:`POP_METHOD_ZH`, the raster's file and
+        CRS kept as they are), for ``method_zh`` texts; "" where NaN.
 
     Raises
     ------
@@ -323,6 +332,11 @@ def population_of(
     method = pd.Series(
         np.where(population.notna(), POP_FROM_ATTRIBUTE, ""), index=zones.index, dtype=object
     )
+    method_zh = pd.Series(
+        np.where(population.notna(), POP_METHOD_ZH[POP_FROM_ATTRIBUTE], ""),
+        index=zones.index,
+        dtype=object,
+    )
     parcels = scheme.layer("parcels")
     need = population.isna()
     if need.any() and parcels is not None and "population" in parcels.columns:
@@ -334,6 +348,7 @@ def population_of(
         filled = need & found.notna() & (overlap_m2.reindex(zones.index) >= MIN_OVERLAP_M2)
         population = population.where(~filled, found)
         method = method.mask(filled, POP_FROM_PARCELS)
+        method_zh = method_zh.mask(filled, POP_METHOD_ZH[POP_FROM_PARCELS])
     need = population.isna()
     raster = scheme.rasters.get("population")
     if need.any() and raster is not None:
@@ -349,5 +364,16 @@ def population_of(
         method = method.mask(filled, text).mask(
             filled & partial, text + "; the raster covers only " + covers + " % of the zone"
         )
+        text_zh = (
+            f"{POP_METHOD_ZH[POP_FROM_RASTER]} {raster.path.name}（{raster.crs.to_string()}）："
+            "各像元人口按像元覆盖比例加权求和"
+        )
+        method_zh = method_zh.mask(filled, text_zh).mask(
+            filled & partial, text_zh + "；栅格仅覆盖该范围的 " + covers + " %"
+        )
         population = population.where(~filled, found)
-    return population.rename("population"), method.rename("population_method")
+    return (
+        population.rename("population"),
+        method.rename("population_method"),
+        method_zh.rename("population_method_zh"),
+    )

@@ -68,6 +68,9 @@ MAX_GRID_CELLS = 1_000_000
 PERSONS_PER_10K = 10_000.0
 #: Metres per kilometre.
 M_PER_KM = 1_000.0
+#: How the impervious raster's values were read (:func:`compliance.raster.impervious_percent`),
+#: in Chinese.
+SCALE_ZH = {"fraction 0–1": "比例 0–1", "percent 0–100": "百分比 0–100"}
 
 
 def _boundary(scheme: Scheme) -> gpd.GeoDataFrame | Evaluation:
@@ -170,17 +173,19 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
         + pd.Series(np.round(y[keep]).astype(np.int64)).astype(str)
     )
     pieces = gpd.GeoDataFrame({"feature_id": ids.to_numpy()}, geometry=inside[keep], crs=scheme.crs)
-    population, source = population_of(scheme, pieces)
+    population, source, source_zh = population_of(scheme, pieces)
     known = population.notna().to_numpy()
-    c, pop, src = pieces[known], population[known], source[known]
+    c, pop, src, src_zh = pieces[known], population[known], source[known], source_zh[known]
     area_km2 = c.geometry.area / M2_PER_KM2
     density = pop / area_km2
     skipped = edge + int((~known).sum())
-    reasons = []
+    reasons, reasons_zh = [], []
     if edge:
         reasons.append(f"{edge} cells less than {params.min_cell_share:.0%} inside the study area")
+        reasons_zh.append(f"在统计范围内面积不足 {params.min_cell_share:.0%} 的网格 {edge} 个")
     if (~known).any():
         reasons.append(f"{int((~known).sum())} cells without population data")
+        reasons_zh.append(f"无人口数据的网格 {int((~known).sum())} 个")
     cell_zh, cell_en = density_detail(
         pop,
         area_km2.to_numpy() * 100,
@@ -204,9 +209,14 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
                 + src
                 + " ÷ the cell's area inside"
             ),
+            method_zh=(
+                f"在 {scheme.crs_label} 中按 {size:g} 米整倍数对齐的 {size:g} 米网格，"
+                f"裁切至 '{layer}' 图层的并集；网格人口（" + src_zh + "）÷ 网格在统计范围内的面积"
+            ),
         ),
         skipped=skipped,
         skip_reason="; ".join(reasons),
+        skip_reason_zh="；".join(reasons_zh),
         quantity_zh="网格人口密度",
         quantity_en="population density of the grid cell",
     )
@@ -222,9 +232,9 @@ def _local_density_parcels(scheme: Scheme, rule: Rule) -> Evaluation:
             "no population: no 'population' field on parcels and no population raster",
             "缺少人口数据：地块无 population 字段，也无人口栅格",
         )
-    population, source = population_of(scheme, parcels, own)
+    population, source, source_zh = population_of(scheme, parcels, own)
     known = population.notna()
-    p, pop, src = parcels[known], population[known], source[known]
+    p, pop, src, src_zh = parcels[known], population[known], source[known], source_zh[known]
     area_km2 = p.geometry.area / M2_PER_KM2
     with np.errstate(invalid="ignore", divide="ignore"):
         density = pop / area_km2
@@ -243,9 +253,11 @@ def _local_density_parcels(scheme: Scheme, rule: Rule) -> Evaluation:
             detail_zh=parcel_zh + "；" + population_source_zh(src).to_numpy(),
             detail_en=parcel_en,
             method="parcel population (" + src + ") ÷ parcel area",
+            method_zh="地块人口（" + src_zh + "）÷ 地块面积",
         ),
         skipped=int((~known).sum()),
         skip_reason="parcels without population data",
+        skip_reason_zh="地块无人口数据",
         quantity_zh="地块人口密度",
         quantity_en="population density of the parcel",
     )
@@ -288,13 +300,17 @@ def _truthy(values: pd.Series) -> pd.Series:
 
 def _areas(
     scheme: Scheme, layer: str
-) -> tuple[gpd.GeoDataFrame, str, pd.Series, pd.Series] | Evaluation:
-    """Zones to measure over: the layer's polygons, else the union of clusters as one zone."""
+) -> tuple[gpd.GeoDataFrame, tuple[str, str], pd.Series, pd.Series] | Evaluation:
+    """Zones to measure over: the layer's polygons, else the union of clusters as one zone.
+
+    Returns the zones, what they are for the method text (English, Chinese)
+    and their reviewer labels (Chinese, English); or the not-evaluated reason.
+    """
     zones = scheme.layer(layer)
     if zones is not None:
         noun_zh, noun_en = ZONE_NOUN.get(layer, ("范围", "area"))
         zh, en = label(zones, noun_zh, noun_en)
-        return zones, f"each '{layer}' polygon", zh, en
+        return zones, (f"each '{layer}' polygon", f"各 '{layer}' 图层面"), zh, en
     clusters = scheme.layer("clusters")
     if clusters is None:
         return not_evaluated(
@@ -307,7 +323,11 @@ def _areas(
         crs=scheme.crs,
     )
     one = pd.Series(["全部组团范围"]), pd.Series(["all clusters"])
-    return union, f"the union of 'clusters' (no '{layer}' layer)", one[0], one[1]
+    over = (
+        f"the union of 'clusters' (no '{layer}' layer)",
+        f"'clusters' 图层的并集（无 '{layer}' 图层）",
+    )
+    return union, over, one[0], one[1]
 
 
 @register("road_density", RoadDensityParams)
@@ -327,7 +347,7 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
     found = _areas(scheme, params.area_layer)
     if isinstance(found, Evaluation):
         return found
-    zones, over, zh, en = found
+    zones, (over, over_zh), zh, en = found
     is_line = roads.geometry.geom_type.str.contains("LineString").to_numpy()
     polygons = int((~is_line).sum())
     lines = roads[is_line]
@@ -387,9 +407,19 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
                 + ", ".join(params.dual_carriageway_classes)
                 + " count half (each street once)"
             ),
+            method_zh=(
+                "道路等级为 "
+                + ", ".join(params.classes)
+                + " 的道路（及无等级的道路）中心线裁切至"
+                + over_zh
+                + "内的长度 ÷ 其面积；"
+                + ", ".join(params.dual_carriageway_classes)
+                + " 等级的单向行驶道路按一半计（每条街道只计一次）"
+            ),
         ),
         skipped=polygons,
         skip_reason="road-land polygons are not centrelines and are not counted",
+        skip_reason_zh="道路用地面不是道路中心线，不计入",
     )
 
 
@@ -465,9 +495,14 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
                     f"the boundary polygon in classes {classes}; the boundary taken as the "
                     "built-up area"
                 ),
+                method_zh=(
+                    f"土地覆盖栅格 {_raster_name(landcover)}：规划范围面内类别为 {classes} 的"
+                    "面积占比，栅格按像元覆盖比例加权；以规划范围作为建成区"
+                ),
             ),
             skipped=int((~known).sum()),
             skip_reason="boundary polygons outside the land-cover raster",
+            skip_reason_zh="规划范围面位于土地覆盖栅格之外",
         )
     cover = _green_cover(scheme, params.kinds, greens)
     if isinstance(cover, Evaluation):
@@ -505,6 +540,11 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
                 + " (merged, overlaps counted once) inside the boundary polygon ÷ its area × 100; "
                 "the boundary taken as the built-up area"
             ),
+            method_zh=(
+                "规划范围面内绿地图层 green_spaces 中的绿地与绿地地块（类型 "
+                + ", ".join(params.kinds)
+                + "；合并后重叠部分只计一次）的面积 ÷ 规划范围面积 × 100；以规划范围作为建成区"
+            ),
         )
     )
 
@@ -517,7 +557,7 @@ class ParkPerCapitaParams(Params):
 
 def _boundary_population(
     scheme: Scheme, boundary: gpd.GeoDataFrame
-) -> tuple[pd.Series, pd.Series] | Evaluation:
+) -> tuple[pd.Series, pd.Series, pd.Series] | Evaluation:
     own = _own_population(boundary)
     if not has_population_source(scheme, own):
         return _no_population("the boundary", "规划范围")
@@ -542,9 +582,10 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
     found = _boundary_population(scheme, boundary)
     if isinstance(found, Evaluation):
         return found
-    population, source = found
+    population, source, source_zh = found
     usable = (population > 0).to_numpy()
-    b, pop, src = boundary[usable], population[usable], source[usable]
+    b, pop = boundary[usable], population[usable]
+    src, src_zh = source[usable], source_zh[usable]
     park_m2 = union_area_inside_m2(cover, b.geometry.to_numpy())
     per_capita = park_m2 / pop.to_numpy()
     zh, en = label(b, "规划范围", "boundary")
@@ -575,9 +616,19 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
                 + src
                 + ")"
             ),
+            method_zh=(
+                "规划范围面内"
+                + kinds_zh(params.kinds)
+                + "（"
+                + ", ".join(params.kinds)
+                + "）面积 ÷ 人口（"
+                + src_zh
+                + "）"
+            ),
         ),
         skipped=int((~usable).sum()),
         skip_reason="boundary polygons without population data",
+        skip_reason_zh="规划范围面无人口数据",
     )
 
 
@@ -597,9 +648,10 @@ def check_greenway_per_capita(scheme: Scheme, rule: Rule, params: NoParams) -> E
     found = _boundary_population(scheme, boundary)
     if isinstance(found, Evaluation):
         return found
-    population, source = found
+    population, source, source_zh = found
     usable = (population > 0).to_numpy()
-    b, pop, src = boundary[usable], population[usable], source[usable]
+    b, pop = boundary[usable], population[usable]
+    src, src_zh = source[usable], source_zh[usable]
     length_km = length_inside_m(greenways.geometry.to_numpy(), b.geometry.to_numpy()) / M_PER_KM
     per_10k = length_km / pop.to_numpy() * PERSONS_PER_10K
     zh, en = label(b, "规划范围", "boundary")
@@ -621,9 +673,11 @@ def check_greenway_per_capita(scheme: Scheme, rule: Rule, params: NoParams) -> E
             method="length of greenways inside the boundary polygon (km) ÷ population ("
             + src
             + ") × 10,000",
+            method_zh="规划范围面内绿道长度（公里）÷ 人口（" + src_zh + "）× 10,000",
         ),
         skipped=int((~usable).sum()),
         skip_reason="boundary polygons without population data",
+        skip_reason_zh="规划范围面无人口数据",
         quantity_zh="每万人拥有绿道长度",
         quantity_en="greenway length per 10,000 persons",
     )
@@ -669,6 +723,7 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
     idx = boundary.index
     pct = pd.Series(np.nan, index=idx)
     method = pd.Series("", index=idx, dtype=object)
+    method_zh = pd.Series("", index=idx, dtype=object)
     det_zh = pd.Series("", index=idx, dtype=object)
     det_en = pd.Series("", index=idx, dtype=object)
     if has_field and parcels is not None:
@@ -681,6 +736,11 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
             ok,
             "Σ parcels' permeable_area_m2 ÷ Σ area of the parcels that have it, "
             "apportioned by area share inside the boundary polygon",
+        )
+        method_zh = method_zh.mask(
+            ok,
+            "Σ 地块 permeable_area_m2 ÷ Σ 有该字段数据的地块面积，"
+            "各地块按其在规划范围面内的面积比例分摊",
         )
         det_zh = det_zh.mask(
             ok,
@@ -714,6 +774,11 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
             f"100 − coverage-weighted mean of the impervious raster {_raster_name(impervious)} "
             f"(values read as {scale}) over the boundary polygon",
         )
+        method_zh = method_zh.mask(
+            ok,
+            f"100 − 不透水面栅格 {_raster_name(impervious)} 在规划范围面内按像元覆盖比例加权的"
+            f"平均值（数值按{SCALE_ZH.get(scale, scale)}读取）",
+        )
         det_zh = det_zh.mask(
             ok,
             "按不透水面栅格计：不透水率 " + fmt1(sealed).to_numpy() + "%" + cover_zh.reindex(idx),
@@ -739,6 +804,11 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
             f"coverage-weighted share of the land-cover raster {_raster_name(landcover)} "
             f"in permeable classes {classes} over the boundary polygon",
         )
+        method_zh = method_zh.mask(
+            ok,
+            f"土地覆盖栅格 {_raster_name(landcover)} 中透水类别 {classes} 在规划范围面内的"
+            "面积占比，栅格按像元覆盖比例加权",
+        )
         det_zh = det_zh.mask(
             ok, "按土地覆盖栅格（ESA WorldCover 类别 " + classes + "）计" + cover_zh.reindex(idx)
         )
@@ -763,9 +833,11 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
             detail_zh=det_zh[known],
             detail_en=det_en[known],
             method=method[known] + "; the boundary taken as the built-up area",
+            method_zh=method_zh[known] + "；以规划范围作为建成区",
         ),
         skipped=int((~known).sum()),
         skip_reason="boundary polygons without permeable surface data",
+        skip_reason_zh="规划范围面无透水面数据",
     )
 
 
@@ -785,9 +857,9 @@ def check_population_density(scheme: Scheme, rule: Rule, params: NoParams) -> Ev
     found = _boundary_population(scheme, boundary)
     if isinstance(found, Evaluation):
         return found
-    population, source = found
+    population, source, source_zh = found
     known = population.notna().to_numpy()
-    b, pop, src = boundary[known], population[known], source[known]
+    b, pop, src, src_zh = boundary[known], population[known], source[known], source_zh[known]
     area_km2 = b.geometry.area / M2_PER_KM2
     density = pop / area_km2
     zh, en = label(b, "规划范围", "boundary")
@@ -804,9 +876,11 @@ def check_population_density(scheme: Scheme, rule: Rule, params: NoParams) -> Ev
             + population_source_zh(src).to_numpy(),
             detail_en=density_detail(pop, area_km2)[1],
             method="population (" + src + ") ÷ boundary area; the boundary taken as built-up",
+            method_zh="人口（" + src_zh + "）÷ 规划范围面积；以规划范围作为建成区",
         ),
         skipped=int((~known).sum()),
         skip_reason="boundary polygons without population data",
+        skip_reason_zh="规划范围面无人口数据",
     )
 
 
@@ -881,6 +955,10 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
         f"{no_land} boundary polygons without construction-land parcels inside" if no_land else "",
         f"{no_data} buildings without floor_area_m2, floors or height_m" if no_data else "",
     ]
+    reasons_zh = [
+        f"范围内无建设用地地块的规划范围面 {no_land} 个" if no_land else "",
+        f"无 floor_area_m2、floors 与 height_m 的建筑 {no_data} 栋" if no_data else "",
+    ]
     return Evaluation(
         make_rows(
             b,
@@ -915,10 +993,16 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
                 f"{params.floor_height_m:g} m rounded up) ÷ area of construction-land "
                 "parcels inside it"
             ),
+            method_zh=(
+                "代表点位于规划范围面内的建筑的建筑面积（取 floor_area_m2 字段，否则按基底面积 × "
+                f"层数，层数由 height_m ÷ {params.floor_height_m:g} 米向上取整）÷ 范围内"
+                "建设用地地块的面积"
+            ),
             estimated=est,
         ),
         skipped=no_land + no_data,
         skip_reason="; ".join(r for r in reasons if r),
+        skip_reason_zh="；".join(r for r in reasons_zh if r),
         quantity_zh="建筑总面积与建设用地面积比值",
         quantity_en="floor area to construction land ratio",
     )

@@ -102,6 +102,11 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
                 "farthest distance sampled every "
                 f"{params.sample_spacing_m:g} m on the parcel boundary"
             ),
+            method_zh=(
+                f"自面积不小于 {params.min_area_m2:g} 平方米的{kinds_zh(params.kinds)}"
+                f"（{', '.join(params.kinds)}）边界按直线服务半径 {rule.limit:g} 米作缓冲区；"
+                f"至最近计入绿地的最远距离沿地块边界每 {params.sample_spacing_m:g} 米取样量测"
+            ),
         ),
         quantity_zh="至最近计入绿地的最远距离",
         quantity_en="farthest distance to counted green space",
@@ -175,5 +180,6 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
             + tiers_en,
             method="covered residential area ÷ all residential area; straight-line radii: "
             + tiers_en,
+            method_zh="服务半径覆盖的居住用地面积 ÷ 全部居住用地面积；直线服务半径：" + tiers_zh,
         )
     )

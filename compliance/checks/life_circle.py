@@ -155,6 +155,10 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
             f"facility of each kind (0 inside a facility polygon); measured = the largest "
             f"over {kinds_en}"
         )
+        method_zh = (
+            "自地块代表点至每类设施中最近一处的直线距离（位于设施面内为 0）；"
+            f"量测值取各类设施（{kinds_en}）距离中的最大值"
+        )
     else:
         roads = scheme.layer("roads")
         road_geoms = np.empty(0, dtype=object) if roads is None else roads.geometry.to_numpy()
@@ -190,6 +194,12 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
             f"snapped to their nearest road node (at most {params.max_snap_m:g} m; "
             f"{left_out} facilities farther from the network left out); search radius "
             f"{cutoff_m:,.0f} m; measured = the largest over {kinds_en}"
+        )
+        method_zh = (
+            "沿 roads 图层道路中心线路网（不含高速公路）自地块代表点至每类设施中最近一处的"
+            "步行距离，两端均接入最近的路网节点（接入距离不超过 "
+            f"{params.max_snap_m:g} 米；{left_out} 处距路网更远的设施未计入）；搜索半径 "
+            f"{cutoff_m:,.0f} 米；量测值取各类设施（{kinds_en}）距离中的最大值"
         )
 
     known = ~np.isnan(distance)
@@ -296,6 +306,7 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
             detail_zh=detail_zh,
             detail_en=detail_en,
             method=method,
+            method_zh=method_zh,
         ),
         quantity_zh=(
             "至最远一类必需设施的" + ("步行距离" if params.method == "network" else "直线距离")

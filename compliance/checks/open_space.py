@@ -52,6 +52,11 @@ def check_plaza_hard_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
                 "hard_area_m2 attribute",
                 f"plaza polygon area in {scheme.crs_label} (no hard_area_m2)",
             ),
+            method_zh=np.where(
+                has,
+                "集中硬地面积取自 hard_area_m2 字段",
+                f"广场用地面在 {scheme.crs_label} 中的面积（无 hard_area_m2 字段）",
+            ),
         ),
         quantity_zh="集中硬地面积",
         quantity_en="concentrated hard-surface area",

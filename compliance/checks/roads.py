@@ -75,17 +75,28 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
             "red_line_width_m attribute",
         ),
     )
+    method_zh = np.where(
+        poly,
+        "道路用地面垂直于中心线方向的宽度，w = (P − √(P² − 16A)) / 4",
+        np.where(
+            estimated,
+            "道路红线宽度按道路等级与车道数估算（" + src.to_numpy() + "）",
+            "道路红线宽度取自 red_line_width_m 字段",
+        ),
+    )
     zh, en = label(r, "道路", "road")
     zh = pd.Series(np.where(poly, zh.str.replace("道路", "道路用地", n=1), zh), index=r.index)
     detail_zh = np.where(estimated, "红线宽度按道路等级与车道数估算，需以规划红线核实", "")
     detail_en = np.where(
         estimated, "red line estimated from road class and lanes; verify against the plan", ""
     )
-    reasons = []
+    reasons, reasons_zh = [], []
     if excluded:
         reasons.append(f"{excluded} out of scope (class or not new)")
+        reasons_zh.append(f"道路等级不适用或非新建 {excluded} 条")
     if no_width:
         reasons.append(f"{no_width} without a red-line width")
+        reasons_zh.append(f"无红线宽度 {no_width} 条")
     return Evaluation(
         make_rows(
             r,
@@ -97,10 +108,12 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
             detail_zh=detail_zh,
             detail_en=detail_en,
             method=method,
+            method_zh=method_zh,
             estimated=estimated,
         ),
         skipped=excluded + no_width,
         skip_reason="; ".join(reasons),
+        skip_reason_zh="；".join(reasons_zh),
         quantity_zh="红线宽度",
         quantity_en="red-line width",
     )

@@ -23,6 +23,7 @@ from ..registry import Evaluation, Params, compare, label, make_rows, not_evalua
 from ..scheme import Scheme
 from .common import (
     POP_FROM_ATTRIBUTE,
+    POP_METHOD_ZH,
     NoParams,
     density_detail,
     fmt1,
@@ -49,6 +50,7 @@ def check_cluster_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluati
             measured=area,
             passed=compare(rule, area),
             method=f"planar area of the cluster polygon in {scheme.crs_label}",
+            method_zh=f"组团边界面在 {scheme.crs_label} 中的平面面积",
         )
     )
 
@@ -70,7 +72,7 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
         if "population" in clusters.columns
         else pd.Series(np.nan, index=clusters.index)
     )
-    population, source = population_of(scheme, clusters, own)
+    population, source, source_zh = population_of(scheme, clusters, own)
     usable = population.notna().to_numpy()
     if not usable.any():
         return not_evaluated(
@@ -86,6 +88,12 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
         source[usable].replace(POP_FROM_ATTRIBUTE, "cluster " + POP_FROM_ATTRIBUTE)
         + " ÷ cluster area"
     )
+    method_zh = (
+        source_zh[usable].replace(
+            POP_METHOD_ZH[POP_FROM_ATTRIBUTE], "组团 " + POP_METHOD_ZH[POP_FROM_ATTRIBUTE]
+        )
+        + " ÷ 组团面积"
+    )
     return Evaluation(
         make_rows(
             c,
@@ -97,9 +105,11 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
             detail_zh=density_detail(pop, area)[0],
             detail_en=density_detail(pop, area)[1],
             method=method,
+            method_zh=method_zh,
         ),
         skipped=int((~usable).sum()),
         skip_reason="no population for these clusters",
+        skip_reason_zh="组团无人口数据",
     )
 
 
@@ -219,6 +229,10 @@ def check_corridor_width(scheme: Scheme, rule: Rule, params: CorridorWidthParams
                 f"mitred morphological opening, bisection to {params.precision_m:g} m, "
                 "reported to 0.1 m"
             ),
+            method_zh=(
+                "最小净宽度：生态廊道扣除建设用地和道路用地后，以斜接形态学开运算量测，"
+                f"二分法求至 {params.precision_m:g} 米，结果保留至 0.1 米"
+            ),
         ),
         quantity_zh="净宽度最窄处",
         quantity_en="narrowest net width",
@@ -320,6 +334,11 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
         "borders both clusters"
         + ("" if corridors is not None else " (not tested: no 'corridors' layer)")
     )
+    method_zh = (
+        "间距 = 组团边界面之间的最短距离；贯通性 = 组团间隙（与两个组团的距离均在该间距以内的点）"
+        "中未被生态廊道（扣除建设用地和道路用地后）覆盖的部分，没有一处同时与两个组团相接"
+        + ("" if corridors is not None else "（未检查贯通性：方案缺少生态廊道图层 corridors）")
+    )
     return Evaluation(
         make_rows(
             gpd.GeoSeries(place, crs=scheme.crs),
@@ -331,9 +350,11 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
             detail_zh=detail_zh,
             detail_en=detail_en,
             method=method,
+            method_zh=method_zh,
         ),
         skipped=skipped,
         skip_reason="cluster pairs not tested for a break: the scheme has no 'corridors' layer",
+        skip_reason_zh="组团对未检查生态廊道断口：方案缺少生态廊道图层 corridors",
         quantity_zh="可贯通的生态廊道宽度",
         quantity_en="width available to a continuous corridor",
     )
