@@ -577,6 +577,11 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
     feature = fid + (" " + name).where(name != "", "")  # "RC 淇河路"
     layer = v["layer"].fillna("").astype(str)
     title = v["title_zh"].fillna("").astype(str)
+    # The popup speaks Chinese, as the message does: the Chinese method, else the English.
+    method = v["method"].fillna("").astype(str)
+    if "method_zh" in v.columns:
+        method_zh = v["method_zh"].fillna("").astype(str)
+        method = method_zh.where(method_zh != "", method)
     props = pd.DataFrame(
         {
             "rule_id": rule_id,
@@ -589,7 +594,7 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
             "p_measured": _esc_series(measured),
             "p_limit": _esc_series(limit),
             "p_message": _esc_series(v["message"]),
-            "p_method": _esc_series(v["method"]),
+            "p_method": _esc_series(method),
             "p_clause": _esc_series(clause),
             "p_tip": _esc_series(rule_id + " · " + feature + " · " + measured),
             "l_text": _esc_series(feature + " · " + measured + " / " + limit),

@@ -112,7 +112,10 @@ def test_popup_gives_message_measure_limit_method(demo: Result, demo_page: tuple
     assert '"p_limit": "≤ 40.0 米"' in text
     assert '"p_tip": "RD01 · RC 淇河路 · 50.0 米"' in text  # the feature's name from roads
     assert '"p_feature": "RC 淇河路（roads）"' in text
-    assert row["method"] in text
+    # The method in Chinese, as the message is (the English one stays in the findings).
+    assert row["method_zh"].startswith("道路用地面垂直于中心线方向的宽度")
+    assert f'"p_method": "{row["method_zh"]}"' in text
+    assert row["method"] not in text
     assert '"p_status": "不符合 / fail"' in text
     assert '"p_status": "提示 / warn"' in text  # CL02, a 原则上 rule
 
