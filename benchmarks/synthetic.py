@@ -133,8 +133,10 @@ def build_city(
     corridors = _corridors(offsets, (minx, miny, width, height), gap_m, crs)
     _write(corridors, path, "corridors")
     clusters_pop = _cluster_population(n_tiles)
+    # No 'kind': a boundary that says "city" would make the county-town rules
+    # (RD01, SQ01, DN01, DN02, BH04, BH05) not applicable, and they are to be timed too.
     boundary = gpd.GeoDataFrame(
-        {"id": ["city"], "kind": ["city"], "population": [float(clusters_pop.sum())]},
+        {"id": ["city"], "population": [float(clusters_pop.sum())]},
         geometry=[
             shapely.box(
                 minx, miny, *(np.array([minx, miny]) + offsets.max(axis=0) + [width, height])

@@ -78,6 +78,10 @@ class Rule(BaseModel):
     one limit per target year; the loader resolves it to the year asked for
     (:func:`choose_year`), so ``limit``, ``year`` and ``source`` are the
     effective ones and ``targets`` lists them all.
+
+    ``applies_to: county`` marks a clause about county towns (县城): it is not
+    applicable to a scheme whose ``boundary`` says it is a city (every
+    ``kind`` given is ``city``), and applies to any other.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -96,6 +100,9 @@ class Rule(BaseModel):
         default=None, description="the plan's hedge that makes it a warning: 原则上, 力争…"
     )
     year: int | None = Field(default=None, description="target year of the limit")
+    applies_to: Literal["county"] | None = Field(
+        default=None, description="'county': a clause about county towns (县城) only"
+    )
     targets: list[Target] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)
     source: Source

@@ -103,7 +103,8 @@ def _rule_row(profile: Profile, rule: Rule, load: _Loader) -> str:
         limit,
         year,
         severity,
-        f"`{rule.measure}` on `{rule.layer}`",
+        f"`{rule.measure}` on `{rule.layer}`"
+        + ("<br>county towns (县城) only" if rule.applies_to == "county" else ""),
         source,
         origin,
     ]

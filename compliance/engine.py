@@ -431,6 +431,31 @@ def default_threads(scheme: Scheme | None = None) -> int:
     return max(1, min(MAX_THREADS, cores))
 
 
+#: What a county-town rule (``applies_to: county``) reports on a city's scheme.
+NOT_A_COUNTY_TOWN = Evaluation(
+    not_evaluated="not applicable: the clause is about county towns (县城) and the scheme's "
+    "'boundary' says it is a city (kind = city)",
+    not_evaluated_zh="不适用：该条针对县城，而方案规划范围图层 boundary 的 kind 为 city（城市）",
+)
+
+
+def is_city(scheme: Scheme) -> bool:
+    """Whether the scheme says it is a city, not a county town (县城).
+
+    True when the ``boundary`` layer has a ``kind`` and every value given is
+    ``city`` (Chinese values such as 市 / 城市 are read as ``city``); False
+    without a boundary, without kinds, or with any other kind (``county``,
+    a mix, ``extent`` for an OpenStreetMap study area).  County-town rules
+    apply unless it is True.
+    """
+    boundary = scheme.layer("boundary")
+    if boundary is None or "kind" not in boundary.columns:
+        return False
+    kinds = boundary["kind"].dropna().astype(str).str.strip().str.lower()
+    kinds = kinds[kinds != ""]
+    return bool(len(kinds)) and bool((kinds == "city").all())
+
+
 def _run_rule(scheme: Scheme, rule: Rule) -> Evaluation:
     check = CHECKS.get(rule.measure)
     if check is None:
@@ -492,9 +517,10 @@ def evaluate(
             _run_rule(scheme, rule)
 
     runner = _run_rule if run_rule is None else run_rule
+    city = is_city(scheme)
 
     def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
-        ev = runner(scheme, rule)
+        ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else runner(scheme, rule)
         f = _findings_for(rule, ev, scheme.crs)
         f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
         return f, _summary_row(rule, ev, f, profile, scheme.crs_label), unused

@@ -296,3 +296,79 @@ def test_touching_clusters_are_drawn_where_they_meet_not_as_a_zero_length_line()
         .equals(box(X0 - 400, Y0 - 400, X0 - 350, Y0 - 350).normalize())
     )
     assert "最近距离 0.0 米" in got.loc["A+B", "message"]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "city"),
+    [
+        (["city"], True),
+        (["city", "city"], True),
+        (["county"], False),
+        (["city", "county"], False),  # a city with its counties: the county-town rules apply
+        (["extent"], False),  # an OpenStreetMap study area says nothing
+        ([None], False),
+        (None, False),  # no kind field
+    ],
+)
+def test_a_scheme_is_a_city_only_when_every_boundary_kind_says_so(kinds, city):
+    from compliance.engine import is_city
+
+    columns = {} if kinds is None else {"kind": kinds}
+    n = 1 if kinds is None else len(kinds)
+    boundary = gpd.GeoDataFrame(
+        columns,
+        geometry=[box(X0 + 2000 * i, Y0, X0 + 2000 * i + 1000, Y0 + 1000) for i in range(n)],
+    )
+    assert is_city(make_scheme(boundary=boundary)) is city
+    assert (
+        is_city(
+            make_scheme(roads=gpd.GeoDataFrame(geometry=[box(X0, Y0, X0 + 1, Y0 + 1).exterior]))
+        )
+        is False
+    )
+
+
+def test_county_town_rules_do_not_apply_to_a_city(tmp_path):
+    roads = gpd.GeoDataFrame(
+        {"id": ["R1"], "red_line_width_m": [60.0]},
+        geometry=[shapely.LineString([(X0, Y0), (X0 + 500, Y0)])],
+    )
+    clusters = gpd.GeoDataFrame({"id": ["A"]}, geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    profile = load_profile("hebi")
+    for kind, rd01 in (("city", "not_evaluated"), ("county", "fail"), ("extent", "fail")):
+        boundary = gpd.GeoDataFrame({"kind": [kind]}, geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000)])
+        scheme = make_scheme(boundary=boundary, roads=roads, clusters=clusters)
+        summary = compliance.evaluate(scheme, profile).summary.set_index("rule_id")
+        assert summary.loc["RD01", "status"] == rd01, kind
+        assert summary.loc["CL01", "status"] == "pass"  # a city rule applies to both
+        if kind == "city":
+            for code in ("RD01", "SQ01", "DN01", "DN02", "BH04", "BH05"):
+                assert summary.loc[code, "status"] == "not_evaluated"
+                assert summary.loc[code, "note"].startswith("not applicable: the clause is about")
+                assert summary.loc[code, "note_zh"].startswith("不适用：该条针对县城")
+    # Alxa's RD01 is about the roads of its towns (中心城镇、重点城镇), not county towns only.
+    city = make_scheme(
+        boundary=gpd.GeoDataFrame({"kind": ["city"]}, geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000)]),
+        roads=roads.assign(is_new=[True]),
+    )
+    alxa = compliance.evaluate(city, load_profile("alxa")).summary.set_index("rule_id")
+    assert alxa.loc["RD01", "status"] == "warn"  # 原则: a warning, but it applies
+
+
+def test_a_boundary_kind_written_in_chinese_makes_a_city(tmp_path):
+    from compliance.engine import is_city
+
+    path = tmp_path / "scheme.gpkg"
+    gpd.GeoDataFrame(
+        {"类型": ["城市"]}, geometry=[box(X0, Y0, X0 + 1000, Y0 + 1000)], crs="EPSG:4547"
+    ).to_file(path, layer="规划范围")
+    gpd.GeoDataFrame(
+        {"道路红线宽度": [60.0]},
+        geometry=[shapely.LineString([(X0, Y0), (X0 + 500, Y0)])],
+        crs="EPSG:4547",
+    ).to_file(path, layer="道路")
+    scheme = compliance.read_scheme(path)
+    assert scheme.layers["roads"]["red_line_width_m"].tolist() == [60.0]
+    assert is_city(scheme)
+    summary = compliance.evaluate(scheme, load_profile("national")).summary.set_index("rule_id")
+    assert summary.loc["RD01", "status"] == "not_evaluated"
