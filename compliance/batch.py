@@ -47,10 +47,13 @@ import html
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -762,14 +765,35 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
     if scheduler:
         return Client(scheduler), None
     n = workers or max(1, os.cpu_count() or 1)
-    cluster = LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=processes,
-        dashboard_address=None,
-        silence_logs=40,
-    )
+    with _workers_ignore_ctrl_c():
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=None,
+            silence_logs=40,
+        )
     return Client(cluster), cluster
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (they inherit it), then restore it.
+
+    Ctrl-C in a terminal reaches the whole process group: each dask worker
+    process would print a KeyboardInterrupt traceback
+    (https://github.com/dask/distributed/issues/1925).  This process alone
+    handles the interrupt and closes the cluster, which stops the workers.
+    A Ctrl-C while the cluster starts (a second or two) is ignored too.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_batch(

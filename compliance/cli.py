@@ -370,14 +370,20 @@ def batch_cmd(
     """Check every scheme listed in MANIFEST (CSV or YAML) in parallel with dask; resumable."""
     from .batch import run_batch, summary_lines
 
-    result = run_batch(
-        manifest,
-        out_dir,
-        scheduler=scheduler,
-        workers=workers,
-        force=force,
-        progress=not no_progress,
-    )
+    try:
+        result = run_batch(
+            manifest,
+            out_dir,
+            scheduler=scheduler,
+            workers=workers,
+            force=force,
+            progress=not no_progress,
+        )
+    except KeyboardInterrupt:
+        _fail(
+            f"interrupted; the schemes checked so far are kept in {out_dir}, "
+            "and the same command resumes with the others"
+        )
     for line in summary_lines(result):
         click.echo(line)
     sys.exit(result.exit_code)

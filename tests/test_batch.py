@@ -263,3 +263,41 @@ def test_batch_sent_to_an_existing_cluster(tmp_path):
         assert cluster.scheduler is not None and cluster.status.name == "running"  # left running
     assert result.schemes["status"].tolist() == ["ok"]
     assert (tmp_path / "out" / "a" / "summary.csv").is_file()
+
+
+def test_ctrl_c_stops_a_batch_on_worker_processes_with_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group: the workers of the local cluster too."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _copies(tmp_path, "a", "b", "c", "d", "e", "f")
+    (tmp_path / "m.csv").write_text(
+        "scheme,profile\n" + "".join(f"copies/{n}.gpkg,national\n" for n in "abcdef"),
+        encoding="utf-8",
+    )
+    cmd = [sys.executable, "-m", "compliance.cli", "batch", str(tmp_path / "m.csv")]
+    cmd += ["--out", str(tmp_path / "out"), "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if len(load_state(tmp_path / "out")) >= 1:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert stderr == (
+        f"compliance: error: interrupted; the schemes checked so far are kept in "
+        f"{tmp_path / 'out'}, and the same command resumes with the others\n"
+    )
+    done = set(load_state(tmp_path / "out"))
+    assert 1 <= len(done) < 6
+    resumed = run_batch(tmp_path / "m.csv", tmp_path / "out", processes=False, progress=False)
+    reused = resumed.schemes.set_index("name")["reused"]
+    assert set(reused[reused].index) == done and resumed.schemes["status"].eq("ok").all()
