@@ -556,7 +556,11 @@ def _read_source(src: _Source) -> _Read:
                 closed = (
                     shapely.is_missing(np.asarray(unfixed.geometry.array, dtype=object)) & got
                 ).nonzero()[0]
-                stored = pyogrio.raw.read(file, layer=src.inner, columns=[], encoding=encoding)[2]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # GDAL's, already heard by _read_vector
+                    _, _, stored, _ = pyogrio.raw.read(
+                        file, layer=src.inner, columns=[], encoding=encoding
+                    )
                 unreadable = (~pd.isna(stored) & ~got).nonzero()[0]
                 why = _one_line(exc).removeprefix("IllegalArgumentException: ")
     except InputError:
