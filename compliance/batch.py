@@ -45,6 +45,7 @@ import csv
 import hashlib
 import html
 import json
+import logging
 import os
 import re
 import signal
@@ -765,13 +766,16 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
     if scheduler:
         return Client(scheduler), None
     n = workers or max(1, os.cpu_count() or 1)
+    # Workers log nothing below CRITICAL: a failed scheme is reported as its
+    # outcome, and on Ctrl-C or close a worker would log a lost heartbeat with
+    # a traceback.
     with _workers_ignore_ctrl_c():
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=processes,
             dashboard_address=None,
-            silence_logs=40,
+            silence_logs=logging.CRITICAL,
         )
     return Client(cluster), cluster
 

@@ -280,9 +280,14 @@ def test_ctrl_c_stops_a_batch_on_worker_processes_with_one_line(tmp_path):
     )
     cmd = [sys.executable, "-m", "compliance.cli", "batch", str(tmp_path / "m.csv")]
     cmd += ["--out", str(tmp_path / "out"), "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    # The batch starts as from a terminal: Ctrl-C not ignored (a child inherits an ignored one).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         if len(load_state(tmp_path / "out")) >= 1:
@@ -290,13 +295,13 @@ def test_ctrl_c_stops_a_batch_on_worker_processes_with_one_line(tmp_path):
         time.sleep(0.05)
     assert proc.poll() is None, "the batch ended before it could be interrupted"
     os.killpg(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 2
+    stdout, stderr = proc.communicate(timeout=120)
+    done = set(load_state(tmp_path / "out"))
+    assert proc.returncode == 2, (stdout, stderr, sorted(done), inherited)
     assert stderr == (
         f"compliance: error: interrupted; the schemes checked so far are kept in "
         f"{tmp_path / 'out'}, and the same command resumes with the others\n"
     )
-    done = set(load_state(tmp_path / "out"))
     assert 1 <= len(done) < 6
     resumed = run_batch(tmp_path / "m.csv", tmp_path / "out", processes=False, progress=False)
     reused = resumed.schemes.set_index("name")["reused"]
