@@ -715,8 +715,11 @@ def _violation_groups(
     # The violations shown, chosen for all rules at once: per rule, the most severe
     # first (fail, warn, excepted), then the largest excess, then the feature id.
     rule_ids = v["rule_id"].astype(str).to_numpy()
-    comparisons = np.array(
-        [rules[c].comparison if c in rules else "" for c in rule_ids], dtype=object
+    comparisons = (
+        pd.Series(rule_ids)
+        .map({code: rule.comparison for code, rule in rules.items()})  # a handful of rules
+        .fillna("")
+        .to_numpy(dtype=object)
     )
     measured = v["measured"].to_numpy(dtype=float)
     limit = v["limit"].to_numpy(dtype=float)
