@@ -551,16 +551,15 @@ def _read_source(src: _Source) -> _Read:
                 # Geometries GEOS cannot build: unclosed rings (closed here), and
                 # lines or rings of a single point (nothing to repair: left out, named).
                 gdf, messages = _read_vector(file, src.inner, encoding, on_invalid="fix")
-                unfixed, _ = _read_vector(file, src.inner, encoding, on_invalid="ignore")
                 got = ~shapely.is_missing(np.asarray(gdf.geometry.array, dtype=object))
-                closed = (
-                    shapely.is_missing(np.asarray(unfixed.geometry.array, dtype=object)) & got
-                ).nonzero()[0]
+                # The stored geometries (WKB) tell the repaired from the unbuildable.
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # GDAL's, already heard by _read_vector
                     _, _, stored, _ = pyogrio.raw.read(
                         file, layer=src.inner, columns=[], encoding=encoding
                     )
+                as_stored = shapely.from_wkb(stored, on_invalid="ignore")
+                closed = (shapely.is_missing(as_stored) & got).nonzero()[0]
                 unreadable = (~pd.isna(stored) & ~got).nonzero()[0]
                 why = _one_line(exc).removeprefix("IllegalArgumentException: ")
     except InputError:
