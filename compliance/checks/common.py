@@ -209,6 +209,17 @@ def green_polygons(scheme: Scheme) -> gpd.GeoDataFrame | None:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=scheme.crs)
 
 
+def greens_or_reason(scheme: Scheme) -> gpd.GeoDataFrame | Evaluation:
+    """:func:`green_polygons`, or the not-evaluated reason when the scheme has no green."""
+    greens = green_polygons(scheme)
+    if greens is None:
+        return not_evaluated(
+            "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
+            "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
+        )
+    return greens
+
+
 def qualifying_greens(
     greens: gpd.GeoDataFrame, kinds: list[str], min_area_m2: float
 ) -> gpd.GeoSeries:

@@ -53,6 +53,7 @@ from .common import (
     fmt1,
     fmt_int,
     green_polygons,
+    greens_or_reason,
     has_population_source,
     kinds_zh,
     missing_layer,
@@ -442,12 +443,9 @@ def _green_cover(
     here: :func:`~compliance.measures.geometry.union_area_inside_m2` counts
     their overlaps once, zone by zone.
     """
-    greens = green_polygons(scheme) if greens is None else greens
-    if greens is None:
-        return not_evaluated(
-            "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
-            "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
-        )
+    greens = greens_or_reason(scheme) if greens is None else greens
+    if isinstance(greens, Evaluation):
+        return greens
     return np.asarray(greens.geometry[greens["kind"].isin(kinds)].to_numpy(), dtype=object)
 
 

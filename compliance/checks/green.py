@@ -10,12 +10,12 @@ from pydantic import Field
 from ..catalogue import Rule
 from ..measures.geometry import dissolve, union_local
 from ..measures.green import farthest_distance_m, service_radii, uncovered_parts
-from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..registry import Evaluation, Params, compare, label, make_rows, register
 from ..scheme import Scheme
 from .common import (
     fmt1,
     fmt_int,
-    green_polygons,
+    greens_or_reason,
     kinds_zh,
     qualifying_greens,
     residential_parcels,
@@ -43,12 +43,9 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     res = residential_parcels(scheme)
     if isinstance(res, Evaluation):
         return res
-    greens = green_polygons(scheme)
-    if greens is None:
-        return not_evaluated(
-            "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
-            "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
-        )
+    greens = greens_or_reason(scheme)
+    if isinstance(greens, Evaluation):
+        return greens
     targets = qualifying_greens(greens, params.kinds, params.min_area_m2)
     geoms = res.geometry.to_numpy()
     uncovered = uncovered_parts(geoms, service_radii(targets, rule.limit))
@@ -138,12 +135,9 @@ def check_service_coverage(scheme: Scheme, rule: Rule, params: CoverageParams) -
     res = residential_parcels(scheme)
     if isinstance(res, Evaluation):
         return res
-    greens = green_polygons(scheme)
-    if greens is None:
-        return not_evaluated(
-            "no 'green_spaces' layer and no green parcels (1401/1402, G1/G2)",
-            "方案缺少绿地图层 green_spaces，也无绿地地块（1401/1402、G1/G2）",
-        )
+    greens = greens_or_reason(scheme)
+    if isinstance(greens, Evaluation):
+        return greens
     radii = np.concatenate(
         [
             service_radii(qualifying_greens(greens, t.kinds, t.min_area_m2), t.radius_m)
