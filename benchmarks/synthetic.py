@@ -58,7 +58,7 @@ class City:
 
 
 def _read_sample(sample: Path) -> tuple[dict[str, gpd.GeoDataFrame], shapely.Polygon]:
-    from compliance.scheme import read_scheme
+    from compliance.reading.scheme import read_scheme
 
     scheme = read_scheme(sample)
     extent = scheme.layers["boundary"].geometry.iloc[0]

@@ -6,10 +6,10 @@ for urban-rural construction (城乡建设领域碳达峰行动方案).
 >>> result.violations[["rule_id", "feature_id", "measured", "limit"]]  # doctest: +SKIP
 """
 
-from .catalogue import Profile, Rule, list_profiles, load_profile
 from .engine import Result, check, evaluate
 from .errors import ComplianceError, InputError, OutputError, RuleFileError
-from .scheme import Scheme, read_scheme
+from .reading.scheme import Scheme, read_scheme
+from .rules.catalogue import Profile, Rule, list_profiles, load_profile
 
 __all__ = [
     "ComplianceError",

@@ -295,7 +295,7 @@ def plan_jobs(
         share a ``name``, or an entry names an unknown profile; the message
         names the file and line.
     """
-    from .catalogue import default_rules_dir, list_profiles
+    from .rules.catalogue import default_rules_dir, list_profiles
 
     path = Path(manifest)
     base = path.resolve().parent
@@ -487,7 +487,7 @@ def check_one(job: Job) -> dict[str, Any]:
         ``kind``, ``exit_code``, ``footprint`` (WKT, EPSG:4326), ``seconds``.
     """
     from .engine import check
-    from .output import write_outputs
+    from .outputs.files import write_outputs
 
     started = time.perf_counter()
     outcome: dict[str, Any] = {"name": job.name, "digest": job.digest, "footprint": None}

@@ -182,8 +182,8 @@ def check_cmd(
 ) -> None:
     """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
     from .engine import check
-    from .mapstyle import validate_basemap
-    from .output import check_out_dir, write_outputs
+    from .outputs.files import check_out_dir, write_outputs
+    from .outputs.mapstyle import validate_basemap
 
     rasters: dict[str, str | Path] = {
         role: path
@@ -255,8 +255,8 @@ def _print_summary(result: Result, out_dir: Path) -> None:
 @rules_dir_option
 def rules_cmd(profile: str, year: int | None, rules_dir: Path | None) -> None:
     """Print the effective rules of a profile with limits, years and sources."""
-    from .catalogue import load_profile
     from .engine import fmt
+    from .rules.catalogue import load_profile
 
     prof = load_profile(profile, rules_dir, year=year)
     click.echo(f"profile {prof.name}: {prof.title_zh} / {prof.title_en}")
@@ -294,7 +294,7 @@ def rules_cmd(profile: str, year: int | None, rules_dir: Path | None) -> None:
 @rules_dir_option
 def profiles_cmd(rules_dir: Path | None) -> None:
     """List the rule profiles."""
-    from .catalogue import list_profiles, load_profile
+    from .rules.catalogue import list_profiles, load_profile
 
     for name in list_profiles(rules_dir):
         prof = load_profile(name, rules_dir)
@@ -314,7 +314,7 @@ def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
     where OSM has no width, and marked so), squares, buildings with floors,
     and the extract's extent becomes the boundary.
     """
-    from .osm import import_osm
+    from .reading.osm import import_osm
 
     written = import_osm(source, dest, overwrite=overwrite)
     click.echo(f"wrote {written}")
@@ -332,7 +332,7 @@ def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
 @rules_dir_option
 def docs_cmd(out_file: Path | None, rules_dir: Path | None) -> None:
     """Render the rule catalogue as one Markdown page (every profile, rule and clause)."""
-    from .docs import catalogue_markdown
+    from .rules.docs import catalogue_markdown
 
     text = catalogue_markdown(rules_dir)
     if out_file is None:

@@ -13,7 +13,6 @@ and ``note_zh`` says the same in Chinese.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,13 +22,13 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from . import checks as _checks  # noqa: F401  (registers the checks)
-from .catalogue import Profile, Rule, load_profile
-from .checks.common import fmt_fixed
 from .errors import RuleFileError
 from .exceptions import apply_exceptions, read_exceptions
-from .registry import CHECKS, Evaluation
-from .scheme import Scheme, far_from_china_warning, read_scheme
+from .reading.scheme import Scheme, far_from_china_warning, read_scheme
+from .rules import checks as _checks  # noqa: F401  (registers the checks)
+from .rules.catalogue import Profile, Rule, load_profile
+from .rules.checks.common import fmt_fixed
+from .rules.registry import CHECKS, Evaluation
 
 FINDING_COLUMNS = [
     "rule_id",
@@ -472,7 +471,6 @@ def evaluate(
     *,
     exceptions: pd.DataFrame | None = None,
     threads: int | None = None,
-    run_rule: Callable[[Scheme, Rule], Evaluation] | None = None,
 ) -> Result:
     """Run every rule of a profile over a scheme.
 
@@ -494,10 +492,6 @@ def evaluate(
         Threads to run rules on; default :func:`default_threads` (one for a
         small scheme, where threads cost more than they save).  1 runs
         them one after the other (as a worker process of a batch does).
-    run_rule : callable, optional
-        ``run_rule(scheme, rule) -> Evaluation`` instead of the rule's check
-        on the whole scheme (:func:`compliance.partition.check_partitioned`
-        runs it in spatial partitions).
 
     Returns
     -------
@@ -516,11 +510,10 @@ def evaluate(
         if rule.measure not in CHECKS:
             _run_rule(scheme, rule)
 
-    runner = _run_rule if run_rule is None else run_rule
     city = is_city(scheme)
 
     def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
-        ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else runner(scheme, rule)
+        ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else _run_rule(scheme, rule)
         f = _findings_for(rule, ev, scheme.crs)
         f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
         return f, _summary_row(rule, ev, f, profile, scheme.crs_label), unused

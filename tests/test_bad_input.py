@@ -32,7 +32,7 @@ from conftest import DEMO, GK, ROOT, X0, Y0
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from compliance.cli import main
-from compliance.registry import CHECKS
+from compliance.rules.registry import CHECKS
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -561,7 +561,7 @@ def test_measuring_crs_that_is_not_projected_is_refused(tmp_path):
 
 def test_every_check_declares_the_unit_of_its_measure():
     from compliance import list_profiles, load_profile
-    from compliance.registry import MEASURE_UNITS, rule_problem
+    from compliance.rules.registry import MEASURE_UNITS, rule_problem
 
     assert set(CHECKS) == set(MEASURE_UNITS)
     assert all(check.units for check in CHECKS.values())
@@ -575,7 +575,7 @@ def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():
     from conftest import make_rule, make_scheme, run_rule
 
     from compliance import RuleFileError
-    from compliance.registry import RuleProblem, rule_problem
+    from compliance.rules.registry import RuleProblem, rule_problem
 
     rule = make_rule("SQ01", "plaza_hard_area", layer="squares", unit="m2")
     assert rule_problem(rule) == RuleProblem(

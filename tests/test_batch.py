@@ -22,7 +22,7 @@ from compliance.batch import (
 )
 from compliance.engine import SUMMARY_COLUMNS
 from compliance.errors import InputError
-from compliance.output import write_outputs
+from compliance.outputs.files import write_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "sample_data" / "demo" / "demo.gpkg"

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from compliance.engine import Result
-from compliance.mapping import RULE_COLOURS, render_map
+from compliance.outputs.map import RULE_COLOURS, render_map
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -75,8 +75,8 @@ def site(demo_hebi: Result, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     pages = {"dir": out, "map": out / "map.html", "map_osm": out / "map_osm.html"}
     render_map(demo_hebi, pages["map"], basemap="none", offline=True)
     render_map(demo_hebi, pages["map_osm"], basemap="osm", offline=True)
-    if importlib.util.find_spec("compliance.report") is not None:
-        from compliance.report import render_report  # type: ignore[import-not-found]
+    if importlib.util.find_spec("compliance.outputs.report") is not None:
+        from compliance.outputs.report import render_report  # type: ignore[import-not-found]
 
         pages["report"] = out / "report.html"
         render_report(demo_hebi, pages["report"], lang="zh", map_href="map.html")
@@ -340,7 +340,7 @@ def test_report_shows_the_violations_and_links_into_the_map(
     from selenium.webdriver.support.ui import WebDriverWait
 
     if "report" not in site:
-        pytest.skip("compliance.report (render_report) is not in the tree yet")
+        pytest.skip("compliance.outputs.report (render_report) is not in the tree yet")
     browser.get("about:blank")
     browser.get(site["report"].as_uri())
     body = browser.find_element(By.TAG_NAME, "body").text

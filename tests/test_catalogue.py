@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, SEEDS
 
 from compliance import RuleFileError, list_profiles, load_profile
-from compliance.registry import CHECKS
+from compliance.rules.registry import CHECKS
 
 PROFILES = ["alxa", "bayannur", "hebi", "jiaozuo", "national", "xinjiang"]
 SHARED_SEEDS = ROOT.parent / "shared" / "seeds"

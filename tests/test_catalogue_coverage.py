@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from conftest import SEEDS
 
-from compliance.catalogue import Rule, Source, choose_year, list_profiles, load_profile
+from compliance.rules.catalogue import Rule, Source, choose_year, list_profiles, load_profile
 
 SEED_PROFILE = {
     "000_71866985e9a857ba.txt": "xinjiang",

@@ -313,7 +313,7 @@ def _write_with_slow_renames(
     """In a worker: write outputs with every rename slowed, so unserialised swaps collide."""
     import time
 
-    from compliance.output import write_outputs
+    from compliance.outputs.files import write_outputs
 
     rename = Path.rename
 
@@ -334,7 +334,7 @@ def _write_with_slow_renames(
 def test_concurrent_swaps_are_serialised(tmp_path, demo_national, demo_hebi):
     import multiprocessing
 
-    from compliance.output import write_outputs
+    from compliance.outputs.files import write_outputs
 
     out = tmp_path / "out"
     write_outputs(demo_national, out, map_html=False)  # an existing output to replace

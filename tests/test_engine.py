@@ -17,9 +17,9 @@ from rasterio.transform import from_origin
 from shapely.geometry import box
 
 import compliance
-from compliance.catalogue import choose_year, load_profile
 from compliance.cli import main
 from compliance.exceptions import read_exceptions
+from compliance.rules.catalogue import choose_year, load_profile
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The reviewer's map (``compliance.mapping.render_map``) on the demo scheme.
+"""The reviewer's map (``compliance.outputs.map.render_map``) on the demo scheme.
 
 Folium writes layer names and GeoJSON properties as JSON with ``\\uXXXX``
 escapes, so assertions on those read the page with the escapes decoded (what
@@ -20,7 +20,7 @@ import shapely
 import compliance
 from compliance.engine import Result
 from compliance.errors import InputError
-from compliance.mapping import (
+from compliance.outputs.map import (
     LEAFLET_DIR,
     LEAFLET_VERSION,
     RULE_COLOURS,

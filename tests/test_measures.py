@@ -10,11 +10,11 @@ import shapely
 from shapely import affinity
 from shapely.geometry import Polygon, box
 
-from compliance.crs import choose_metric_crs, gauss_kruger_epsg
-from compliance.measures.corridor import min_width_m, narrower_than
-from compliance.measures.green import farthest_distance_m
-from compliance.measures.roads import strip_width_m
-from compliance.measures.structure import apportioned_population
+from compliance.reading.crs import choose_metric_crs, gauss_kruger_epsg
+from compliance.rules.measures.corridor import min_width_m, narrower_than
+from compliance.rules.measures.green import farthest_distance_m
+from compliance.rules.measures.roads import strip_width_m
+from compliance.rules.measures.structure import apportioned_population
 
 CRS = "EPSG:4547"
 
@@ -100,7 +100,7 @@ def test_no_zone_for_nan_longitude():
 
 
 def test_fmt_fixed_writes_what_python_writes():
-    from compliance.checks.common import fmt_fixed, fmt_general
+    from compliance.rules.checks.common import fmt_fixed, fmt_general
 
     rng = np.random.default_rng(7)
     edge = [0.0, -0.0, -0.04, 0.05, 0.25, 2.675, 1.005, 999.95, -999.95, 1e15, 1e20, 0.5, 2.5]
@@ -148,8 +148,8 @@ def test_farthest_distance_equals_sampling_every_edge():
 
 
 def test_local_unions_equal_the_global_union():
-    from compliance.measures.geometry import union_area_inside_m2, union_by_group, union_local
-    from compliance.measures.green import uncovered_parts
+    from compliance.rules.measures.geometry import union_area_inside_m2, union_by_group, union_local
+    from compliance.rules.measures.green import uncovered_parts
 
     rng = np.random.default_rng(11)
     discs = shapely.buffer(shapely.points(rng.random((400, 2)) * 3000), rng.random(400) * 120 + 10)

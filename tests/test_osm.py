@@ -23,7 +23,7 @@ from geopandas.testing import assert_geodataframe_equal
 import compliance
 from compliance.cli import main
 from compliance.errors import InputError
-from compliance.osm import (
+from compliance.reading.osm import (
     DUAL_CARRIAGEWAY_CLASSES,
     ROAD_CLASS_RED_LINE_M,
     estimate_red_line_width_m,

@@ -1,4 +1,4 @@
-"""Zonal statistics of rasters (compliance.raster) and the sample rasters shipped.
+"""Zonal statistics of rasters (compliance.reading.raster) and the sample rasters shipped.
 
 ``sample_data/rasters/demo_population.tif`` holds a known number of persons per
 100 m cell over the demo scheme (see its README), so zonal sums are exact;
@@ -23,7 +23,7 @@ from pyproj import CRS
 from shapely.geometry import box
 
 from compliance.errors import InputError
-from compliance.raster import (
+from compliance.reading.raster import (
     as_multipolygons,
     class_share,
     covered_share,
@@ -31,7 +31,7 @@ from compliance.raster import (
     zonal_mean,
     zonal_sum,
 )
-from compliance.scheme import RasterInput
+from compliance.reading.scheme import RasterInput
 
 RASTERS = ROOT / "sample_data" / "rasters"
 POP = RASTERS / "demo_population.tif"

@@ -25,8 +25,8 @@ from pyproj import CRS
 
 import compliance
 from compliance.engine import Result
-from compliance.mapping import violation_href
-from compliance.report import (
+from compliance.outputs.map import violation_href
+from compliance.outputs.report import (
     LABELS,
     MAX_SVG_VERTICES,
     render_report,

@@ -16,7 +16,7 @@ from conftest import GK, X0, Y0, make_rule, make_scheme, run_rule
 from shapely.geometry import box
 
 import compliance
-from compliance.measures.buildings import (
+from compliance.rules.measures.buildings import (
     floor_area_m2,
     height_m,
     nearest_other_m,
@@ -24,7 +24,7 @@ from compliance.measures.buildings import (
     use_in,
     zone_of,
 )
-from compliance.registry import CHECKS
+from compliance.rules.registry import CHECKS
 
 
 def b(fid: str, x: float, y: float, w: float = 20.0, d: float = 20.0, **attrs: object) -> dict:

@@ -22,8 +22,8 @@ from pyproj import CRS
 from shapely.geometry import LineString, box
 
 import compliance
-from compliance.registry import CHECKS, Evaluation
-from compliance.scheme import RasterInput
+from compliance.reading.scheme import RasterInput
+from compliance.rules.registry import CHECKS, Evaluation
 
 RASTERS = ROOT / "sample_data" / "rasters"
 POP = RASTERS / "demo_population.tif"

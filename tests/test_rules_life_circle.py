@@ -15,8 +15,8 @@ import shapely
 from conftest import X0, Y0, finding, make_rule, make_scheme, run_rule
 
 import compliance
-from compliance.checks.life_circle import LifeCircleParams
-from compliance.measures.network import network_distance_m, snap_to_nodes, walk_network
+from compliance.rules.checks.life_circle import LifeCircleParams
+from compliance.rules.measures.network import network_distance_m, snap_to_nodes, walk_network
 
 
 def parcels(*centres: tuple[str, float, float]) -> gpd.GeoDataFrame:

@@ -11,7 +11,7 @@ from shapely.geometry import LineString, Polygon, box
 
 import compliance
 from compliance.cli import main
-from compliance.landuse import green_kind, is_construction, is_residential, normalize_codes
+from compliance.reading.landuse import green_kind, is_construction, is_residential, normalize_codes
 
 BOWTIE = Polygon([(0, 0), (100, 100), (100, 0), (0, 100)])
 

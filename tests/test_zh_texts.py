@@ -22,10 +22,10 @@ from markupsafe import escape
 from shapely.geometry import box
 
 import compliance
-from compliance.checks.common import missing_layer
 from compliance.engine import FINDING_COLUMNS, SUMMARY_COLUMNS
-from compliance.output import write_outputs
-from compliance.report import render_report, write_findings_gpkg
+from compliance.outputs.files import write_outputs
+from compliance.outputs.report import render_report, write_findings_gpkg
+from compliance.rules.checks.common import missing_layer
 
 NANJING = ROOT / "sample_data" / "nanjing_xinjiekou" / "scheme.gpkg"
 GUIXI = ROOT / "sample_data" / "jiangxi_guixi" / "scheme.gpkg"

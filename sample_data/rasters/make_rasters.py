@@ -24,7 +24,7 @@ from rasterio.enums import Resampling
 from rasterio.features import geometry_mask, rasterize
 from rasterio.warp import reproject, transform_bounds
 
-from compliance.osm import estimate_red_line_width_m
+from compliance.reading.osm import estimate_red_line_width_m
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -26,7 +26,7 @@ def merge_touching(geoms: gpd.GeoSeries) -> gpd.GeoSeries:
 
     A park mapped as several adjacent polygons is one park for the size tier.
     Only the groups of pieces that touch are unioned
-    (:func:`compliance.measures.geometry.dissolve`), never the whole layer.
+    (:func:`compliance.rules.measures.geometry.dissolve`), never the whole layer.
     """
     if geoms.empty:
         return geoms
@@ -82,7 +82,7 @@ def uncovered_parts(polygons: np.ndarray, covers: np.ndarray) -> np.ndarray:
     Equal to ``difference(polygon, union_all(covers))`` without the global
     union: a polygon covered by one cover is empty at once; for the others
     only the covers that meet it are unioned (one vectorised grouped union,
-    :func:`compliance.measures.geometry.union_by_group`) and subtracted.
+    :func:`compliance.rules.measures.geometry.union_by_group`) and subtracted.
 
     Parameters
     ----------

@@ -26,8 +26,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .engine import SUMMARY_COLUMNS, Result
-from .errors import OutputError
+from ..engine import SUMMARY_COLUMNS, Result
+from ..errors import OutputError
 
 try:
     import fcntl
@@ -256,7 +256,7 @@ def write_outputs(
     lang : {"zh", "en"}
         Language of ``report.html``.
     basemap, tianditu_key, offline
-        Of ``map.html``: see :func:`compliance.mapping.render_map`.
+        Of ``map.html``: see :func:`compliance.outputs.map.render_map`.
 
     Returns
     -------
@@ -292,7 +292,7 @@ def write_outputs(
         write_findings_gpkg(result, tmp / FINDINGS_GPKG_FILE, include_passes=include_passes)
         write_summary(result, tmp / SUMMARY_FILE)
         if map_html:
-            from .mapping import render_map
+            from .map import render_map
 
             render_map(
                 result,

@@ -1,7 +1,7 @@
 """What the map and the report share, without folium: rule colours, basemap
 choices and the links into ``map.html``.
 
-Kept apart from :mod:`compliance.mapping` so that a run without a map
+Kept apart from :mod:`compliance.outputs.map` so that a run without a map
 (``--no-map``) and ``report.html`` do not import folium.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import zlib
 from urllib.parse import quote
 
-from .errors import InputError
+from ..errors import InputError
 
-#: The basemaps :func:`compliance.mapping.render_map` offers (``--basemap``).  All are Web Mercator
-#: tiles on WGS 84 or CGCS2000 coordinates; no GCJ-02 / BD-09 (offset) tiles.
+#: The basemaps :func:`compliance.outputs.map.render_map` offers (``--basemap``).
+#: All are Web Mercator tiles on WGS 84 or CGCS2000 coordinates; no GCJ-02 / BD-09 (offset) tiles.
 BASEMAPS: tuple[str, ...] = ("osm", "tianditu", "none")
 
 #: Colour of each rule of the shipped catalogue: fixed, so a rule keeps its

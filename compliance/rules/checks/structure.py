@@ -9,8 +9,9 @@ import shapely
 from pydantic import Field
 from shapely import STRtree
 
+from ...reading.landuse import is_construction
+from ...reading.scheme import Scheme
 from ..catalogue import Rule
-from ..landuse import is_construction
 from ..measures.corridor import (
     cluster_pairs,
     min_width_m,
@@ -20,7 +21,6 @@ from ..measures.corridor import (
 )
 from ..measures.structure import area_km2
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
-from ..scheme import Scheme
 from .common import (
     POP_FROM_ATTRIBUTE,
     POP_METHOD_ZH,
@@ -62,7 +62,7 @@ def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
     Population from the cluster's ``population`` attribute; where that is
     missing, summed from parcels' ``population`` apportioned by area share;
     where neither gives one, the population raster summed with partial-pixel
-    weights (:func:`~compliance.checks.common.population_of`).
+    weights (:func:`~compliance.rules.checks.common.population_of`).
     """
     clusters = scheme.layer("clusters")
     if clusters is None:

@@ -40,7 +40,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from pyproj import CRS, Transformer
 
-from .engine import UNIT_ZH, Result, fmt
+from ..engine import UNIT_ZH, Result, fmt
 from .mapstyle import BASEMAPS as BASEMAPS  # re-exported: the map's public names
 from .mapstyle import FALLBACK_COLOURS as FALLBACK_COLOURS
 from .mapstyle import RULE_COLOURS as RULE_COLOURS

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..errors import RuleFileError
+from ..reading.scheme import Scheme
 from .catalogue import Rule
-from .errors import RuleFileError
-from .scheme import Scheme
 
 #: Columns every evaluation row carries (plus ``geometry``).
 ROW_COLUMNS = (

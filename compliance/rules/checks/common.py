@@ -6,13 +6,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..landuse import green_kind, is_residential
+from ...reading.landuse import green_kind, is_residential
+from ...reading.raster import covered_share, zonal_sum
+from ...reading.scheme import Scheme
 from ..measures.density import apportioned_sums
 from ..measures.green import merge_touching
 from ..measures.structure import apportioned_population
-from ..raster import covered_share, zonal_sum
 from ..registry import Evaluation, Params, not_evaluated
-from ..scheme import Scheme
 
 M2_PER_HA = 10_000.0
 
@@ -297,11 +297,11 @@ def population_of(
     Precedence, zone by zone: the zone's own ``population`` value when the
     caller passes it (``own``); else parcels' ``population`` apportioned by
     the share of each parcel's area inside the zone
-    (:func:`compliance.measures.structure.apportioned_population`; a zone
+    (:func:`compliance.rules.measures.structure.apportioned_population`; a zone
     overlapping populated parcels by less than :data:`MIN_OVERLAP_M2` in all
     gets none from them); else the
     population raster (persons per cell) summed with partial-pixel weights
-    (:func:`compliance.raster.zonal_sum`, polygons projected into the
+    (:func:`compliance.reading.raster.zonal_sum`, polygons projected into the
     raster's CRS); else NaN.
 
     Parameters

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import RuleFileError
+from ..errors import RuleFileError
 
 Unit = Literal[
     "m",
@@ -197,9 +197,9 @@ def default_rules_dir() -> Path:
     env = os.environ.get("COMPLIANCE_RULES_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parent
-    packaged = here / "_rules"
-    return packaged if packaged.is_dir() else here.parent / "rules"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "_rules"
+    return packaged if packaged.is_dir() else package.parent / "rules"
 
 
 def list_profiles(rules_dir: Path | None = None) -> list[str]:

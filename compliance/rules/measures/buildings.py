@@ -2,7 +2,7 @@
 
 Every function takes the ``buildings`` layer of a scheme (footprint Polygons
 or MultiPolygons in a projected metric CRS, fields as in
-:data:`compliance.scheme.LAYERS`) and returns values aligned with its index.
+:data:`compliance.reading.scheme.LAYERS`) and returns values aligned with its index.
 A value taken from an attribute is data; a value derived from another one
 (height from storeys × storey height, storeys from height ÷ storey height,
 floor area from footprint × storeys) is an estimate, and the functions say
@@ -34,7 +34,7 @@ RESIDENTIAL_USES: tuple[str, ...] = (
 #: Storey height assumed when converting between height and storeys, m.
 DEFAULT_FLOOR_HEIGHT_M = 3.0
 
-#: Text values read as true in boolean fields (as :mod:`compliance.scheme` reads them).
+#: Text values read as true in boolean fields (as :mod:`compliance.reading.scheme` reads them).
 _TRUTHY = ("1", "-1", "true", "yes", "y", "t", "是", "新建")
 
 
@@ -124,7 +124,7 @@ def has_text(buildings: pd.DataFrame, field: str = "use") -> pd.Series:
 def flag(buildings: pd.DataFrame, field: str) -> pd.Series | None:
     """A boolean field (``is_new``, ``solar_thermal``, ``demolished``) as bools.
 
-    Missing values are False.  Text is read as :mod:`compliance.scheme` reads
+    Missing values are False.  Text is read as :mod:`compliance.reading.scheme` reads
     it (``1``, ``true``, ``yes``, ``是``, ``新建`` … are true).
 
     Returns

@@ -7,11 +7,11 @@ import numpy as np
 import shapely
 from pydantic import Field
 
+from ...reading.scheme import Scheme
 from ..catalogue import Rule
 from ..measures.geometry import dissolve, union_local
 from ..measures.green import farthest_distance_m, service_radii, uncovered_parts
 from ..registry import Evaluation, Params, compare, label, make_rows, register
-from ..scheme import Scheme
 from .common import (
     fmt1,
     fmt_int,

@@ -1,7 +1,7 @@
 """Checks of buildings, energy and urban renewal (BH, EN, GB, UR rules).
 
 Heights, storeys and floor areas come from
-:mod:`compliance.measures.buildings`: attributes where present, else derived
+:mod:`compliance.rules.measures.buildings`: attributes where present, else derived
 from each other with a storey height (``floor_height_m``) and marked
 estimated, so that a failure resting on an estimate is reported as a warning.
 Buildings outside a rule's scope (not new, other uses) and buildings lacking
@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 from pydantic import Field
 
+from ...reading.scheme import Scheme
 from ..catalogue import Rule
 from ..measures.buildings import (
     DEFAULT_FLOOR_HEIGHT_M,
@@ -37,7 +38,6 @@ from ..measures.buildings import (
     zone_of,
 )
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
-from ..scheme import Scheme
 from .common import fmt_fixed, fmt_general, missing_layer
 
 #: Uses of public-institution buildings and factories (EN01 default).
@@ -71,7 +71,7 @@ def _text(values: pd.Series | np.ndarray, spec: str) -> np.ndarray:
     """Numbers as text for messages (``format(v, spec)``), an object array aligned by position.
 
     ``spec`` is one of ``g``, ``.1f`` and ``,.0f``; vectorised
-    (:func:`~compliance.checks.common.fmt_fixed`).
+    (:func:`~compliance.rules.checks.common.fmt_fixed`).
     """
     if spec == "g":
         return fmt_general(values)
@@ -784,7 +784,7 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
     matches (001 二(二)6: public buildings ≥ 20,000 m² at least 1 star; 002
     二(四)1: government-invested public buildings at least 2 stars; 004
     四(十一): super-high-rise 3 stars), held as a per-row limit against
-    ``green_star``.  Floor area and height as in :mod:`compliance.measures.buildings`
+    ``green_star``.  Floor area and height as in :mod:`compliance.rules.measures.buildings`
     (estimated when derived).  Skipped: buildings matching no tier, buildings
     lacking a value a tier tests that could raise the requirement, and
     buildings without ``green_star``.

@@ -33,15 +33,15 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from ..errors import InputError
 from .crs import crs_label
-from .errors import InputError
 from .scheme import RasterInput
 
 #: Longest segment, in metres, of a polygon edge before it is projected into a
 #: raster's CRS, so that edges follow the projection's curvature.
 DENSIFY_M = 25.0
 
-#: A raster input: a :class:`~compliance.scheme.RasterInput` or a GeoTIFF path.
+#: A raster input: a :class:`~compliance.reading.scheme.RasterInput` or a GeoTIFF path.
 RasterLike = RasterInput | str | os.PathLike[str]
 
 

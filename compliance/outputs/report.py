@@ -39,8 +39,8 @@ import shapely
 from markupsafe import Markup
 from pyproj import CRS
 
-from .engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
-from .errors import OutputError
+from ..engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
+from ..errors import OutputError
 from .mapstyle import rule_colour, violation_href
 
 #: Violation sections drawn per rule at most (most severe first); the rest are
@@ -887,7 +887,7 @@ def render_report(
       approval, feature id and layer, the centroid as longitude/latitude
       (EPSG:4326, 6 decimals) and as X/Y in the measuring CRS, an inline SVG
       map (:func:`svg_map`) and a link ``map.html#rule=<code>&fid=<id>``
-      (:func:`compliance.mapping.violation_href`).
+      (:func:`compliance.outputs.map.violation_href`).
 
     No external resources: CSS and the copy script are inline, the maps are
     inline SVG, fonts are the system's.  Printing gives A4 pages with table

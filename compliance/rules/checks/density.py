@@ -6,14 +6,14 @@ surface share, DN01 built-up population density and DN02 floor area ÷
 construction land.  The ``boundary`` polygons stand for the built-up area
 (建成区) the plans measure against; one row per boundary polygon.
 
-Population comes from :func:`~compliance.checks.common.population_of`: the
+Population comes from :func:`~compliance.rules.checks.common.population_of`: the
 zone's own ``population``, else parcels' ``population`` apportioned by area,
 else the population raster (partial-pixel weighted).  Land-cover classes are
 ESA WorldCover 2020/2021 codes (10 tree cover, 20 shrubland, 30 grassland,
 40 cropland, 50 built-up, 60 bare, 70 snow, 80 water, 90 wetland,
 95 mangroves, 100 moss).
 
-Rasters are read through :mod:`compliance.raster` (exactextract, polygons
+Rasters are read through :mod:`compliance.reading.raster` (exactextract, polygons
 projected into the raster's CRS): a check that needs a raster which cannot be
 read, or which does not overlap the zones at all, raises
 :class:`~compliance.errors.InputError` (the CLI's exit status 2).
@@ -29,8 +29,10 @@ import pandas as pd
 import shapely
 from pydantic import Field
 
+from ...reading.landuse import is_construction
+from ...reading.raster import class_share, covered_share, impervious_percent
+from ...reading.scheme import RasterInput, Scheme
 from ..catalogue import Rule
-from ..landuse import is_construction
 from ..measures.buildings import floor_area_m2
 from ..measures.density import (
     M2_PER_KM2,
@@ -42,9 +44,7 @@ from ..measures.density import (
     sum_by_zone_containing,
 )
 from ..measures.geometry import clip_pairs, union_area_inside_m2, union_by_group
-from ..raster import class_share, covered_share, impervious_percent
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
-from ..scheme import RasterInput, Scheme
 from .common import (
     FULL_COVER,
     M2_PER_HA,
@@ -69,8 +69,8 @@ MAX_GRID_CELLS = 1_000_000
 PERSONS_PER_10K = 10_000.0
 #: Metres per kilometre.
 M_PER_KM = 1_000.0
-#: How the impervious raster's values were read (:func:`compliance.raster.impervious_percent`),
-#: in Chinese.
+#: How the impervious raster's values were read
+#: (:func:`compliance.reading.raster.impervious_percent`), in Chinese.
 SCALE_ZH = {"fraction 0–1": "比例 0–1", "percent 0–100": "百分比 0–100"}
 
 
@@ -440,7 +440,7 @@ def _green_cover(
     """Green spaces of the kinds, to be measured with overlaps counted once.
 
     Not evaluated without any green at all.  The polygons are not unioned
-    here: :func:`~compliance.measures.geometry.union_area_inside_m2` counts
+    here: :func:`~compliance.rules.measures.geometry.union_area_inside_m2` counts
     their overlaps once, zone by zone.
     """
     greens = greens_or_reason(scheme) if greens is None else greens
@@ -893,7 +893,7 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
     """DN02: total floor area ÷ construction-land area (建筑总面积与建设用地面积比值).
 
     Floor area of buildings whose representative point lies in each boundary
-    polygon (:func:`compliance.measures.buildings.floor_area_m2`: ``floor_area_m2``,
+    polygon (:func:`compliance.rules.measures.buildings.floor_area_m2`: ``floor_area_m2``,
     else footprint × storeys, storeys from ``floors`` or ``height_m`` ÷
     ``floor_height_m`` rounded up; footprint-based areas estimated) ÷ the area of
     construction-land parcels (2023 classes 06–13, 15, 16; GB 50137 R, A, B,

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from ...reading.scheme import Scheme
 from ..catalogue import Rule
 from ..measures.roads import strip_width_m
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
-from ..scheme import Scheme
 from .common import (
     missing_layer,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...reading.scheme import Scheme
 from ..catalogue import Rule
 from ..registry import Evaluation, compare, label, make_rows, register
-from ..scheme import Scheme
 from .common import (
     M2_PER_HA,
     NoParams,

@@ -180,7 +180,7 @@ def catalogue_markdown(rules_dir: Path | None = None) -> str:
     ----------
     rules_dir : pathlib.Path, optional
         Catalogue folder (``rules/``); defaults to
-        :func:`compliance.catalogue.default_rules_dir`.
+        :func:`compliance.rules.catalogue.default_rules_dir`.
 
     Returns
     -------
@@ -192,7 +192,7 @@ def catalogue_markdown(rules_dir: Path | None = None) -> str:
     Raises
     ------
     compliance.errors.RuleFileError
-        A profile does not load (see :func:`compliance.catalogue.load_profile`).
+        A profile does not load (see :func:`compliance.rules.catalogue.load_profile`).
     """
     folder = (rules_dir or default_rules_dir()).resolve()
     profiles = {name: load_profile(name, folder) for name in list_profiles(folder)}

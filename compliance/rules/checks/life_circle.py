@@ -10,7 +10,7 @@ limit is the walking distance (1,000 m by default) and ``kinds`` the facility
 kinds every residential parcel must reach within it.
 
 Facilities come from the ``facilities`` layer (Points or Polygons with a
-``kind`` text, compared case-insensitively); :mod:`compliance.osm` builds it
+``kind`` text, compared case-insensitively); :mod:`compliance.reading.osm` builds it
 from OpenStreetMap amenities.  Distances start at the parcel's
 representative point (:func:`shapely.point_on_surface`) and end at the
 facility's nearest point: a facility polygon (a school campus) is reached at
@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 from pydantic import Field
 
+from ...reading.scheme import Scheme
 from ..catalogue import Rule
 from ..measures.network import (
     nearest_distance_m,
@@ -34,7 +35,6 @@ from ..measures.network import (
     walk_network,
 )
 from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
-from ..scheme import Scheme
 from .common import fmt1, residential_parcels
 
 #: Facility kinds of the 15-minute life circle required by default (GB 50180-2018 附录 B).
@@ -101,7 +101,7 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
 
     - ``straight``: the straight line (an STRtree nearest query per kind);
     - ``network``: the walk along the ``roads`` centrelines
-      (:func:`compliance.measures.network.walk_network`; every class but
+      (:func:`compliance.rules.measures.network.walk_network`; every class but
       motorways, footways included; road-land polygons are not centrelines
       and are ignored).  The parcel's point and each facility are snapped to
       their nearest road node; walk = parcel snap + path + facility snap,

@@ -44,7 +44,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import InputError
+from ..errors import InputError
+from .contract import LAYERS
 from .landuse import normalize_codes
 
 #: Shapefile (dBase) field names hold at most 10 characters.
@@ -410,7 +411,6 @@ class FieldMap:
 
 
 def _contract() -> dict[str, tuple[str, ...]]:
-    from .scheme import LAYERS  # scheme imports this module
 
     return {name: (*spec.fields, "id") for name, spec in LAYERS.items()}
 
@@ -517,7 +517,6 @@ def contract_layer(name: str, field_map: FieldMap | None = None) -> tuple[str | 
         layer it maps to ``null`` is not read) or ``"recognised"``
         (:data:`LAYER_ALIASES`).
     """
-    from .scheme import LAYERS
 
     if field_map is not None:
         for source, target in field_map.layers.items():

@@ -98,13 +98,13 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from .errors import InputError, OutputError
+from ..errors import InputError, OutputError
 
 #: CRS of the source extracts and of the scheme written.
 OSM_CRS = "EPSG:4326"
 
 #: Attribution written as the description of every output layer.
-ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0; converted by compliance.osm"
+ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0; converted by compliance.reading.osm"
 
 #: OSM layers the importer reads (any one of them makes a usable source).
 OSM_LAYERS = ("roads", "buildings", "landuse", "green", "squares", "extent")

@@ -1,12 +1,12 @@
 """Reading a scheme (方案): one GeoPackage with layers, or a folder of vector files.
 
 The layers and fields are those of ``spec/CONTRACT.md``; Chinese layer and
-field names are recognised or mapped (:mod:`compliance.fields`).  Reading
+field names are recognised or mapped (:mod:`compliance.reading.fields`).  Reading
 checks each layer's CRS, geometry types and numeric fields (numbers written as
-text with units are converted, :mod:`compliance.units`), repairs invalid
+text with units are converted, :mod:`compliance.reading.quantities`), repairs invalid
 geometries with ``make_valid``, drops what cannot be used with a warning, and
 brings every layer into one projected metric CRS chosen for the data
-(:func:`compliance.crs.choose_metric_crs`).
+(:func:`compliance.reading.crs.choose_metric_crs`).
 
 Real planning data is messy; what reading does about each kind of mess:
 
@@ -47,8 +47,9 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
+from ..errors import InputError
+from .contract import LAYERS, POLYGON, LayerSpec
 from .crs import choose_metric_crs, crs_label
-from .errors import InputError
 from .fields import (
     FieldMap,
     contract_layer,
@@ -56,60 +57,7 @@ from .fields import (
     resolve_fields,
     translate_values,
 )
-from .units import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """What the contract expects of one input layer."""
-
-    geometry: tuple[str, ...]
-    numeric: tuple[str, ...] = ()
-    boolean: tuple[str, ...] = ()
-    text: tuple[str, ...] = ()
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        """Every contract field of the layer."""
-        return self.numeric + self.boolean + self.text
-
-
-POLYGON = ("Polygon", "MultiPolygon")
-LINE = ("LineString", "MultiLineString")
-POINT = ("Point", "MultiPoint")
-
-#: The layers of the data contract, their geometry types and numeric fields.
-LAYERS: dict[str, LayerSpec] = {
-    "boundary": LayerSpec(POLYGON, numeric=("population",), text=("kind", "name")),
-    "clusters": LayerSpec(POLYGON, numeric=("population",), text=("name",)),
-    "corridors": LayerSpec(POLYGON, text=("name",)),
-    "parcels": LayerSpec(
-        POLYGON,
-        numeric=("population", "floor_area_m2", "permeable_area_m2"),
-        text=("land_use", "name"),
-    ),
-    "roads": LayerSpec(
-        LINE + POLYGON,
-        numeric=("red_line_width_m",),
-        boolean=("is_new", "oneway"),
-        text=("road_class", "width_source", "name"),
-    ),
-    "squares": LayerSpec(POLYGON, numeric=("hard_area_m2",), text=("name",)),
-    "green_spaces": LayerSpec(POLYGON, text=("kind", "name")),
-    "buildings": LayerSpec(
-        POLYGON,
-        numeric=("floors", "height_m", "floor_area_m2", "pv_area_m2", "roof_area_m2", "green_star"),
-        boolean=("is_new", "solar_thermal", "demolished"),
-        text=("use", "investor", "name"),
-    ),
-    "renewal_units": LayerSpec(
-        POLYGON, numeric=("existing_floor_area_m2", "demolished_floor_area_m2"), text=("name",)
-    ),
-    # Extensions of the contract, for the rules of RULES.md beyond the headline ones.
-    "greenways": LayerSpec(LINE, text=("name",)),
-    "facilities": LayerSpec(POINT + POLYGON, text=("kind", "name")),
-    "height_zones": LayerSpec(POLYGON, text=("name",)),
-}
+from .quantities import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
 
 #: Raster roles and the file stems a scheme folder may hold them under.
 RASTER_ROLES: dict[str, tuple[str, ...]] = {
@@ -968,11 +916,11 @@ def read_scheme(
         (``boundary``, ``clusters``, ``corridors``, ``parcels``, ``roads``,
         ``squares``, ``green_spaces``, ``buildings``, ``renewal_units`` …) or
         with a recognised Chinese name (``地块``, ``道路``, ``建筑`` …, see
-        :data:`compliance.fields.LAYER_ALIASES`), or a folder of vector files
+        :data:`compliance.reading.fields.LAYER_ALIASES`), or a folder of vector files
         (GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet) whose file
         stems are such names.  Every layer is optional.  Field names such as
         ``YDYHFLDM``, ``DLBM``, ``层数``, ``高度``, ``人口`` are recognised
-        (:data:`compliance.fields.FIELD_ALIASES`).
+        (:data:`compliance.reading.fields.FIELD_ALIASES`).
     crs : str, int or pyproj.CRS, optional
         Measuring CRS to use instead of the one chosen for the data.  Must be
         projected, in metres.
@@ -982,7 +930,7 @@ def read_scheme(
         ``landcover.tif`` are found without this.
     field_map : str, pathlib.Path or FieldMap, optional
         A mapping file (YAML) of layer and field names onto the contract, for
-        names not recognised (see :class:`compliance.fields.FieldMap`).
+        names not recognised (see :class:`compliance.reading.fields.FieldMap`).
 
     Returns
     -------

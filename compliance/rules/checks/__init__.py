@@ -2,7 +2,7 @@
 
 Every check is registered under the ``measure`` name the rule files use, takes
 the scheme (layers in a projected metric CRS), the rule and its validated
-parameters, and returns an :class:`~compliance.registry.Evaluation`.  One
+parameters, and returns an :class:`~compliance.rules.registry.Evaluation`.  One
 module per family; importing this package registers them all.
 """
 

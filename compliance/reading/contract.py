@@ -1,0 +1,58 @@
+"""The layers of the data contract (``spec/CONTRACT.md``): names, geometry types, fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What the contract expects of one input layer."""
+
+    geometry: tuple[str, ...]
+    numeric: tuple[str, ...] = ()
+    boolean: tuple[str, ...] = ()
+    text: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every contract field of the layer."""
+        return self.numeric + self.boolean + self.text
+
+
+POLYGON = ("Polygon", "MultiPolygon")
+LINE = ("LineString", "MultiLineString")
+POINT = ("Point", "MultiPoint")
+
+#: The layers of the data contract, their geometry types and numeric fields.
+LAYERS: dict[str, LayerSpec] = {
+    "boundary": LayerSpec(POLYGON, numeric=("population",), text=("kind", "name")),
+    "clusters": LayerSpec(POLYGON, numeric=("population",), text=("name",)),
+    "corridors": LayerSpec(POLYGON, text=("name",)),
+    "parcels": LayerSpec(
+        POLYGON,
+        numeric=("population", "floor_area_m2", "permeable_area_m2"),
+        text=("land_use", "name"),
+    ),
+    "roads": LayerSpec(
+        LINE + POLYGON,
+        numeric=("red_line_width_m",),
+        boolean=("is_new", "oneway"),
+        text=("road_class", "width_source", "name"),
+    ),
+    "squares": LayerSpec(POLYGON, numeric=("hard_area_m2",), text=("name",)),
+    "green_spaces": LayerSpec(POLYGON, text=("kind", "name")),
+    "buildings": LayerSpec(
+        POLYGON,
+        numeric=("floors", "height_m", "floor_area_m2", "pv_area_m2", "roof_area_m2", "green_star"),
+        boolean=("is_new", "solar_thermal", "demolished"),
+        text=("use", "investor", "name"),
+    ),
+    "renewal_units": LayerSpec(
+        POLYGON, numeric=("existing_floor_area_m2", "demolished_floor_area_m2"), text=("name",)
+    ),
+    # Extensions of the contract, for the rules of RULES.md beyond the headline ones.
+    "greenways": LayerSpec(LINE, text=("name",)),
+    "facilities": LayerSpec(POINT + POLYGON, text=("kind", "name")),
+    "height_zones": LayerSpec(POLYGON, text=("name",)),
+}
