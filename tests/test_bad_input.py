@@ -503,11 +503,33 @@ def rule_run(tmp_path: Path, catalogue: Path, profile: str = "hebi") -> str:
 def test_rule_file_unknown_key_is_refused_with_file_and_line(tmp_path, catalogue):
     line = edit(catalogue / "hebi.yaml", "  SQ01:\n    limit: 1\n", "  SQ01:\n    limt: 1\n")
     err = rule_run(tmp_path, catalogue)
-    assert f"hebi.yaml:{line}: rule SQ01: limt: Extra inputs are not permitted" in err
+    assert f"hebi.yaml:{line}: rule SQ01: limt: not a key of a profile's rule" in err
+
+
+def test_rule_file_restating_the_rule_type_is_refused_with_file_and_line(tmp_path, catalogue):
+    line = edit(
+        catalogue / "hebi.yaml",
+        "  SQ01:\n    limit: 1\n",
+        "  SQ01:\n    measure: plaza_hard_area\n    limit: 1\n",
+    )
+    err = rule_run(tmp_path, catalogue)
+    assert (
+        f"hebi.yaml:{line}: rule SQ01: measure: declared once by the rule type "
+        "(compliance/rules/checks/open_space.py:" in err
+    )
+
+
+def test_rule_file_code_without_a_rule_type_is_refused_with_file_and_line(tmp_path, catalogue):
+    line = edit(catalogue / "hebi.yaml", "  SQ01:\n", "  SQ09:\n")
+    err = rule_run(tmp_path, catalogue)
+    assert f"hebi.yaml:{line}: rule SQ09: no rule type declares this code" in err
 
 
 def test_rule_file_unknown_parameter_is_refused_with_file_and_line(tmp_path, catalogue):
-    line = edit(catalogue / "national.yaml", "      new_only: false\n", "      new_ony: false\n")
+    line = edit(
+        catalogue / "national.yaml", "  RD01:\n", "  RD01:\n    params:\n      new_ony: false\n"
+    )
+    line += 1  # the parameter's line, below 'params:'
     err = rule_run(tmp_path, catalogue)
     assert f"national.yaml:{line}: rule RD01: params.new_ony: Extra inputs" in err
 
@@ -518,13 +540,13 @@ def test_rule_file_unit_that_does_not_fit_the_measure_is_refused(tmp_path, catal
     )
     err = rule_run(tmp_path, catalogue)
     expected = f"hebi.yaml:{line}: rule SQ01: unit 'm' does not fit measure plaza_hard_area"
-    assert expected + " (expected ha)" in err
+    assert expected + " (expected ha or a unit of the same dimension)" in err
 
 
 def test_rule_file_unknown_unit_is_refused_with_file_and_line(tmp_path, catalogue):
-    line = edit(catalogue / "hebi.yaml", '    unit: "%"\n', "    unit: percent\n")
+    line = edit(catalogue / "hebi.yaml", "  GR03:\n", "  GR03:\n    unit: percent\n")
     err = rule_run(tmp_path, catalogue)
-    assert f"hebi.yaml:{line}: rule GR03: unit: Input should be" in err
+    assert f"hebi.yaml:{line}: rule GR03: unit 'percent' is unknown (known: m, m2," in err
 
 
 def test_rule_file_profile_inheriting_itself_is_refused_with_file_and_line(tmp_path, catalogue):
@@ -561,14 +583,16 @@ def test_measuring_crs_that_is_not_projected_is_refused(tmp_path):
 
 def test_every_check_declares_the_unit_of_its_measure():
     from compliance import list_profiles, load_profile
-    from compliance.rules.registry import MEASURE_UNITS, rule_problem
+    from compliance.rules.registry import TYPES, rule_problem
+    from compliance.rules.units import UNITS
 
-    assert set(CHECKS) == set(MEASURE_UNITS)
-    assert all(check.units for check in CHECKS.values())
-    assert CHECKS["plaza_hard_area"].units == ("ha",)
+    assert all(check.unit in UNITS for check in CHECKS.values())
+    assert CHECKS["plaza_hard_area"].unit == "ha"
+    assert {t.measure.name for t in TYPES.values()} == set(CHECKS)  # no check without a rule
     for name in list_profiles():  # the shipped catalogue fits
         for rule in load_profile(name).rules.values():
             assert rule_problem(rule) is None, (name, rule.code)
+            assert rule.unit == TYPES[rule.code].unit
 
 
 def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():

@@ -106,7 +106,7 @@ def test_unknown_profile():
 
 def test_wrong_unit_is_rejected(catalogue):
     f = catalogue / "hebi.yaml"
-    f.write_text(f.read_text("utf-8").replace('    unit: "%"\n', "    unit: percent\n"), "utf-8")
+    f.write_text(f.read_text("utf-8").replace("  GR03:\n", "  GR03:\n    unit: percent\n"), "utf-8")
     with pytest.raises(RuleFileError, match=r"hebi\.yaml:\d+: rule GR03: unit"):
         load_profile("hebi", catalogue)
 
@@ -114,7 +114,8 @@ def test_wrong_unit_is_rejected(catalogue):
 def test_unknown_parameter_is_rejected_with_file_and_line(catalogue):
     f = catalogue / "national.yaml"
     f.write_text(
-        f.read_text("utf-8").replace("      new_only: false\n", "      new_ony: false\n"), "utf-8"
+        f.read_text("utf-8").replace("  RD01:\n", "  RD01:\n    params:\n      new_ony: false\n"),
+        "utf-8",
     )
     line = next(i for i, t in enumerate(f.read_text("utf-8").splitlines(), 1) if "new_ony" in t)
     with pytest.raises(RuleFileError, match=rf"national\.yaml:{line}: rule RD01: params\.new_ony"):

@@ -47,10 +47,6 @@ rules:
   SQ01:
     title_zh: 广场
     title_en: plaza
-    measure: plaza_hard_area
-    layer: squares
-    comparison: "<="
-    unit: ha
     severity: fail
     targets:
       - year: 2025
