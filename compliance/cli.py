@@ -329,14 +329,30 @@ def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
     default=None,
     help="Write the page to this file (e.g. docs/catalogue.md) instead of stdout.",
 )
+@click.option(
+    "--readme",
+    "readme",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also regenerate the rule table of this README (between its markers).",
+)
 @rules_dir_option
-def docs_cmd(out_file: Path | None, rules_dir: Path | None) -> None:
-    """Render the rule catalogue as one Markdown page (every profile, rule and clause)."""
-    from .rules.docs import catalogue_markdown
+def docs_cmd(out_file: Path | None, readme: Path | None, rules_dir: Path | None) -> None:
+    """Render the rule catalogue as one Markdown page (every rule type, profile and clause)."""
+    from .errors import InputError
+    from .rules.docs import catalogue_markdown, replace_readme_table
 
     text = catalogue_markdown(rules_dir)
+    if readme is not None:
+        try:
+            updated = replace_readme_table(readme.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(f"{readme}: {exc}") from None
+        readme.write_text(updated, encoding="utf-8", newline="\n")
+        click.echo(f"wrote the rule table of {readme}")
     if out_file is None:
-        click.echo(text, nl=False)
+        if readme is None:
+            click.echo(text, nl=False)
         return
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(text, encoding="utf-8", newline="\n")

@@ -173,6 +173,32 @@ class Scheme:
     centre_lonlat: tuple[float, float] | None = None
     layer_sources: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Refuse a CRS that does not measure in metres: a compliance verdict in degrees is wrong.
+
+        Raises
+        ------
+        InputError
+            The CRS is geographic, or projected in another unit than the metre;
+            or a layer is in another CRS.
+        """
+        crs = CRS.from_user_input(self.crs)
+        unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+        if not crs.is_projected or unit not in ("metre", "meter"):
+            kind = "geographic (degrees)" if crs.is_geographic else f"in {unit or 'no unit'}"
+            raise InputError(
+                f"a Scheme measures in a projected CRS in metres; found {crs_label(crs)}, "
+                f"{kind}: project the layers first (read_scheme chooses a CGCS2000 "
+                "Gauss-Krüger zone, or gdf.to_crs(...))"
+            )
+        for name, gdf in self.layers.items():
+            if gdf.crs is not None and not crs.equals(gdf.crs):
+                raise InputError(
+                    f"layer '{name}' is in {crs_label(CRS.from_user_input(gdf.crs))}, not in the "
+                    f"scheme's measuring CRS {crs_label(crs)}: reproject it (gdf.to_crs(...))"
+                )
+        self.crs = crs
+
     def layer(self, name: str) -> gpd.GeoDataFrame | None:
         """The named layer, or None when the scheme has no such layer or it is empty."""
         gdf = self.layers.get(name)

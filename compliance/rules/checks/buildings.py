@@ -1045,10 +1045,6 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
 # --------------------------------------------------------------------------- rule types
 
 _RESIDENTIAL = [*RESIDENTIAL_USES]
-_HEIGHT_HOW = (
-    "`height_m`, else `floors` × `floor_height_m` (estimated: a value that rests on an "
-    "estimate warns instead of failing); only new buildings (`is_new`) of the uses in scope."
-)
 _GB50352 = "GB 50352-2019 民用建筑设计统一标准"
 
 declare(
@@ -1062,7 +1058,7 @@ declare(
     doc=RuleDoc(
         what="The height of each new building, m.",
         why="Hebi strictly limits new buildings of 250 m and over (严格限制新建250米以上建筑).",
-        how=_HEIGHT_HOW,
+        how=("`height_m`, else floors × 3 m (estimated)."),
         references=(_GB50352,),
     ),
 )
@@ -1079,9 +1075,10 @@ declare(
         what="Whether each building over 100 m stands near other such buildings or in a "
         "height-control zone, m.",
         why="Hebi asks for buildings over 100 m to be laid out relatively together (相对集中布局).",
-        how="`neighbours`: the distance from its footprint to the nearest other building "
-        "over `min_height_m`; `zones`: the distance to the nearest `height_zones` polygon "
-        "(0 inside).  Heights as BH01.",
+        how=(
+            "Distance to the nearest other building over 100 m (≤ 500 m), or inside a "
+            "`height_zones` polygon."
+        ),
         references=(_GB50352,),
     ),
 )
@@ -1097,7 +1094,7 @@ declare(
     doc=RuleDoc(
         what="The height of each new residential building, m.",
         why="Xinjiang's plan: generally no new super-high-rise housing (超高层住宅, over 100 m).",
-        how=_HEIGHT_HOW,
+        how=("Height of new residential buildings."),
         references=(_GB50352,),
     ),
 )
@@ -1114,7 +1111,7 @@ declare(
         what="The storeys of each new residential building (新建住宅层数).",
         why="County towns: new housing of 18 floors at most (12 in Alxa); above it only "
         "where truly needed and strictly justified (a recorded exception).",
-        how="`floors`, else `height_m` ÷ `floor_height_m` rounded up (estimated).",
+        how=("`floors`, else height ÷ 3 m (estimated); a justified case goes in `--exceptions`."),
         references=("《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",),
     ),
 )
@@ -1130,9 +1127,7 @@ declare(
     doc=RuleDoc(
         what="The share of new residential floor area in buildings of at most 6 floors, %.",
         why="County towns: at least 70 % of new housing in buildings of 6 floors or fewer.",
-        how="Σ floor area of new residential buildings of ≤ `max_floors` storeys ÷ Σ floor "
-        "area of all new residential buildings × 100; floor area from `floor_area_m2`, "
-        "else footprint × storeys.",
+        how=("Floor-area-weighted share."),
         references=("《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",),
     ),
 )
@@ -1148,8 +1143,10 @@ declare(
     doc=RuleDoc(
         what="Rooftop PV coverage of each new public-institution building or factory, %.",
         why="The plans aim at PV on half of the roofs of new public buildings and factories.",
-        how="`pv_area_m2` ÷ `roof_area_m2` × 100 (the footprint stands for the roof when "
-        "no roof area is given, saying so).",
+        how=(
+            "`pv_area_m2` ÷ `roof_area_m2` (else the footprint) of new public-institution "
+            "buildings and factories."
+        ),
         references=("GB 55015-2021 建筑节能与可再生能源利用通用规范",),
     ),
 )
@@ -1171,7 +1168,7 @@ declare(
         what="Whether each building in scope has solar water heating (`solar_thermal`), %.",
         why="Alxa promotes solar thermal on housing of 12 floors or fewer and on "
         "hospitals, schools, hotels, pools and bathhouses.",
-        how="100 % for a building in scope with `solar_thermal` true, 0 % without.",
+        how=("`solar_thermal` of the buildings in scope."),
         references=("GB 55015-2021 建筑节能与可再生能源利用通用规范",),
     ),
 )
@@ -1188,8 +1185,10 @@ declare(
         what="The green-building star level (绿色建筑星级) of each new building in scope.",
         why="The plans ask for star-rated green buildings for public, large and "
         "government-invested buildings (tiers differ by plan).",
-        how="`green_star` (0–3) against the stars its tier asks (uses, investor, floor "
-        "area, height); the tiers are the plan's, in the profile.",
+        how=(
+            "`green_star` against the stars each profile requires by use, investor, floor "
+            "area and height (per building)."
+        ),
         references=("GB/T 50378-2019 绿色建筑评价标准",),
     ),
 )
@@ -1205,8 +1204,10 @@ declare(
         what="Demolished floor area ÷ existing floor area of each urban-renewal unit, %.",
         why="The plans keep demolition in urban renewal to 20 % of the existing floor "
         "area in principle (原则上).",
-        how="From the unit's `existing_floor_area_m2` and `demolished_floor_area_m2`; "
-        "else from the buildings inside it (`demolished` flag).",
+        how=(
+            "Demolished ÷ existing floor area, from the unit's attributes or the "
+            "buildings inside it."
+        ),
         references=("《关于在实施城市更新行动中防止大拆大建问题的通知》（建科〔2021〕63号）",),
     ),
 )

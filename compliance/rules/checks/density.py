@@ -225,8 +225,7 @@ declare(
     doc=RuleDoc(
         what="Population density of the county-town built-up area, persons/km².",
         why="County towns are to be compact: 6,000–10,000 persons/km² of built-up area.",
-        how="Population of each boundary polygon (its `population`, else parcels "
-        "apportioned, else the population raster) ÷ its area.",
+        how=("Population ÷ boundary area."),
         references=(_COUNTY_OPINION,),
     ),
 )
@@ -243,10 +242,7 @@ declare(
         "(建筑总面积与建设用地面积比值).",
         why="County towns should not be built too densely: the ratio at most 0.8 "
         "(0.6–0.8 in Hebi).",
-        how="Floor area of the buildings inside each boundary polygon (`floor_area_m2`, "
-        "else footprint × storeys, estimated) ÷ the area of construction-land parcels "
-        "(2023 classes 06–13, 15, 16; GB 50137 R, A, B, M, W, S, U, H), overlaps counted "
-        "once.",
+        how=("Building floor area inside ÷ construction-land parcels inside."),
         references=(_COUNTY_OPINION, "GB 50137-2011 城市用地分类与规划建设用地标准"),
     ),
 )

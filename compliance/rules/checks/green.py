@@ -621,13 +621,6 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
 
 _GARDEN_CITY = "国家园林城市评选标准（住房和城乡建设部，2022）"
 _GREEN_STANDARDS = ("GB/T 51346-2019 城市绿地规划标准", "CJJ/T 85-2017 城市绿地分类标准")
-_RADIUS_HOW = (
-    "Residential parcels (0701 / R) against qualifying green spaces (`kinds`, at least "
-    "`min_area_m2`, touching pieces merged): the part of each parcel farther than the radius "
-    "(straight line from the green's boundary) is uncovered; measured is the farthest "
-    "distance from the parcel to qualifying green, and the uncovered part is drawn.  Size "
-    "tiers are method parameters (garden-city practice), not the plan's."
-)
 
 declare(
     "GR01",
@@ -640,7 +633,12 @@ declare(
     doc=RuleDoc(
         what="Whether residential land lies within 300 m of green space (300米见绿), m.",
         why="The plans adopt the garden-city walking standard 300米见绿、500米见园.",
-        how=_RADIUS_HOW,
+        how=(
+            "Straight-line radius from the boundary of green spaces (parks and green ≥ "
+            "2,000 m², touching pieces merged); a residential parcel (0701 / R) fails "
+            "when part of it lies outside; measured: the farthest distance from the "
+            "parcel to counted green; the uncovered part drawn."
+        ),
         references=(_GARDEN_CITY, *_GREEN_STANDARDS),
     ),
 )
@@ -656,7 +654,7 @@ declare(
     doc=RuleDoc(
         what="Whether residential land lies within 500 m of a park (500米见园), m.",
         why="The plans adopt the garden-city walking standard 300米见绿、500米见园.",
-        how=_RADIUS_HOW,
+        how=("As GR01 with parks ≥ 5,000 m²."),
         references=(_GARDEN_CITY, *_GREEN_STANDARDS),
     ),
 )
@@ -677,9 +675,10 @@ declare(
     doc=RuleDoc(
         what="Park service-radius coverage rate (公园绿地服务半径覆盖率) of residential land, %.",
         why="Hebi asks for 99 % by 2025, Jiaozuo 82 %.",
-        how="Residential land inside the service radius of a park of its tier (parks of "
-        "≥ 5,000 m² serve 500 m, of ≥ 2,000 m² 300 m) ÷ all residential land × 100; the "
-        "uncovered residential land is drawn.",
+        how=(
+            "Covered residential area ÷ all residential area; parks ≥ 5,000 m² at 500 m, "
+            "≥ 2,000 m² at 300 m."
+        ),
         references=_GREEN_STANDARDS,
     ),
 )
@@ -695,9 +694,10 @@ declare(
     doc=RuleDoc(
         what="Green-space ratio of the built-up area (建成区绿地率), %.",
         why="The plans set a minimum green-space ratio for the built-up area.",
-        how="Green land inside each boundary polygon (green spaces and green parcels "
-        "1401/1402, G1/G2, overlaps counted once) ÷ its area × 100; without vector green, "
-        "the land-cover raster's green classes (ESA WorldCover).",
+        how=(
+            "Green spaces and green parcels (merged) inside the boundary ÷ its area; else "
+            "the land-cover raster's green classes."
+        ),
         references=("CJJ/T 85-2017 城市绿地分类标准",),
     ),
 )
@@ -713,8 +713,7 @@ declare(
     doc=RuleDoc(
         what="Park green space per capita (人均公园绿地面积), m²/person.",
         why="Xinjiang's plan asks for 15 m² of park per person.",
-        how="Park area inside each boundary polygon (overlaps counted once) ÷ its "
-        "population (boundary `population`, else parcels apportioned, else the raster).",
+        how=("Park area inside the boundary ÷ population."),
         references=("CJJ/T 85-2017 城市绿地分类标准",),
     ),
 )
@@ -729,8 +728,7 @@ declare(
     doc=RuleDoc(
         what="Greenway (绿道) length per 10,000 people, km.",
         why="Hebi asks for more than 3.5 km of greenway per 10,000 people by 2030.",
-        how="Length of `greenways` inside each boundary polygon, km ÷ its population × "
-        "10,000; population as GR05.",
+        how=("`greenways` length inside the boundary ÷ population × 10,000."),
         references=("《绿道规划设计导则》（住房和城乡建设部，2016）",),
     ),
 )
@@ -745,9 +743,10 @@ declare(
     doc=RuleDoc(
         what="Permeable share of the built-up area (可渗透地面面积比例), %.",
         why="Sponge-city targets: at least 40 % permeable by 2025 and 45 % by 2030.",
-        how="Parcels' `permeable_area_m2` summed inside each boundary polygon ÷ its "
-        "area × 100; else the imperviousness raster (100 − mean sealed share, "
-        "partial-pixel weighted); else the land-cover raster's permeable classes.",
+        how=(
+            "Parcels' `permeable_area_m2`, else 100 − the imperviousness raster's "
+            "coverage-weighted mean, else the land-cover raster's permeable classes."
+        ),
         references=("GB/T 51345-2018 海绵城市建设评价标准",),
     ),
 )

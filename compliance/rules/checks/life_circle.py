@@ -346,9 +346,11 @@ declare(
         what="For each residential parcel, the farthest of the distances to the nearest "
         "facility of each required kind, m.",
         why="The plans ask for complete 15-minute community life circles (十五分钟生活圈).",
-        how="From the parcel's representative point to the nearest facility of each kind "
-        "in `kinds`: `straight` (straight line) or `network` (walk along road "
-        "centrelines); 1,000 m stands for a 15-minute walk (GB 50180-2018: 800–1,000 m).",
+        how=(
+            "From each residential parcel to the nearest facility of every required kind, "
+            "straight-line or along the walkable road network (networkx); ≤ 1,000 m (GB "
+            "50180-2018: 15-minute walk 800–1,000 m)."
+        ),
         references=("GB 50180-2018 城市居住区规划设计标准",),
     ),
 )

@@ -79,8 +79,7 @@ declare(
         what="The concentrated hard-surface area (集中硬地面积) of each plaza, ha.",
         why="County towns should not build large hard-paved plazas: at most 2 ha (1 ha "
         "in Hebi) of concentrated hard surface.",
-        how="The plaza's `hard_area_m2` attribute; without it, the plaza polygon's area, "
-        "saying so (an upper bound: the green inside a plaza is not hard surface).",
+        how=("`hard_area_m2`, else the plaza polygon's area, saying which."),
         references=("《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",),
     ),
 )

@@ -318,10 +318,12 @@ declare(
         what="The red-line width (道路红线宽度) of each road, m.",
         why="County towns should keep their internal roads to a red-line width of 40 m "
         "at most (no wide avenues).",
-        how="The `red_line_width_m` attribute of a road centreline, or the width of a "
-        "road-land polygon measured across its centreline (twice the largest inscribed "
-        "distance); never the carriageway.  Motorways and trunk roads (through roads, not "
-        "roads of the town) are left out by `exclude_classes`.",
+        how=(
+            "`red_line_width_m` of centrelines, or the width of road-land polygons across "
+            "their centreline, w = (P − √(P² − 16A)) / 4 (exact for strips and crosses of "
+            "equal width), never the carriageway; motorways and trunk roads out of scope; "
+            "in Alxa only new roads."
+        ),
         references=(
             "《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",
             "CJJ 37-2012 城市道路工程设计规范",
@@ -340,8 +342,10 @@ declare(
         what="Road-network density of the built-up area, km/km².",
         why="The plans ask for a dense network of small blocks (窄马路、密路网): more "
         "than 8 km/km² (Hebi, Jiaozuo) or 8.5 km/km² by 2025 (Alxa, Bayannur).",
-        how="Centreline length of the roads of the classes counted (`classes`) inside "
-        "the study area (`area_layer`, default the boundary) ÷ its area.",
+        how=(
+            "Centreline km of counted classes inside each boundary polygon ÷ its area; a "
+            "one-way carriageway of a dual carriageway counts half, so each street once."
+        ),
         references=("GB/T 51328-2018 城市综合交通体系规划标准",),
     ),
 )

@@ -558,9 +558,7 @@ declare(
         what="The area of each urban cluster (组团) polygon.",
         why="The national plan asks for cities built as clusters of limited size "
         "(组团式发展), each no larger than 50 km², parted by ecological corridors.",
-        how="Planar area of the cluster polygon in the measuring CRS (CGCS2000 3-degree "
-        "Gauss-Krüger zone of the data), km².  The cluster boundary has no national "
-        "geometric definition: the scheme's `clusters` layer is taken as drawn.",
+        how=("Planar area of each cluster polygon."),
         references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
     ),
 )
@@ -576,9 +574,10 @@ declare(
         what="Population ÷ area of each cluster, persons/km².",
         why="The plans cap the average density of a cluster at 10,000 persons/km² "
         "(原则上: a warning, not a hard failure).",
-        how="Population from the cluster's `population`; else parcels' `population` "
-        "apportioned by the share of their area inside the cluster; else the population "
-        "raster summed with partial-pixel weights (exactextract).  Area as CL01.",
+        how=(
+            "Population ÷ area; population from the cluster's `population`, else parcels' "
+            "`population` apportioned by area share, else the population raster."
+        ),
         references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
     ),
 )
@@ -595,10 +594,10 @@ declare(
         what="The density of the densest spots (个别地段) inside the clusters, persons/km².",
         why="Hebi and Jiaozuo allow particular spots above the cluster average but cap "
         "them at 15,000 persons/km² (个别地段最高不超过).",
-        how="`method: grid`: population (parcels apportioned by area, or the raster) "
-        "summed in square cells of `grid_size_m` (default 1 km) over the clusters; cells "
-        "less than `min_cell_share` inside the study area are left out.  `method: "
-        "parcels`: each residential parcel's population ÷ its area.",
+        how=(
+            "1 km grid over the clusters (or boundary), population per cell from parcels "
+            "or the raster ÷ the cell's area inside; or per parcel."
+        ),
         references=("GB 50180-2018 城市居住区规划设计标准",),
     ),
 )
@@ -616,11 +615,13 @@ declare(
         "narrowest stretch is drawn.",
         why="Corridors between clusters must be continuous and at least 100 m wide net "
         "of construction land and roads.",
-        how="The corridor polygon minus construction land (parcels of construction "
-        "classes), road land and road centrelines buffered by half their red-line width; "
-        "its minimum width is the largest opening (mitred morphological opening) it "
-        "survives, found by bisection to `precision_m` and reported to 0.1 m; pieces "
-        "narrower than that of less than `min_narrow_area_m2` are ignored.",
+        how=(
+            "Corridor minus construction land and road land (centrelines buffered by half "
+            "their red line); minimum width by a mitred morphological opening, bisection "
+            "to 0.01 m, reported to 0.1 m; the narrowest stretch drawn. Mitred joins give "
+            "back square ends and corners, so the ends and corners of a plain rectangle "
+            "are not narrow places."
+        ),
         references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
     ),
 )
@@ -637,10 +638,13 @@ declare(
         what="For each pair of clusters within `search_distance_m`: whether a continuous "
         "corridor at least the minimum width parts them, m.",
         why="The plans ask for corridors between clusters that run continuously (贯通连续).",
-        how="The gap is the shortest distance between the two cluster polygons; a pair "
-        "closer than the limit has no room for a corridor.  A break is a piece of the "
-        "space between them, not covered by the net corridors, that touches both "
-        "clusters along at least `min_contact_m` and is at least `min_break_area_m2`.",
+        how=(
+            "For each pair of clusters within 1,000 m: fails when they are closer than "
+            "100 m (measured: the gap) or when a piece of the gap between them (points "
+            "within their distance of both) left uncovered by the net corridors borders "
+            "both clusters — a break (measured: 0 m of corridor across it; its width is "
+            "in the message)."
+        ),
         references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
     ),
 )
