@@ -1100,6 +1100,25 @@ declare(
 )
 
 declare(
+    "BH06",
+    title_zh="严格控制新建超高层建筑",
+    title_en="New super-high-rise buildings (over 100 m) strictly controlled",
+    check=check_building_height,
+    layer="buildings",
+    comparison="<=",
+    params={"new_only": True, "uses": None},
+    doc=RuleDoc(
+        what="The height of each new building, m: a super-high-rise building (超高层建筑, "
+        "over 100 m) is reported for review.",
+        why="Xinjiang, Alxa and Hebi strictly control new super-high-rise buildings "
+        "(严格控制新建超高层建筑): control, not a ban, so each one is a warning.",
+        how="`height_m`, else floors × 3 m (estimated); new buildings of every use.  A "
+        "building of exactly 100 m is not super-high-rise (GB 50352-2019: over 100 m).",
+        references=("GB 50352-2019 民用建筑设计统一标准",),
+    ),
+)
+
+declare(
     "BH04",
     title_zh="新建住宅层数",
     title_en="Floors of new housing",
