@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import SEEDS
+from helpers import SEEDS
 
 from compliance.rules.catalogue import Rule, Source, choose_year, list_profiles, load_profile
 

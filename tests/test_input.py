@@ -21,13 +21,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from conftest import DEMO, GK, X0, Y0
+from helpers import DEMO, GK, X0, Y0
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 import compliance
+from compliance.errors import InputError
 from compliance.reading import fields
 from compliance.reading import quantities as units
-from compliance.errors import InputError
 from compliance.reading.landuse import is_construction, is_residential
 from compliance.reading.scheme import _reduce_to, far_from_china, far_from_china_warning
 
