@@ -40,7 +40,7 @@ from typing import Any, Literal
 import pytest
 import yaml
 from helpers import local_layer, profile_rules, run_rule
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from compliance.rules.catalogue import list_profiles
 
@@ -113,7 +113,10 @@ def load_case_files() -> dict[str, CaseFile]:
     """Every case file, by code; the file's stem must be its code."""
     out: dict[str, CaseFile] = {}
     for path in sorted(CASES_DIR.glob("*.yaml")):
-        data = CaseFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        try:
+            data = CaseFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except ValidationError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         assert data.code == path.stem, f"{path.name} declares code {data.code}"
         out[data.code] = data
     return out
