@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import DEMO, GK, ROOT, X0, Y0
+from helpers import DEMO, GK, ROOT, X0, Y0
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from compliance.cli import main
@@ -596,7 +596,7 @@ def test_every_check_declares_the_unit_of_its_measure():
 
 
 def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():
-    from conftest import make_rule, make_scheme, run_rule
+    from helpers import evaluate_rule, make_rule, make_scheme
 
     from compliance import RuleFileError
     from compliance.rules.registry import RuleProblem, rule_problem
@@ -607,7 +607,7 @@ def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():
     )
     scheme = make_scheme(squares=local([square(0, 0, 100)], id=["P0"]))
     with pytest.raises(RuleFileError, match=r"^rule SQ01 \(measure plaza_hard_area\): unit 'm2'"):
-        run_rule(scheme, rule)
+        evaluate_rule(scheme, rule)
     typo = rule.model_copy(update={"params": {"x": 1}, "unit": "ha"})
     assert rule_problem(typo) == RuleProblem(
         ("params", "x"), "params.x: Extra inputs are not permitted (measure plaza_hard_area)"

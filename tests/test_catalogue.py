@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
+from helpers import ROOT, SEEDS
 
 from compliance import RuleFileError, list_profiles, load_profile
 from compliance.rules.registry import CHECKS

@@ -6,7 +6,7 @@ import datetime
 import shutil
 
 from click.testing import CliRunner
-from conftest import ROOT
+from helpers import ROOT
 
 import compliance.rules.catalogue
 import compliance.rules.model

@@ -21,7 +21,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from conftest import DEMO, GK, X0, Y0
+from helpers import DEMO, GK, X0, Y0
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 import compliance

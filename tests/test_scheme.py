@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO
+from helpers import DEMO
 from shapely.geometry import LineString, Polygon, box
 
 import compliance
