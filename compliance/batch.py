@@ -64,6 +64,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ComplianceError, InputError, OutputError
+from .safeyaml import compose_yaml_text, construct, load_yaml_file
+from .textfiles import read_user_text
 
 STATE_FILE = "batch_state.json"
 SUMMARY_FILE = "batch_summary.csv"
@@ -152,10 +154,11 @@ def _empty_to_none(row: dict[str, Any]) -> dict[str, Any]:
 
 def _read_manifest_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line, raw entry) for each scheme of a CSV or YAML manifest."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: the manifest cannot be read ({exc})") from exc
+    if not path.is_file():
+        raise InputError(f"{path}: the manifest is not found; give a .csv or .yaml file")
+    if path.suffix.lower() not in (".csv", ".yaml", ".yml"):
+        raise InputError(f"{path}: a manifest is a .csv or .yaml file")
+    text, _ = read_user_text(path, "the manifest")  # UTF-8, or GBK as Excel saves it
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames:
@@ -169,15 +172,11 @@ def _read_manifest_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             if any(v and v.strip() for v in row.values()):
                 rows.append((reader.line_num, _empty_to_none(row)))
         return rows
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        raise InputError(f"{path}: a manifest is a .csv or .yaml file")
+    node = compose_yaml_text(text, path)  # limited: a small file cannot exhaust memory
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        data = construct(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{at}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        raise InputError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
     if isinstance(data, dict) and set(data) == {"schemes"} and isinstance(node, yaml.MappingNode):
         data = data["schemes"]
         node = next(v for k, v in node.value if k.value == "schemes")
@@ -394,8 +393,8 @@ def _profile_files(profile: str, rules_dir: Path) -> list[Path]:
             break
         files.append(f)
         try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
+            data = load_yaml_file(f) or {}
+        except ComplianceError:  # the catalogue loader names the fault
             break
         parent = data.get("inherits") if isinstance(data, dict) else None
         name = str(parent) if parent else None
