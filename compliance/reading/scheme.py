@@ -58,6 +58,7 @@ from .fields import (
     translate_values,
 )
 from .quantities import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
+from .readonly import private_copies, readable
 
 #: Raster roles and the file stems a scheme folder may hold them under.
 RASTER_ROLES: dict[str, tuple[str, ...]] = {
@@ -297,7 +298,7 @@ def _list_layers(path: Path) -> list[tuple[str, bool]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Measured (M) geometry types are not supported"
-            rows = pyogrio.list_layers(path)
+            rows = pyogrio.list_layers(readable(path))
     except Exception as exc:  # pyogrio raises several error types for unreadable files
         raise InputError(f"{path}: cannot be read as a vector file ({_one_line(exc)})") from exc
     return [(str(n), g is not None) for n, g in rows]
@@ -435,7 +436,7 @@ def _read_vector(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gdf = pyogrio.read_dataframe(
-            file, layer=inner, fid_as_index=True, encoding=encoding, **options
+            readable(file), layer=inner, fid_as_index=True, encoding=encoding, **options
         )
     return gdf, [str(w.message) for w in caught]
 
@@ -504,7 +505,7 @@ def _read_source(src: _Source) -> _Read:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # GDAL's, already heard by _read_vector
                     _, _, stored, _ = pyogrio.raw.read(
-                        file, layer=src.inner, columns=[], encoding=encoding
+                        readable(file), layer=src.inner, columns=[], encoding=encoding
                     )
                 as_stored = shapely.from_wkb(stored, on_invalid="ignore")
                 closed = (shapely.is_missing(as_stored) & got).nonzero()[0]
@@ -950,6 +951,17 @@ def read_scheme(
         not a projected metric CRS.  The message is one line naming the file
         and layer (and the feature and value where there is one).
     """
+    with private_copies():  # a GeoPackage with a journal is read from a private copy
+        return _read_scheme(path, crs=crs, rasters=rasters, field_map=field_map)
+
+
+def _read_scheme(
+    path: str | Path,
+    *,
+    crs: str | int | CRS | None,
+    rasters: dict[str, str | Path] | None,
+    field_map: str | Path | FieldMap | None,
+) -> Scheme:
     path = Path(path)
     fmap = (
         field_map
