@@ -710,7 +710,7 @@ def translate_values(
     """
     notes: list[str] = []
     if "land_use" in frame.columns and frame["land_use"].notna().any():
-        before = frame["land_use"].astype("string").str.strip()
+        before = frame["land_use"].astype("string").str.normalize("NFKC").str.strip()
         codes = before.str.extract(_CODE_AND_NAME, expand=False).astype("string")
         value = codes.fillna(before)
         named = value.map(LAND_USE_NAMES).astype("string")

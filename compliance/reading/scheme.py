@@ -57,6 +57,7 @@ from .fields import (
     resolve_fields,
     translate_values,
 )
+from .landuse import unclassified
 from .quantities import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
 from .readonly import private_copies, readable
 
@@ -846,10 +847,29 @@ def _prepare(
     gdf, rep = _clean_geometry(gdf, src, spec, notes, warns)
     _parse_numbers(gdf, src, spec, res.sources, notes)
     notes.extend(translate_values(gdf, name, res.sources, field_map))
+    if "land_use" in gdf.columns:
+        _warn_unclassified(gdf, src, res.sources.get("land_use", "land_use"), warns)
     if gdf.empty:
         notes.append(f"{name}: no usable feature left in {where}; the layer is treated as absent")
         return None
     return gdf, rep
+
+
+def _warn_unclassified(gdf: gpd.GeoDataFrame, src: _Source, field: str, warns: list[str]) -> None:
+    """Warn, with a count and the codes, about land-use codes no rule can classify."""
+    bad = unclassified(gdf["land_use"]).to_numpy()
+    n = int(bad.sum())
+    if not n:
+        return
+    values = gdf["land_use"].astype("string")[bad]
+    shown = ", ".join(f"'{v}'" for v in values.value_counts().index[:5])
+    more = f" and {values.nunique() - 5} more" if values.nunique() > 5 else ""
+    warns.append(
+        f"{src.where}: {n} features have a {field} code that is neither a 2023 用地用海 code "
+        f"nor a GB 50137 letter ({shown}{more}; first: feature "
+        f"{_first(bad, gdf['feature_id'])}) and count as no land use (not residential, green "
+        f"or construction); 用地代码无法识别"
+    )
 
 
 def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
