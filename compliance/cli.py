@@ -8,9 +8,13 @@ for a usage or input error (one line on stderr, nothing written to ``--out``),
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,16 +31,73 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_INPUT)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, ``docker stop``), handled as Ctrl-C is."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt).
+
+    So a terminated run cleans up as an interrupted one does: the temporary
+    output folder is removed, one line is printed, the status is that of an
+    interrupt.  Only the main thread can set a signal handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> str:
+    return "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+
+
 class _Group(click.Group):
     """Turns the checker's own errors into one line on stderr and exit 2."""
 
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's ``main``, with a usage error (a mistyped option) as one line and exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)  # the help, as asked for by no arguments
+            sys.exit(EXIT_INPUT)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "compliance"
+            _fail(f"{' '.join(exc.format_message().split())} (see {command} --help)")
+        except click.ClickException as exc:
+            click.echo(f"compliance: error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _fail("interrupted; nothing was written")
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with _sigterm_as_interrupt():
+                return super().invoke(ctx)
         except ComplianceError as exc:
             _fail(str(exc))
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written")
+        except KeyboardInterrupt as exc:
+            _fail(f"{_interrupted(exc)}; nothing was written")
         except BrokenPipeError:
             # the reader (e.g. `| head`) went away: stop quietly
             sys.stderr.close()
@@ -195,7 +256,13 @@ def check_cmd(
         if path is not None
     }
     # Fail fast, before the work, on what can be told from the options alone.
-    inputs = [scheme, *rasters.values(), *([exceptions] if exceptions else [])]
+    inputs: list[tuple[str, str | Path | None]] = [
+        ("input", scheme),
+        *(("input", p) for p in rasters.values()),
+        ("exceptions file", exceptions),
+        ("field map", field_map),
+        ("rule folder", rules_dir),
+    ]
     check_out_dir(out_dir, force=force, inputs=inputs)
     key = None if no_map else validate_basemap(basemap, tianditu_key)
     result = check(
@@ -395,9 +462,9 @@ def batch_cmd(
             force=force,
             progress=not no_progress,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _fail(
-            f"interrupted; the schemes checked so far are kept in {out_dir}, "
+            f"{_interrupted(exc)}; the schemes checked so far are kept in {out_dir}, "
             "and the same command resumes with the others"
         )
     for line in summary_lines(result):

@@ -216,7 +216,7 @@ def test_mapping_file(tmp_path):
             "fields:\n  parcels:\n    A: land_use\n    B: land_use\n",
             "fields.parcels: 'A' and 'B' both map onto 'land_use'; keep one",
         ),
-        ("layers: {a: parcels\n", "the mapping file is not valid YAML"),
+        ("layers: {a: parcels\n", "not valid YAML"),
         ("- parcels\n", "must be a YAML mapping"),
         ("land_use_codes: 2019\n", "land_use_codes: Input should be 'auto', '2023' or 'tdd'"),
     ],

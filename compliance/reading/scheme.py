@@ -57,7 +57,9 @@ from .fields import (
     resolve_fields,
     translate_values,
 )
+from .landuse import unclassified
 from .quantities import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
+from .readonly import private_copies, readable
 
 #: Raster roles and the file stems a scheme folder may hold them under.
 RASTER_ROLES: dict[str, tuple[str, ...]] = {
@@ -323,7 +325,7 @@ def _list_layers(path: Path) -> list[tuple[str, bool]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Measured (M) geometry types are not supported"
-            rows = pyogrio.list_layers(path)
+            rows = pyogrio.list_layers(readable(path))
     except Exception as exc:  # pyogrio raises several error types for unreadable files
         raise InputError(f"{path}: cannot be read as a vector file ({_one_line(exc)})") from exc
     return [(str(n), g is not None) for n, g in rows]
@@ -461,7 +463,7 @@ def _read_vector(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gdf = pyogrio.read_dataframe(
-            file, layer=inner, fid_as_index=True, encoding=encoding, **options
+            readable(file), layer=inner, fid_as_index=True, encoding=encoding, **options
         )
     return gdf, [str(w.message) for w in caught]
 
@@ -530,7 +532,7 @@ def _read_source(src: _Source) -> _Read:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # GDAL's, already heard by _read_vector
                     _, _, stored, _ = pyogrio.raw.read(
-                        file, layer=src.inner, columns=[], encoding=encoding
+                        readable(file), layer=src.inner, columns=[], encoding=encoding
                     )
                 as_stored = shapely.from_wkb(stored, on_invalid="ignore")
                 closed = (shapely.is_missing(as_stored) & got).nonzero()[0]
@@ -871,10 +873,29 @@ def _prepare(
     gdf, rep = _clean_geometry(gdf, src, spec, notes, warns)
     _parse_numbers(gdf, src, spec, res.sources, notes)
     notes.extend(translate_values(gdf, name, res.sources, field_map))
+    if "land_use" in gdf.columns:
+        _warn_unclassified(gdf, src, res.sources.get("land_use", "land_use"), warns)
     if gdf.empty:
         notes.append(f"{name}: no usable feature left in {where}; the layer is treated as absent")
         return None
     return gdf, rep
+
+
+def _warn_unclassified(gdf: gpd.GeoDataFrame, src: _Source, field: str, warns: list[str]) -> None:
+    """Warn, with a count and the codes, about land-use codes no rule can classify."""
+    bad = unclassified(gdf["land_use"]).to_numpy()
+    n = int(bad.sum())
+    if not n:
+        return
+    values = gdf["land_use"].astype("string")[bad]
+    shown = ", ".join(f"'{v}'" for v in values.value_counts().index[:5])
+    more = f" and {values.nunique() - 5} more" if values.nunique() > 5 else ""
+    warns.append(
+        f"{src.where}: {n} features have a {field} code that is neither a 2023 用地用海 code "
+        f"nor a GB 50137 letter ({shown}{more}; first: feature "
+        f"{_first(bad, gdf['feature_id'])}) and count as no land use (not residential, green "
+        f"or construction); 用地代码无法识别"
+    )
 
 
 def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
@@ -976,6 +997,17 @@ def read_scheme(
         not a projected metric CRS.  The message is one line naming the file
         and layer (and the feature and value where there is one).
     """
+    with private_copies():  # a GeoPackage with a journal is read from a private copy
+        return _read_scheme(path, crs=crs, rasters=rasters, field_map=field_map)
+
+
+def _read_scheme(
+    path: str | Path,
+    *,
+    crs: str | int | CRS | None,
+    rasters: dict[str, str | Path] | None,
+    field_map: str | Path | FieldMap | None,
+) -> Scheme:
     path = Path(path)
     fmap = (
         field_map
