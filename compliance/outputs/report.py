@@ -39,9 +39,11 @@ import shapely
 from markupsafe import Markup
 from pyproj import CRS
 
+from .. import __version__
 from ..engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
 from ..errors import OutputError
 from .mapstyle import rule_colour, violation_href
+from .provenance import Provenance
 
 #: Violation sections drawn per rule at most (most severe first); the rest are
 #: counted and left to ``findings.geojson`` / ``findings.gpkg``.
@@ -126,6 +128,7 @@ LABELS: dict[str, dict[str, str]] = {
         "crs": "量测坐标系 Measuring CRS",
         "crs_note": "长度、面积均在此投影坐标系中以米量测",
         "date": "检查日期 Date",
+        "tool": "工具版本 Tool",
         "layers": "图层 Layers",
         "rasters": "栅格 Rasters",
         "notes": "说明 Notes",
@@ -202,6 +205,7 @@ LABELS: dict[str, dict[str, str]] = {
         "crs": "Measuring CRS",
         "crs_note": "lengths and areas are measured in metres in this projected CRS",
         "date": "Date",
+        "tool": "Tool",
         "layers": "Layers",
         "rasters": "Rasters",
         "notes": "Notes",
@@ -865,6 +869,7 @@ def render_report(
     map_href: str | None = "map.html",
     max_per_rule: int = MAX_SECTIONS_PER_RULE,
     today: date | None = None,
+    provenance: Provenance | None = None,
 ) -> None:
     """Write the reviewer's report of a check run: one self-contained HTML page.
 
@@ -911,6 +916,9 @@ def render_report(
         Violation sections per rule at most.
     today : datetime.date, optional
         The run date printed; default today.
+    provenance : Provenance, optional
+        Tool version, rule-catalogue and input hashes for the header; by
+        default the tool version alone.
 
     Raises
     ------
@@ -954,6 +962,12 @@ def render_report(
         "groups": groups,
         "status_colour": _STATUS_COLOUR,
         "svg_width": SVG_WIDTH_PX,
+        "provenance": (
+            provenance.lines(lang)
+            if provenance is not None
+            else [(lab["tool"], f"compliance {__version__}")]
+        ),
+        "tool_version": __version__,
     }
     text = _environment().get_template("report.html.j2").render(**context)
     _write_text(Path(path), text)
@@ -1030,14 +1044,22 @@ def _typed_findings(f: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
-def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: bool = False) -> None:
-    """Write the findings as a GeoPackage: one layer per rule, and a ``summary`` table.
+def write_findings_gpkg(
+    result: Result,
+    path: str | Path,
+    *,
+    include_passes: bool = False,
+    crs: int | str = 4326,
+) -> None:
+    """Write the findings as a GeoPackage: one layer per rule, ``not_evaluated``,
+    ``summary``, and QGIS styles.
 
     Layers:
 
     * one per rule code with findings (``fail``, ``warn``, ``excepted`` and
       ``not_evaluated``; ``pass`` too with ``include_passes``), named by the
-      code (``EC01``), EPSG:4326, every finding property a column: text as
+      code (``EC01``), EPSG:4326 (or the measuring CRS with
+      ``crs="measuring"``), every finding property a column: text as
       TEXT (UTF-8, as GeoPackage always is), ``measured``, ``limit``,
       ``limit_low`` REAL, ``estimated`` BOOLEAN (an INTEGER 0/1), ``year``
       INTEGER (NULL when the rule has no target year).  The layer's
@@ -1053,11 +1075,14 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
       ArcGIS.  A geometry collection keeps its parts of the highest
       dimension.  Findings without geometry (aggregate findings) stay in the
       rule's layer with a NULL geometry, in its first family layer.
-    * a rule whose findings all lack geometry (``not_evaluated``) is a
-      non-spatial attribute table named by its code (QGIS and ArcGIS open
-      it as a table).
+    * ``not_evaluated``: one non-spatial table holding the finding of every
+      rule not evaluated (its ``message`` says why), instead of a
+      geometry-less table per rule cluttering the layer list.
     * ``summary``: a non-spatial table, one row per rule, the columns of
       ``summary.csv``.
+    * ``layer_styles``: the default QGIS style of each rule layer
+      (:mod:`compliance.outputs.gpkgstyle`): colour of the rule as on
+      ``map.html``, ``fail`` solid, ``warn`` dashed, as QML and SLD.
 
     Parameters
     ----------
@@ -1068,6 +1093,9 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
         and moved into place).
     include_passes : bool
         Also write every ``pass`` finding.
+    crs : int, str
+        ``4326`` (default, longitude/latitude) or ``"measuring"``: the
+        projected measuring CRS of the run (metres), as measured.
 
     Raises
     ------
@@ -1078,8 +1106,8 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
     f = result.findings
     if not include_passes:
         f = f[f["status"] != "pass"]
-    if f.crs is not None and len(f):
-        f = f.to_crs(4326)
+    if f.crs is not None and len(f) and crs != "measuring":
+        f = f.to_crs(crs)
     order = [str(c) for c in result.summary["rule_id"]]
     order += [c for c in pd.unique(f["rule_id"].astype(str)) if c not in order]
     tmp = path.with_name(f".{path.stem}.tmp.gpkg")
@@ -1109,13 +1137,17 @@ def _sqlite_without_sync() -> Iterator[None]:
 
 
 def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tmp: Path) -> None:
+    from .gpkgstyle import write_layer_styles
+
     rules = result.profile.rules
     # typed and grouped by family once for all rules, then sliced per rule
     typed = _typed_findings(f)
     family, written = _as_family(f.geometry.to_numpy())
     rule_ids = f["rule_id"].astype(str).to_numpy()
+    not_evaluated = f["status"].astype(str).to_numpy() == "not_evaluated"
+    styled: list[tuple[str, str, str, str]] = []
     for code in order:  # one layer per rule
-        mine = rule_ids == code
+        mine = (rule_ids == code) & ~not_evaluated
         if not mine.any():
             continue
         part = f[mine]
@@ -1137,9 +1169,19 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
             name = code if len(present) == 1 else f"{code}_{_FAMILIES[d][0]}"
             gdf = gpd.GeoDataFrame(
                 attrs[sel].reset_index(drop=True),
-                geometry=gpd.GeoSeries(geoms[sel], crs=4326 if f.crs is not None else None),
+                geometry=gpd.GeoSeries(geoms[sel], crs=f.crs),
             )
             _write_layer(tmp, gdf, name, title_zh, title_en, clause, _FAMILIES[d][1])
+            styled.append((name, code, _FAMILIES[d][0], f"{code} {title_zh}"))
+    if not_evaluated.any():
+        _write_layer(
+            tmp,
+            typed[not_evaluated].reset_index(drop=True),
+            "not_evaluated",
+            "未评估的规则",
+            "rules not evaluated",
+            "each row: a rule that could not be evaluated; message says why",
+        )
     summary = result.summary.reindex(columns=SUMMARY_COLUMNS).copy()
     for c in ("checked", "failed", "skipped", "excepted"):
         summary[c] = pd.to_numeric(summary[c], errors="coerce").astype("Int64")
@@ -1154,6 +1196,7 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
         "summary of the rules",
         f"{result.profile.name}: {result.profile.document}; CRS {result.scheme.crs_label}",
     )
+    write_layer_styles(tmp, styled)
 
 
 def _write_layer(
