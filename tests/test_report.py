@@ -557,18 +557,25 @@ def test_findings_gpkg_demo(demo_hebi: Result, tmp_path: Path) -> None:
     f = demo_hebi.findings
     written = f[f["status"] != "pass"]
     codes = sorted(set(written["rule_id"]))
+    evaluated = sorted(set(written.loc[written["status"] != "not_evaluated", "rule_id"]))
+    not_evaluated = written[written["status"] == "not_evaluated"]
     # one layer per rule; rules mixing lines and areas are split by family
     assert layers["EC02_polygons"] == "MultiPolygon" and layers["EC02_lines"] == "MultiLineString"
     assert layers["RD01_polygons"] == "MultiPolygon" and layers["RD01_lines"] == "MultiLineString"
     assert layers["EC01"] == "MultiPolygon" and layers["GR03"] == "MultiPolygon"
-    assert layers["BH01"] is None  # not evaluated: a table without geometry
-    assert layers["summary"] is None
-    assert sorted(n.split("_")[0] for n in layers if n != "summary") == sorted(
-        [*codes, "EC02", "RD01"]
+    # the rules not evaluated: one table, not a table per rule
+    assert "BH01" not in layers and layers["not_evaluated"] is None
+    assert layers["summary"] is None and layers["layer_styles"] is None
+    tables = {"summary", "not_evaluated", "layer_styles"}
+    assert sorted(n.split("_")[0] for n in layers if n not in tables) == sorted(
+        [*evaluated, "EC02", "RD01"]
     )
     for code in codes:
         names = [n for n in layers if n.split("_")[0] == code]
         frames = [pyogrio.read_dataframe(path, layer=n) for n in names]
+        if not names:
+            ne = pyogrio.read_dataframe(path, layer="not_evaluated")
+            frames = [ne[ne["rule_id"] == code]]
         back = pd.concat(frames, ignore_index=True)
         expected = written[written["rule_id"] == code]
         assert len(back) == len(expected), code
@@ -597,7 +604,9 @@ def test_findings_gpkg_demo(demo_hebi: Result, tmp_path: Path) -> None:
     )
     gr03 = pyogrio.read_dataframe(path, layer="GR03")
     assert gr03["year"].tolist() == [2025]
-    bh01 = pyogrio.read_dataframe(path, layer="BH01")
+    ne = pyogrio.read_dataframe(path, layer="not_evaluated")
+    assert sorted(ne["rule_id"]) == sorted(not_evaluated["rule_id"])
+    bh01 = ne[ne["rule_id"] == "BH01"]
     assert bh01["status"].tolist() == ["not_evaluated"]
     assert bh01["message"].iloc[0].startswith("新建250米以上建筑（BH01）未评估：方案缺少建筑图层")
     summary = pyogrio.read_dataframe(path, layer="summary")
@@ -611,20 +620,18 @@ def test_findings_gpkg_nanjing_and_passes(nanjing: Result, tmp_path: Path) -> No
     write_findings_gpkg(nanjing, path)
     layers = _gpkg_layers(path)
     assert layers == {
-        "CL01": None,
-        "CL02": None,
-        "EC01": None,
-        "EC02": None,
         "GR01": "MultiPolygon",
         "GR02": "MultiPolygon",
         "RD01": "MultiLineString",
         "SQ01": "MultiPolygon",
+        "not_evaluated": None,
         "summary": None,
+        "layer_styles": None,
     }
     counts = {n: pyogrio.read_info(path, layer=n)["features"] for n in layers}
     assert counts == {
-        "CL01": 1, "CL02": 1, "EC01": 1, "EC02": 1,
-        "GR01": 9, "GR02": 8, "RD01": 2, "SQ01": 1, "summary": 8,
+        "GR01": 9, "GR02": 8, "RD01": 2, "SQ01": 1, "not_evaluated": 4, "summary": 8,
+        "layer_styles": 4,
     }  # fmt: skip
     rd01 = pyogrio.read_dataframe(path, layer="RD01")
     assert rd01["estimated"].tolist() == [True, True]

@@ -176,9 +176,7 @@ def _sentences(result: Result, v: gpd.GeoDataFrame, lang: str) -> list[str]:
         if rule is not None:
             s = rule.source
             suffix = (
-                citation_zh(rule)
-                if lang == "zh"
-                else f"Clause: {s.seed} {s.section} “{s.quote}”."
+                citation_zh(rule) if lang == "zh" else f"Clause: {s.seed} {s.section} “{s.quote}”."
             )
             if text.endswith(suffix):
                 text = text[: -len(suffix)].rstrip()
@@ -362,8 +360,8 @@ def write_opinion(
         doc.add_paragraph("未发现不符合或提示项。" if lang == "zh" else "No fail or warning.")
 
     doc.add_heading(t["not_evaluated"], level=1)
-    s = result.summary
-    ne = s[s["status"] == "not_evaluated"]
+    summary = result.summary
+    ne = summary[summary["status"] == "not_evaluated"]
     if ne.empty:
         doc.add_paragraph(t["none_ne"])
     else:

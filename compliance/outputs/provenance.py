@@ -223,7 +223,6 @@ def short_line(p: Provenance) -> str:
         f"{Path(path).name} {d[:12]}" for f in p.inputs.values() for path, d in f.items()
     )
     joined = "; ".join(files)
-    return (
-        f"compliance {p.tool_version} · catalogue sha256 {p.catalogue_sha256[:12] or '—'}"
-        + (f" · inputs: {joined}" if joined else "")
+    return f"compliance {p.tool_version} · catalogue sha256 {p.catalogue_sha256[:12] or '—'}" + (
+        f" · inputs: {joined}" if joined else ""
     )

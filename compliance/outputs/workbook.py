@@ -143,9 +143,7 @@ def _sheet(
     ws.freeze_panes = "B2"
     values = [frame[k].to_numpy(dtype=object) for k, _h, _w, _t in columns]
     value_cols = [j for j, c in enumerate(columns) if c[3] == "value"]
-    formats = (
-        [_number_format(decimals(str(u))) for u in units] if units is not None else None
-    )
+    formats = [_number_format(decimals(str(u))) for u in units] if units is not None else None
     fixed = {"int": "0", "deg": "0.000000"}
     wrap = Alignment(wrap_text=True, vertical="top")
     for i in range(len(frame)):  # openpyxl writes row by row
