@@ -308,3 +308,63 @@ def test_cli_writes_every_output_and_accepts_offline(tmp_path: Path) -> None:
     assert 'src="https://cdn.jsdelivr.net/npm/leaflet@' in (tmp_path / "c" / "map.html").read_text(
         "utf-8"
     )
+
+
+# --------------------------------------------------------------------------- report.html on A4
+
+
+def test_report_keeps_units_whole_numbers_pages_and_draws_the_limit(out: Path) -> None:
+    import re
+
+    page = (out / "report.html").read_text("utf-8")
+    assert "counter(page)" in page and "counter(pages)" in page  # page numbers when printed
+    assert '56.00 <span class="nb">平方公里</span>' in page  # a unit never breaks in two
+    assert '5,252 <span class="nb">人/平方公里</span>' in page
+    assert "比例尺单位米" not in page  # the caption does not contradict a bar in 公里
+    # GR01 R2: the 300 m service radius drawn as a bar at the map's scale, beside the scale bar
+    article = re.search(r'<article[^>]*data-rule="GR01" data-fid="R2".*?</article>', page, re.S)
+    assert article
+    svg = article.group(0)
+    bar = re.search(r'class="limit-bar">.*?d="M([\d.]+) [\d.]+H([\d.]+)".*?>限值 300.0 米<', svg)
+    scale = re.search(r'class="scale">.*?d="M([\d.]+) [\d.]+V[\d.]+H([\d.]+)V.*?>(\d+) 米<', svg)
+    assert bar and scale
+    bar_px = float(bar.group(2)) - float(bar.group(1))
+    scale_px = float(scale.group(2)) - float(scale.group(1))
+    assert abs(bar_px / scale_px - 300 / float(scale.group(3))) < 0.01
+    assert "色条为限值 300.0 米的图上长度" in svg
+
+
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists() or shutil.which("pdftotext") is None,
+    reason="needs chromium and pdftotext (poppler-utils)",
+)
+def test_report_prints_on_numbered_a4_pages(out: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    subprocess.run(
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    pages = int(next(ln.split()[-1] for ln in info.stdout.splitlines() if ln.startswith("Pages")))
+    assert "pts (A4)" in info.stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    sheets = text.split("\f")
+    assert f"1 / {pages}" in sheets[0] and f"{pages} / {pages}" in sheets[pages - 1]
+    assert f"compliance {compliance.__version__}" in sheets[0]
+    # failures first, the rules not evaluated last
+    assert text.index("一、规则一览") < text.index("二、问题清单") < text.index("三、未评估的规则")
+    assert "平方公\n" not in text
