@@ -61,6 +61,9 @@ WINDOW_PAD_MIN_M = 40.0
 #: Narrowest window shown, in metres (a point or a short line still gets its surroundings).
 WINDOW_MIN_WIDTH_M = 240.0
 
+#: A distance limit shorter than this on the map (pixels) is not drawn as a bar.
+MIN_LIMIT_BAR_PX = 10.0
+
 #: Statuses that get a section of their own.
 VIOLATION_STATUSES = ("fail", "warn", "excepted")
 
@@ -600,8 +603,9 @@ def svg_map(
     limit_m : float, optional
         A distance limit the violation is held to (the 300 m service radius,
         the 100 m corridor width), metres: drawn as a bar of that length in
-        the rule's colour above the scale bar, labelled ``limit_label``; the
-        window is then at least 2.2 times as wide.
+        the rule's colour above the scale bar, labelled ``limit_label``
+        (unless shorter than :data:`MIN_LIMIT_BAR_PX`); the window is then
+        at least 2.2 times as wide.
 
     Returns
     -------
@@ -673,7 +677,11 @@ def svg_map(
         f'aria-label="{html.escape(label, quote=True)}">'
         f'<rect width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" fill="#fcfcfa"/>'
         + "".join(body)
-        + (_limit_bar(win, limit_m, limit_label, colour) if show_limit and limit_m else "")
+        + (
+            _limit_bar(win, limit_m, limit_label, colour)
+            if show_limit and limit_m and limit_m * win.scale >= MIN_LIMIT_BAR_PX
+            else ""
+        )
         + _scale_bar(win, lang)
         + _north_arrow(lang)
         + "</svg>"
@@ -853,7 +861,9 @@ def _violation_groups(
                     fid=fid,
                     colour=_COLOUR_WORD[lang],
                     context=context_text,
-                    bar=lab["figure_bar"].format(limit=limit_value) if limit_m else "",
+                    bar=lab["figure_bar"].format(limit=limit_value)
+                    if 'class="limit-bar"' in svg
+                    else "",
                 )
             else:
                 caption = ""
