@@ -153,7 +153,8 @@ def main() -> None:
     "out_dir",
     required=True,
     type=click.Path(path_type=Path),
-    help="Output directory (findings.geojson, summary.csv, map.html).",
+    help="Output directory (findings.geojson, summary.csv, map.html, report.html, "
+    "findings.gpkg, opinion.docx, findings.xlsx, run.json).",
 )
 @year_option
 @click.option(
@@ -193,7 +194,7 @@ def main() -> None:
     type=click.Choice(["zh", "en"]),
     default="zh",
     show_default=True,
-    help="Language of report.html.",
+    help="Language of report.html and opinion.docx.",
 )
 @click.option(
     "--basemap",
@@ -210,7 +211,23 @@ def main() -> None:
     help="Tianditu key (tk) for --basemap tianditu; also read from TIANDITU_KEY.",
 )
 @click.option(
-    "--offline", is_flag=True, help="Put Leaflet inside map.html so it opens without a network."
+    "--cdn",
+    is_flag=True,
+    help="Load Leaflet from its CDN in map.html (a smaller page that needs a network); "
+    "by default Leaflet is inside the page and it opens offline.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    hidden=True,
+    help="Accepted for old scripts: map.html is offline by default.",
+)
+@click.option(
+    "--findings-crs",
+    type=click.Choice(["4326", "measuring"]),
+    default="4326",
+    show_default=True,
+    help="CRS of findings.gpkg: EPSG:4326, or the measuring CRS (CGCS2000 GK / UTM, metres).",
 )
 @click.option(
     "--field-map",
@@ -236,7 +253,9 @@ def check_cmd(
     lang: str,
     basemap: str,
     tianditu_key: str | None,
+    cdn: bool,
     offline: bool,
+    findings_crs: str,
     field_map: Path | None,
     quiet: bool,
     rules_dir: Path | None,
@@ -244,6 +263,8 @@ def check_cmd(
     """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
     from .engine import check
     from .outputs.files import check_out_dir, write_outputs
+
+    del offline  # the default now: accepted so that old scripts keep working
     from .outputs.mapstyle import validate_basemap
 
     rasters: dict[str, str | Path] = {
@@ -284,7 +305,10 @@ def check_cmd(
         lang=lang,
         basemap=basemap,
         tianditu_key=key,
-        offline=offline,
+        offline=not cdn,
+        findings_crs=findings_crs,
+        rules_dir=rules_dir,
+        inputs={"field_map": field_map, "exceptions": exceptions},
     )
     if not quiet:
         _print_summary(result, out_dir)

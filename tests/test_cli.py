@@ -21,7 +21,15 @@ import compliance
 from compliance.cli import main
 
 #: What `check --no-map` writes.
-NO_MAP_FILES = ["findings.geojson", "findings.gpkg", "report.html", "run.json", "summary.csv"]
+NO_MAP_FILES = [
+    "findings.geojson",
+    "findings.gpkg",
+    "findings.xlsx",
+    "opinion.docx",
+    "report.html",
+    "run.json",
+    "summary.csv",
+]
 
 
 def run(*args: str) -> tuple[int, str, str]:
