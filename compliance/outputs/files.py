@@ -28,6 +28,7 @@ import shapely
 
 from ..engine import SUMMARY_COLUMNS, Result
 from ..errors import OutputError
+from ..inspect import input_facts
 
 try:
     import fcntl
@@ -122,6 +123,7 @@ def run_info(result: Result) -> dict[str, object]:
         "notes": result.notes,
         "warnings": s.warnings,
         "exit_code": result.exit_code,
+        "inputs": input_facts(result),
     }
 
 
