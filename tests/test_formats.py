@@ -71,7 +71,13 @@ def split_roads(layers: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFra
 def findings_key(result: compliance.Result) -> list[tuple[str, str, str, float]]:
     f = result.findings
     return sorted(
-        zip(f["rule_id"], f["status"], f["feature_id"], f["measured"].round(6).fillna(-1.0))
+        zip(
+            f["rule_id"],
+            f["status"],
+            f["feature_id"],
+            f["measured"].round(6).fillna(-1.0),
+            strict=True,
+        )
     )
 
 
