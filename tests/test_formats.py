@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -210,7 +211,17 @@ def write_site_plan(path: Path, *, zone_numbered: bool = True) -> Path:
     shift = 0.0 if zone_numbered else -ZONE * 1_000_000
     doc = ezdxf.new("R2013")
     msp = doc.modelspace()
-    for layer in ("用地红线", "ZP-建筑", "现状建筑", "广场", "绿地", "道路中心线", "文字", "图框"):
+    for layer in (
+        "用地红线",
+        "ZP-建筑",
+        "现状建筑",
+        "广场",
+        "绿地",
+        "道路中心线",
+        "地块",
+        "文字",
+        "图框",
+    ):
         doc.layers.add(layer)
 
     def poly(points: list[tuple[float, float]], layer: str) -> None:
@@ -228,7 +239,13 @@ def write_site_plan(path: Path, *, zone_numbered: bool = True) -> Path:
     # the plaza: a hatch of 120 × 100 m = 1.2 ha, over Hebi's 1 ha (SQ01)
     h = msp.add_hatch(dxfattribs={"layer": "广场"})
     h.paths.add_polyline_path([(x + shift, y) for x, y in rect(300, 50, 120, 100)], is_closed=True)
+    poly(rect(300, 50, 120, 100), "广场")  # its outline too, as designers draw it: read once
     text("中心广场", 350, 100)
+    # parcels: a land-use code with its name, and a parcel number that is no code
+    poly(rect(0, 190, 200, 200), "地块")
+    text("R2 二类居住用地", 20, 380)
+    poly(rect(200, 190, 200, 200), "地块")
+    text("DK01", 220, 380)
     # a new residential tower of 26 floors, over 18 (BH04)
     poly(rect(50, 50, 40, 20), "ZP-建筑")
     text("1#住宅 26F", 55, 60)
@@ -281,9 +298,30 @@ def test_designers_dxf_site_plan_gives_the_plaza_and_tower_violations(tmp_path):
     assert len(block) == 1 and block["use"].iloc[0] == "residential"
     assert result.scheme.layers["green_spaces"]["kind"].tolist() == ["park"]
     assert result.scheme.layers["roads"].geom_type.tolist() == ["LineString"]
+    assert result.scheme.layers["parcels"]["land_use"].tolist() == ["R2", None]
+    assert len(result.scheme.layers["squares"]) == 1
     notes = " | ".join(result.notes)
+    assert "squares: 1 shapes drawn twice" in notes
     assert "zone number 38" in notes and "EPSG:4526" in notes
     assert any("图框" in n["file"] for n in result.scheme.not_read)
+
+
+def test_dxf_of_an_older_cad_in_gbk_is_decoded(tmp_path):
+    """An R2000 drawing in code page ANSI_936 (GBK), as older Chinese CAD saves it."""
+    doc = ezdxf.new("R2000")
+    doc.modelspace().add_lwpolyline(rect(0, 0, 40, 20), close=True, dxfattribs={"layer": "建筑"})
+    doc.modelspace().add_text("1#住宅 20层", dxfattribs={"layer": "文字"}).set_placement(
+        (ZX0 + 5, Y0 + 5)
+    )
+    doc.saveas(tmp_path / "utf.dxf")  # ezdxf writes \U+ escapes; make them GBK bytes
+    text = (tmp_path / "utf.dxf").read_text(encoding="ascii")
+    text = re.sub(r"\\U\+([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    text = re.sub(r"(\$DWGCODEPAGE\s+3\s+)ANSI_\d+", r"\1ANSI_936", text)
+    gbk = tmp_path / "gbk.dxf"
+    gbk.write_bytes(text.encode("gbk"))
+    assert "建筑".encode("gbk") in gbk.read_bytes()
+    b = compliance.read_scheme(gbk).layers["buildings"]
+    assert b[["name", "floors", "use"]].values.tolist() == [["1#住宅", 20.0, "residential"]]
 
 
 def test_dxf_crs_from_the_option_and_without_one(tmp_path):

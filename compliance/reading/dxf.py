@@ -129,8 +129,11 @@ _HEIGHT = re.compile(
     r"(?:(?:H|h|高度|建筑高度|高)\s*[=:：]?\s*(\d+(?:\.\d+)?)\s*(?:m|M|米)?)"
     r"|(?:(?<![\d.])(\d+(?:\.\d+)?)\s*(?:m|M|米)(?![²2\w]))"
 )
+#: A land-use label: a GB 50137-2011 code (R2, B1, G1, S41 …) or a 2023 code (0701,
+#: 140101), alone or before its Chinese name; not a parcel number (DK01, A-1).
 _LAND_USE = re.compile(
-    r"^\s*((?:[A-Z]{1,2}\d{0,2}[a-z]?)|(?:\d{4}(?:\d{2})?))\s*(?:[\u4e00-\u9fff（(].*)?$"
+    r"^\s*((?:[RABMWSUGHE]\d{0,3}[a-z]?)|(?:(?:0[1-9]|1\d|2[0-4])\d{2}(?:\d{2})?))"
+    r"\s*(?:[\u4e00-\u9fff（(].*)?$"
 )
 
 
@@ -543,6 +546,7 @@ def read_drawing(
     )
     layer_notes: dict[str, list[str]] = {}
     feat = _shape(feat, roles, layer_notes)
+    feat = _drop_duplicate_outlines(feat, layer_notes)
     feat = _attach_attribs(feat, got, field_map)
     texts = gpd.GeoDataFrame(
         {"text": got.text, "cad_layer": got.text_layer},
@@ -562,6 +566,9 @@ def read_drawing(
             crs=crs,
         )
         frame = frame.dropna(axis=1, how="all")
+        for c in frame.columns:  # text as GDAL gives it: object, None where missing
+            if isinstance(frame[c].dtype, pd.StringDtype):
+                frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
         if "geometry" not in frame.columns:
             continue
         notes = [f"layer '{c}' of {shown.name} read as {name}" for c in cad]
@@ -629,6 +636,33 @@ def _shape(
     out = feat.set_geometry(gpd.GeoSeries(g, index=feat.index, crs=feat.crs))
     out["is_new"] = pd.Series(pd.NA, index=feat.index, dtype="boolean").mask(is_new, ~existing)
     return out[~drop]
+
+
+def _drop_duplicate_outlines(
+    feat: gpd.GeoDataFrame, notes: dict[str, list[str]]
+) -> gpd.GeoDataFrame:
+    """One feature where a drawing has two of the same shape (a hatch over its outline).
+
+    Shapes are compared on a 1 cm grid, per contract layer; a block's own
+    polygon (which carries its attributes) is the one kept.
+    """
+    if feat.empty:
+        return feat
+    geoms = feat.geometry.to_numpy()
+    try:
+        snapped = shapely.normalize(shapely.set_precision(geoms, 0.01))
+    except shapely.errors.GEOSException:  # an invalid outline: compared as drawn
+        snapped = shapely.normalize(geoms)
+    key = pd.Series(shapely.to_wkb(snapped), index=feat.index)
+    order = feat.assign(_key=key).sort_values("block", ascending=False, kind="stable")
+    dup = order.duplicated(["layer", "_key"])
+    if not dup.any():
+        return feat
+    for layer, n in order.loc[dup, "layer"].value_counts().items():
+        notes.setdefault(str(layer), []).append(
+            f"{layer}: {int(n)} shapes drawn twice (e.g. a hatch over its outline) read once"
+        )
+    return feat.loc[order.index[~dup.to_numpy()]].sort_index()
 
 
 def _attach_attribs(

@@ -368,7 +368,7 @@ def _read_source(src: _Source) -> _Read:
     notes: list[str] = []
     encoding: str | None = None
     missing_shx = False
-    if src.suffix == ".gpkg" and src.inner is None and src.container is None:
+    if src.suffix == ".gpkg" and src.inner is None and src.container is None and not src.checked:
         check_geopackage(file)
     if src.suffix == ".shp":
         missing_shx = sidecar(src, ".shx") is None

@@ -24,7 +24,7 @@ checker can install reads DWG.
 
 from __future__ import annotations
 
-import io
+import functools
 import sqlite3
 import warnings
 import zipfile
@@ -168,6 +168,14 @@ class Container:
 
 
 def _zip_names(path: Path) -> list[str]:
+    st = path.stat()
+    return list(_zip_names_cached(str(path.resolve()), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=16)
+def _zip_names_cached(path_text: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The archive's file names, read once per version of the archive."""
+    path = Path(path_text)
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -177,7 +185,7 @@ def _zip_names(path: Path) -> list[str]:
         ) from exc
     if any(i.flag_bits & 0x1 for i in infos):
         raise InputError(f"{path}: the zip archive is encrypted; give an archive without password")
-    return sorted(i.filename for i in infos if not i.is_dir())
+    return tuple(sorted(i.filename for i in infos if not i.is_dir()))
 
 
 # --------------------------------------------------------------------------- sources
@@ -219,6 +227,7 @@ class Source:
     data: Any = field(default=None, compare=False, repr=False)
     geometry_type: str = ""
     parts: tuple[Source, ...] = ()
+    checked: bool = False  # a GeoPackage already checked when listed
 
     @property
     def label(self) -> str:
@@ -355,6 +364,7 @@ class _Collector:
         container: Container | None = None,
         rel: str = "",
         geometry_type: str = "",
+        checked: bool = False,
     ) -> None:
         layer, how = contract_layer(source_name, self.field_map)
         if layer is None:
@@ -378,6 +388,7 @@ class _Collector:
                     container,
                     rel,
                     geometry_type=geometry_type,
+                    checked=checked,
                 )
             )
 
@@ -479,7 +490,7 @@ class _Collector:
                     check_geopackage(shown)
                 spatial = [n for n, g in list_layers(gdal_path, shown, types=True) if g]
                 if len(spatial) == 1:
-                    self.consider(pure.stem, shown, None, inside, rel)
+                    self.consider(pure.stem, shown, None, inside, rel, checked=True)
                 else:
                     self.multi(gdal_path, shown, inside, rel)
             elif suffix in DRAWING_SUFFIXES:
@@ -729,7 +740,3 @@ def open_sidecar(src: Source, found: str) -> Iterator[IO[bytes]]:
     else:
         with open(found, "rb") as fh:
             yield fh
-
-
-def bytes_io(data: bytes) -> io.BytesIO:
-    return io.BytesIO(data)
