@@ -329,14 +329,15 @@ def _read_shapefile_without_shx(src: _Source, encoding: str | None) -> gpd.GeoDa
 
 
 def _field_aliases(src: _Source) -> dict[str, str]:
-    """Field aliases (alternative names) of a File Geodatabase or GeoPackage layer.
+    """Field aliases (alternative names) of a File Geodatabase layer.
 
     An Esri File Geodatabase keeps a field's alias (``AliasName``, often the
     Chinese name: ``YDYHFLDM`` → 用地用海分类代码) beside its name; GDAL
     reads it as the field's alternative name, which its Arrow interface
     carries as ``GDAL:OGR:alternative_name`` field metadata.
     """
-    if src.inner is None:  # aliases live in multi-layer files only
+    gdb = src.suffix == ".gdb" or (src.container is not None and ".gdb" in src.gdal.lower())
+    if src.inner is None or not gdb:  # a GeoPackage's aliases are rare: not worth a read
         return {}
     try:
         with warnings.catch_warnings():
