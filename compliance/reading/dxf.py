@@ -553,7 +553,13 @@ def read_drawing(
         geometry=shapely.points(np.array(got.text_xy).reshape(-1, 2)) if got.text else [],
         crs=crs,
     )
-    feat = _attach_labels(feat, texts)
+    feat, used = _attach_labels(feat, texts)
+    if len(texts):
+        drawing.notes.append(
+            f"{shown}: {used} of {len(texts)} texts lie inside a polygon of a scheme layer and "
+            f"were read as its attributes"
+            + ("; the others are not read" if used < len(texts) else "")
+        )
     for name, group in feat.groupby("layer", sort=False):
         cad = list(dict.fromkeys(group["cad_layer"]))
         hows = {roles[c][1] for c in cad}
@@ -698,9 +704,13 @@ def _attach_attribs(
     return out
 
 
-def _attach_labels(feat: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Each text to the smallest polygon it lies in; its fields parsed; attributes win."""
+def _attach_labels(feat: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Each text to the smallest polygon it lies in; its fields parsed; attributes win.
+
+    Returns the features and the number of texts read.
+    """
     out = feat.copy()
+    used = 0
     poly = out[out.geometry.geom_type.isin(POLYGON)]
     if len(texts) and len(poly):
         j = gpd.sjoin(texts, poly[["geometry"]], predicate="within", how="inner")
@@ -711,6 +721,7 @@ def _attach_labels(feat: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> gpd.GeoDa
         # a boundary holds every label of the plan: only its own CAD layer's name it
         own = j["cad_layer"].to_numpy() == out.loc[j["index_right"], "cad_layer"].to_numpy()
         j = j[(j["layer"] != "boundary").to_numpy() | own]
+        used = len(j)
         for name, group in j.groupby("layer", sort=False):
             parsed = _parse_labels(group["text"], str(name))
             parsed["target"] = group["index_right"].to_numpy()
@@ -734,7 +745,7 @@ def _attach_labels(feat: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> gpd.GeoDa
         else:
             out[dst] = out[c].where(out[c].notna(), out[dst])
         out = out.drop(columns=c)
-    return out
+    return out, used
 
 
 def _label_notes(frame: pd.DataFrame, layer: str) -> list[str]:

@@ -87,6 +87,9 @@ OTHER_FORMATS: dict[str, str] = {
     ".pbf": "OpenStreetMap PBF",
     ".pdf": "PDF",
     ".dwg": "AutoCAD DWG",
+    ".zip": "a zip inside a scheme folder (check it by itself, or extract it)",
+    ".rar": "RAR",
+    ".7z": "7-Zip",
 }
 #: Names never listed: operating-system litter in folders and zips.
 LITTER = ("__MACOSX", "Thumbs.db", "desktop.ini")
