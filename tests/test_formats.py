@@ -271,6 +271,7 @@ def write_site_plan(path: Path, *, zone_numbered: bool = True) -> Path:
     msp.add_line(
         (ZX0 + shift, Y0 + 180), (ZX0 + 600 + shift, Y0 + 180), dxfattribs={"layer": "道路中心线"}
     )
+    text("迎宾大道 红线宽60m", 300, 186)  # beside the centreline: RD01 (county town ≤ 40 m)
     poly(rect(-50, -50, 700, 500), "图框")
     doc.saveas(path)
     return path
@@ -297,7 +298,9 @@ def test_designers_dxf_site_plan_gives_the_plaza_and_tower_violations(tmp_path):
     block = buildings[buildings["floors"] == 6]
     assert len(block) == 1 and block["use"].iloc[0] == "residential"
     assert result.scheme.layers["green_spaces"]["kind"].tolist() == ["park"]
-    assert result.scheme.layers["roads"].geom_type.tolist() == ["LineString"]
+    roads = result.scheme.layers["roads"]
+    assert roads.geom_type.tolist() == ["LineString"] and roads["name"].tolist() == ["迎宾大道"]
+    assert list(v[v["rule_id"] == "RD01"]["measured"]) == [60.0]
     assert result.scheme.layers["parcels"]["land_use"].tolist() == ["R2", None]
     assert len(result.scheme.layers["squares"]) == 1
     notes = " | ".join(result.notes)

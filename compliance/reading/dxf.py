@@ -27,9 +27,11 @@ it has CAD layers of polylines, hatches, texts and blocks.  Reading one:
   parcel's): floors (``20F``, ``20层``, ``1#住宅 20F``), height (``H=99m``,
   ``高度99米``), use (住宅 → residential, 商业 → commercial, 厂房 → factory …),
   land-use codes (``R2``, ``0701``, ``二类居住用地``), green-space kind (公园 →
-  park), name (the label without those).  A block's attributes (``ATTRIB``)
-  belong to the polygons the block draws; their tags are field names
-  recognised as in any layer (层数, 用途, 名称 …) and win over labels.
+  park), name (the label without those).  A text that lies in no polygon
+  within 30 m of a road centreline is that road's label: its red-line width
+  (``红线宽60m``, ``W=60m``, ``60m``), class (主干路 …) and name (迎宾大道).
+  A block's attributes (``ATTRIB``) belong to the polygons the block
+  draws; their tags are field names recognised as in any layer (层数, 用途, 名称 …) and win over labels.
 - **Buildings** of a scheme drawing are proposed (``is_new``) unless on an
   existing-building layer (现状建筑, 保留建筑, or the mapping file's
   ``dxf: existing_buildings``) or labelled 现状/保留.
@@ -61,7 +63,7 @@ from pyproj import CRS
 
 from ..errors import InputError
 from .contract import LAYERS, LINE, POLYGON
-from .fields import LAYER_ALIASES, FieldMap, contract_layer, resolve_fields
+from .fields import LAYER_ALIASES, VALUE_NAMES, FieldMap, contract_layer, resolve_fields
 from .sources import DWG_ADVICE, Container, one_line
 
 #: CAD layer names of drawings beyond :data:`LAYER_ALIASES`: contract layer, existing?
@@ -128,6 +130,15 @@ _FLOORS = re.compile(r"(?<![\d.\-Bb])(?<!地下)(\d{1,3})\s*(?:F|f|层)(?![A-Za-
 _HEIGHT = re.compile(
     r"(?:(?:H|h|高度|建筑高度|高)\s*[=:：]?\s*(\d+(?:\.\d+)?)\s*(?:m|M|米)?)"
     r"|(?:(?<![\d.])(\d+(?:\.\d+)?)\s*(?:m|M|米)(?![²2\w]))"
+)
+#: How far from a centreline its label (name, red-line width) may lie, m.
+ROAD_LABEL_M = 30.0
+#: A red-line width in a road label: ``红线宽60m``, ``红线 60米``, ``W=60m``, ``60m``.
+_WIDTH = re.compile(
+    r"(?:(?:道路)?红线(?:宽度?)?|路幅|W|宽度?)?\s*[=:：]?\s*(\d+(?:\.\d+)?)\s*(?:m|M|米)(?![²2\w])"
+)
+_WIDTH_TOKEN = re.compile(
+    r"(?:(?:道路)?红线(?:宽度?)?|路幅|W|宽度?)?\s*[=:：]?\s*\d+(?:\.\d+)?\s*(?:m|M|米)(?![²2\w])"
 )
 #: A land-use label: a GB 50137-2011 code (R2, B1, G1, S41 …) or a 2023 code (0701,
 #: 140101), alone or before its Chinese name; not a parcel number (DK01, A-1).
@@ -725,16 +736,19 @@ def _attach_labels(feat: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> tuple[gpd
         for name, group in j.groupby("layer", sort=False):
             parsed = _parse_labels(group["text"], str(name))
             parsed["target"] = group["index_right"].to_numpy()
-            first = parsed.groupby("target").first()  # first non-null per field
-            for c in first.columns:
-                col = first[c]
-                if c not in out.columns:
-                    out[c] = pd.Series(pd.NA, index=out.index, dtype=col.dtype)
-                current = out.loc[first.index, c]
-                if c == "is_new":  # a label 现状 / 新建 says more than the CAD layer
-                    out.loc[first.index, c] = col.where(col.notna(), current)
-                else:
-                    out.loc[first.index, c] = current.where(current.notna(), col)
+            _fill(out, parsed.groupby("target").first())  # first non-null per field
+        texts = texts.drop(index=j.index)
+    lines = out[(out["layer"] == "roads").to_numpy() & out.geometry.geom_type.isin(LINE).to_numpy()]
+    if len(texts) and len(lines):
+        # a road's name and width are written beside its centreline, not inside anything
+        near = gpd.sjoin_nearest(
+            texts, lines[["geometry"]], how="inner", max_distance=ROAD_LABEL_M, distance_col="d"
+        )
+        near = near[~near.index.duplicated(keep="first")]
+        used += len(near)
+        parsed = _parse_road_labels(near["text"])
+        parsed["target"] = near["index_right"].to_numpy()
+        _fill(out, parsed.groupby("target").first())
     if "attrib_use" in out.columns:  # 住宅 as an attribute reads as a label does
         words = _use_of(out["attrib_use"].astype("string"))
         out["attrib_use"] = words.where(words.notna(), out["attrib_use"])
@@ -746,6 +760,32 @@ def _attach_labels(feat: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> tuple[gpd
             out[dst] = out[c].where(out[c].notna(), out[dst])
         out = out.drop(columns=c)
     return out, used
+
+
+def _fill(out: gpd.GeoDataFrame, first: pd.DataFrame) -> None:
+    """Fields read from labels into the features (by index), where not already known."""
+    for c in first.columns:
+        col = first[c]
+        if c not in out.columns:
+            out[c] = pd.Series(pd.NA, index=out.index, dtype=col.dtype)
+        current = out.loc[first.index, c]
+        if c == "is_new":  # a label 现状 / 新建 says more than the CAD layer
+            out.loc[first.index, c] = col.where(col.notna(), current)
+        else:
+            out.loc[first.index, c] = current.where(current.notna(), col)
+
+
+def _parse_road_labels(text: pd.Series) -> pd.DataFrame:
+    """``red_line_width_m``, ``road_class`` and ``name`` from labels beside centrelines."""
+    t = text.astype("string")
+    out = pd.DataFrame(index=text.index)
+    out["red_line_width_m"] = pd.to_numeric(t.str.extract(_WIDTH, expand=False), errors="coerce")
+    classes = "|".join(sorted(VALUE_NAMES[("roads", "road_class")], key=len, reverse=True))
+    out["road_class"] = t.str.extract(f"({classes})", expand=False)
+    rest = t.str.replace(_WIDTH_TOKEN, " ", regex=True).str.replace(classes, " ", regex=True)
+    name = rest.str.replace(r"\s+", " ", regex=True).str.strip(" :：;；,，")
+    out["name"] = name.where(name.str.contains(r"[\u4e00-\u9fff]", regex=True).fillna(False))
+    return out
 
 
 def _label_notes(frame: pd.DataFrame, layer: str) -> list[str]:
