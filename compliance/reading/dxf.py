@@ -31,7 +31,8 @@ it has CAD layers of polylines, hatches, texts and blocks.  Reading one:
   within 30 m of a road centreline is that road's label: its red-line width
   (``红线宽60m``, ``W=60m``, ``60m``), class (主干路 …) and name (迎宾大道).
   A block's attributes (``ATTRIB``) belong to the polygons the block
-  draws; their tags are field names recognised as in any layer (层数, 用途, 名称 …) and win over labels.
+  draws; their tags are field names recognised as in any layer (层数,
+  用途, 名称 …) and win over labels.
 - **Buildings** of a scheme drawing are proposed (``is_new``) unless on an
   existing-building layer (现状建筑, 保留建筑, or the mapping file's
   ``dxf: existing_buildings``) or labelled 现状/保留.
