@@ -129,6 +129,18 @@ year_option = click.option(
     help="Target year for rules with limits per year (2023, 2025, 2030); "
     "default: the nearest target year not yet passed.",
 )
+source_crs_option = click.option(
+    "--source-crs",
+    default=None,
+    help="CRS of inputs that carry none: a DXF drawing (else recognised from a zone number "
+    "in the eastings), a Shapefile without .prj (e.g. EPSG:4526); also source_crs: in --field-map.",
+)
+field_map_option = click.option(
+    "--field-map",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML mapping of your layer and field names onto the contract's.",
+)
 profile_option = click.option(
     "--profile",
     "-p",
@@ -235,6 +247,7 @@ def main() -> None:
     default=None,
     help="YAML mapping of your layer and field names onto the contract's.",
 )
+@source_crs_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @rules_dir_option
 def check_cmd(
@@ -257,10 +270,11 @@ def check_cmd(
     offline: bool,
     findings_crs: str,
     field_map: Path | None,
+    source_crs: str | None,
     quiet: bool,
     rules_dir: Path | None,
 ) -> None:
-    """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
+    """Check SCHEME (GeoPackage, .gdb, .dxf, .zip or folder of layers); findings to --out."""
     from .engine import check
     from .outputs.files import check_out_dir, write_outputs
 
@@ -295,6 +309,7 @@ def check_cmd(
         exceptions=exceptions,
         rules_dir=rules_dir,
         field_map=field_map,
+        source_crs=source_crs,
     )
     write_outputs(
         result,
@@ -338,6 +353,44 @@ def _print_summary(result: Result, out_dir: Path) -> None:
     n_input = len(result.scheme.warnings)
     inputs = f", {n_input} input warnings" if n_input else ""
     click.echo(f"{failed} rules failed, {warned} warned{inputs}; outputs in {out_dir}")
+
+
+@main.command("inspect")
+@click.argument("scheme", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@field_map_option
+@source_crs_option
+@click.option("--crs", default=None, help="Measuring CRS instead of the chosen one.")
+@rules_dir_option
+def inspect_cmd(
+    scheme: Path,
+    profile: str,
+    year: int | None,
+    field_map: Path | None,
+    source_crs: str | None,
+    crs: str | None,
+    rules_dir: Path | None,
+) -> None:
+    """Pre-flight: what each input of SCHEME is read as, and which rules can run with it.
+
+    Prints each input layer (what it was recognised as, its CRS, features,
+    fields mapped), the files not read and why, and for each rule of the
+    profile whether it can run with this data or what it lacks.  Writes nothing.
+    """
+    from .inspect import inspect_lines, inspect_scheme
+
+    result = inspect_scheme(
+        scheme,
+        profile,
+        year=year,
+        crs=crs,
+        rules_dir=rules_dir,
+        field_map=field_map,
+        source_crs=source_crs,
+    )
+    for line in inspect_lines(result):
+        click.echo(line)
 
 
 @main.command("rules")

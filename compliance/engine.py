@@ -525,6 +525,7 @@ def check(
     rules_dir: Path | None = None,
     field_map: str | Path | None = None,
     threads: int | None = None,
+    source_crs: str | None = None,
 ) -> Result:
     """Check a scheme against a profile's rules.
 
@@ -552,6 +553,9 @@ def check(
         YAML mapping of the scheme's layer and field names onto the contract's.
     threads : int, optional
         Threads to run the rules on (:func:`evaluate`); default: the cores, at most 4.
+    source_crs : str, optional
+        CRS of input layers that carry none (a DXF drawing), see
+        :func:`compliance.read_scheme`.
 
     Returns
     -------
@@ -570,7 +574,9 @@ def check(
     if isinstance(scheme, Scheme):
         sch = scheme
     else:
-        sch = read_scheme(scheme, crs=crs, rasters=rasters, field_map=field_map)
+        sch = read_scheme(
+            scheme, crs=crs, rasters=rasters, field_map=field_map, source_crs=source_crs
+        )
         far = far_from_china_warning(sch)  # every profile is a Chinese plan's
         if far is not None:
             sch.warnings.append(far)

@@ -31,6 +31,7 @@ import shapely
 
 from ..engine import SUMMARY_COLUMNS, Result
 from ..errors import OutputError
+from ..inspect import input_facts
 from ..paths import check_output_name, is_within, refuse_inputs_inside
 from .provenance import Provenance
 from .provenance import provenance as _provenance
@@ -162,6 +163,7 @@ def run_info(result: Result, provenance: Provenance | None = None) -> dict[str, 
         "notes": result.notes,
         "warnings": s.warnings,
         "exit_code": result.exit_code,
+        "inputs": input_facts(result),
     }
 
 
