@@ -906,6 +906,7 @@ def read_scheme(
     crs: str | int | CRS | None = None,
     rasters: dict[str, str | Path] | None = None,
     field_map: str | Path | FieldMap | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> Scheme:
     """Read a scheme and bring it into one projected metric CRS.
 
@@ -931,6 +932,12 @@ def read_scheme(
     field_map : str, pathlib.Path or FieldMap, optional
         A mapping file (YAML) of layer and field names onto the contract, for
         names not recognised (see :class:`compliance.reading.fields.FieldMap`).
+    cache : dict, optional
+        Layers read before, kept between calls by a caller that reads the
+        same scheme again and again (``compliance watch``): a layer whose
+        file (with its ``-wal`` or sidecars) has the same size and
+        modification time as when it was read is not read again.  Use one
+        dict per scheme and field map; it is filled here.
 
     Returns
     -------
@@ -971,11 +978,10 @@ def read_scheme(
     dropped: dict[str, int] = {}
     where_of: dict[str, str] = {}
     for src in sources:
-        prepared = _prepare(_read_source(src), src, fmap, notes, warns)
+        prepared = _prepare_cached(src, fmap, notes, warns, cache)
         if prepared is None:
             continue
         gdf, rep = prepared
-        _check_degrees(gdf, src)
         repaired[src.name], dropped[src.name] = rep.repaired, rep.dropped_empty
         raw[src.name] = gdf
         where_of[src.name] = src.where
@@ -1042,6 +1048,60 @@ def read_scheme(
         centre_lonlat=centre,
         layer_sources=where_of,
     )
+
+
+def _file_signature(file: Path) -> tuple[tuple[str, int, int], ...]:
+    """Size and modification time of a layer's file and of what changes with it.
+
+    A GeoPackage's ``-wal`` (committed writes not yet checkpointed), a
+    Shapefile's sidecars (files of the same stem); a folder's files.
+    """
+    if file.is_dir():  # e.g. a File Geodatabase
+        files = sorted(p for p in file.rglob("*") if p.is_file())
+    elif file.suffix.lower() == ".shp":
+        files = sorted(p for p in file.parent.iterdir() if p.stem == file.stem)
+    else:
+        files = [file, file.with_name(file.name + "-wal")]
+    sig = []
+    for p in files:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        sig.append((p.name, st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
+def _prepare_cached(
+    src: _Source,
+    fmap: FieldMap | None,
+    notes: list[str],
+    warns: list[str],
+    cache: dict[Any, Any] | None,
+) -> tuple[gpd.GeoDataFrame, _GeometryReport] | None:
+    """:func:`_prepare` of :func:`_read_source`, degrees checked; from ``cache`` when unchanged."""
+    if cache is None:
+        prepared = _prepare(_read_source(src), src, fmap, notes, warns)
+        if prepared is not None:
+            _check_degrees(prepared[0], src)
+        return prepared
+    key = (src.name, str(src.file), src.inner, src.source_name, src.how)
+    sig = _file_signature(src.file)
+    hit = cache.get(key)
+    if hit is None or hit[0] != sig:
+        my_notes: list[str] = []
+        my_warns: list[str] = []
+        prepared = _prepare(_read_source(src), src, fmap, my_notes, my_warns)
+        if prepared is not None:
+            _check_degrees(prepared[0], src)
+        hit = (sig, prepared, my_notes, my_warns)
+        cache[key] = hit
+    _, prepared, my_notes, my_warns = hit
+    notes.extend(my_notes)
+    warns.extend(my_warns)
+    if prepared is None:
+        return None
+    return prepared[0].copy(), prepared[1]
 
 
 def _drop_slivers(gdf: gpd.GeoDataFrame, src: _Source, warns: list[str]) -> gpd.GeoDataFrame:
