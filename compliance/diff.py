@@ -437,7 +437,8 @@ def diff_html(diff: gpd.GeoDataFrame, v_old: Version, v_new: Version, *, lang: s
                 unit = str(r["unit"])
                 u = units.get(unit, " " + unit)
                 was, now = fmt(r["measured_before"], unit), fmt(r["measured"], unit)
-                extra = f" <span class=before>{t['open']}{e(t['before'])} {was}{e(u)} → {now}{e(u)}{t['close']}</span>"
+                moved = f"{e(t['before'])} {was}{e(u)} → {now}{e(u)}"
+                extra = f" <span class=before>{t['open']}{moved}{t['close']}</span>"
             lis.append(
                 f"<li><b>{e(str(r['rule_id']))} · {e(str(r['feature_id']))}</b> "
                 f"{e(str(r[msg_col]))}{extra}</li>"

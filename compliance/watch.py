@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .diff import VIOLATION, diff_findings
 from .errors import ComplianceError, InputError
@@ -376,8 +377,11 @@ class Watcher:
                 still = diff[diff["change"].isin(["changed", "unchanged"]) & bad]
                 current = diff[diff["version"] == "new"]
                 cols = ["rule_id", "feature_id", "status", "change", "title_zh", "message"]
+                # Largest first, so a road or a plaza is drawn over the cluster it lies in.
+                order = np.argsort(-shapely.area(diff.geometry.to_numpy()), kind="stable")
+                drawn = diff.iloc[order]
                 features = gpd.GeoDataFrame(
-                    diff[cols], geometry=diff.geometry.to_numpy(), crs=diff.crs
+                    drawn[cols], geometry=drawn.geometry.to_numpy(), crs=diff.crs
                 )
                 features["colour"] = features["rule_id"].map(
                     {c: rule_colour(c) for c in pd.unique(features["rule_id"])}

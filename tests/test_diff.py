@@ -1,4 +1,4 @@
-"""``compliance diff``: two versions of the demo, one violation fixed, one added, one value moved."""
+"""``compliance diff``: two versions of the demo: one violation fixed, one added, one moved."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
+from conftest import DEMO
 
 import compliance
 from compliance.cli import main
 from compliance.diff import diff_findings, diff_html, read_version
 from compliance.outputs.files import findings_for_output
-
-from conftest import DEMO
 
 #: The revision: road RA's red line 60 → 30 m (RD01 fixed), road RB's 30 → 50 m
 #: (RD01 new), plaza Q1's hard surface 25,000 → 30,000 m² (SQ01 still failing, 2.5 → 3.0 ha).
@@ -108,9 +107,8 @@ def test_diff_of_output_folders_equals_diff_of_schemes(
         r = runner.invoke(main, ["check", str(scheme), "-p", "hebi", "-o", str(tmp_path / name)])
         assert r.exit_code == 1, r.output
     out = tmp_path / "diff"
-    run = runner.invoke(
-        main, ["diff", str(tmp_path / "o1"), str(tmp_path / "o2"), "--out", str(out), "--lang", "en"]
-    )
+    args = ["diff", str(tmp_path / "o1"), str(tmp_path / "o2"), "--out", str(out), "--lang", "en"]
+    run = runner.invoke(main, args)
     assert run.exit_code == 1, run.output
     diff = pyogrio.read_dataframe(out / "diff.geojson")
     assert _changes(diff) == {

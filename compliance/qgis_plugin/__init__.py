@@ -17,7 +17,7 @@ from typing import Any
 PLUGIN_DIR = Path(__file__).resolve().parent
 
 
-def classFactory(iface: Any) -> Any:  # noqa: N802  (the name QGIS calls)
+def classFactory(iface: Any) -> Any:
     """The plugin instance QGIS asks for when it loads the plugin."""
     from .plugin import CompliancePlugin
 
