@@ -79,6 +79,16 @@ def _key_pairs(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> pd.DataFrame:
     return pd.DataFrame({"o": pairs["pos_o"].to_numpy(int), "n": pairs["pos_n"].to_numpy(int)})
 
 
+def _utm_zone(geoms: gpd.GeoSeries) -> str:
+    """The WGS 84 / UTM zone of the middle of geometries in degrees (``EPSG:326zz`` / ``327zz``)."""
+    x0, y0, x1, y1 = geoms.total_bounds
+    if not np.isfinite([x0, y0, x1, y1]).all():
+        return "EPSG:3857"
+    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+    zone = int(np.clip((lon + 180) // 6 + 1, 1, 60))
+    return f"EPSG:{(32600 if lat >= 0 else 32700) + zone}"
+
+
 def _metric_areas(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Both sides' geometries as areas in a metric CRS (lines and points widened)."""
     crs = old.crs or new.crs
@@ -87,9 +97,7 @@ def _metric_areas(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> tuple[np.ndar
     both = pd.concat([old.geometry.to_crs(crs), new.geometry.to_crs(crs)], ignore_index=True)
     both = gpd.GeoSeries(both, crs=crs)
     if both.crs is not None and both.crs.is_geographic:
-        present = both[~(both.is_empty | both.isna())]
-        metric = present.estimate_utm_crs() if len(present) else "EPSG:3857"
-        both = both.to_crs(metric)
+        both = both.to_crs(_utm_zone(both))
     geoms = both.to_numpy()
     thin = shapely.get_dimensions(geoms) < 2
     geoms = geoms.copy()

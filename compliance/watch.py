@@ -164,7 +164,12 @@ class _RuleRun:
 
 
 def evaluate_incremental(
-    scheme: Scheme, profile: Profile, runs: dict[str, _RuleRun], *, threads: int | None = None
+    scheme: Scheme,
+    profile: Profile,
+    runs: dict[str, _RuleRun],
+    *,
+    threads: int | None = None,
+    digests: dict[str, str] | None = None,
 ) -> tuple[Result, list[str]]:
     """:func:`compliance.evaluate`, re-running only the rules whose layers changed.
 
@@ -184,6 +189,8 @@ def evaluate_incremental(
     threads : int, optional
         Threads for the rules that run; default
         :func:`compliance.engine.default_threads` of the scheme.
+    digests : dict, optional
+        :func:`layer_digest` of each layer, when the caller has them already.
 
     Returns
     -------
@@ -195,7 +202,8 @@ def evaluate_incremental(
 
     from .engine import SUMMARY_COLUMNS, Result, default_threads, evaluate
 
-    digests = {name: layer_digest(gdf) for name, gdf in scheme.layers.items()}
+    if digests is None:
+        digests = {name: layer_digest(gdf) for name, gdf in scheme.layers.items()}
     rasters = []
     for role, r in sorted(scheme.rasters.items()):  # a few rasters at most
         st = Path(r.path).stat()
@@ -292,6 +300,8 @@ class Watcher:
         self._findings: gpd.GeoDataFrame | None = None  # as written, EPSG:4326
         self._findings_json = b'{"type": "FeatureCollection", "features": []}'
         self._context: dict[str, Any] | None = None
+        self._context_layers: dict[str, tuple[str, list[Any]]] = {}
+        self._measured: gpd.GeoDataFrame | None = None  # non-pass findings, measuring CRS
         self.state: dict[str, Any] = {"version": 0}
 
     # --------------------------------------------------------------------------- checking
@@ -315,19 +325,23 @@ class Watcher:
             far = far_from_china_warning(scheme)
             if far is not None:
                 scheme.warnings.append(far)
-            result, self.rules_run = evaluate_incremental(scheme, self.profile, self._runs)
+            digests = {name: layer_digest(gdf) for name, gdf in scheme.layers.items()}
+            result, self.rules_run = evaluate_incremental(
+                scheme, self.profile, self._runs, digests=digests
+            )
             findings = findings_for_output(result)
         except ComplianceError as exc:
             return self._publish(error=" ".join(str(exc).split()), start=start)
-        previous = self._findings
-        if previous is None:
-            diff = diff_findings(findings, findings)  # the first check: everything is open
-        else:
-            diff = diff_findings(previous, findings)
+        # Compared in the measuring CRS: no projection to match geometries.
+        measured = result.findings[result.findings["status"] != "pass"]
+        previous = self._measured
+        if previous is None or not previous.crs.equals(measured.crs):
+            previous = measured  # the first check: everything is open
+        diff = diff_findings(previous, measured)
+        self._measured = measured
         self._findings = findings
         self._findings_json = findings.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
-        if self.rules_run or self._context is None:
-            self._context = self._scheme_context(scheme)
+        self._context = self._scheme_context(scheme, digests)
         return self._publish(
             error="",
             start=start,
@@ -336,17 +350,25 @@ class Watcher:
             warnings=list(scheme.warnings),
         )
 
-    @staticmethod
-    def _scheme_context(scheme: Any) -> dict[str, Any] | None:
-        """The scheme's layers as grey context (EPSG:4326), unless too many features."""
-        frames = [
-            gdf[["geometry"]].assign(layer=name)
-            for name, gdf in scheme.layers.items()  # a dozen layers at most
-        ]
-        if not frames or sum(map(len, frames)) > MAX_CONTEXT_FEATURES:
+    def _scheme_context(self, scheme: Scheme, digests: dict[str, str]) -> dict[str, Any] | None:
+        """The scheme's layers as grey context (EPSG:4326), unless too many features.
+
+        Each layer's features are kept by its digest: only edited layers are
+        converted again.
+        """
+        if sum(map(len, scheme.layers.values())) > MAX_CONTEXT_FEATURES:
             return None
-        ctx = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=scheme.crs)
-        return _geojson(ctx)
+        features: list[Any] = []
+        kept: dict[str, tuple[str, list[Any]]] = {}
+        for name, gdf in scheme.layers.items():  # a dozen layers at most
+            hit = self._context_layers.get(name)
+            if hit is None or hit[0] != digests[name]:
+                frame = gpd.GeoDataFrame({"layer": [name] * len(gdf)}, geometry=gdf.geometry)
+                hit = (digests[name], _geojson(frame)["features"])
+            kept[name] = hit
+            features.extend(hit[1])
+        self._context_layers = kept
+        return {"type": "FeatureCollection", "features": features}
 
     def _publish(
         self,
