@@ -133,6 +133,41 @@ def test_watcher_reports_fixed_new_and_open_and_keeps_the_last_good_result(schem
     assert again["error"] == "" and again["fixed"] == [] and again["new"] == []
 
 
+def test_folder_scheme_rechecks_when_one_file_is_saved_and_reads_only_that_file(
+    tmp_path: Path,
+) -> None:
+    import pyogrio
+
+    folder = tmp_path / "scheme"
+    folder.mkdir()
+    for name, geom in pyogrio.list_layers(DEMO):
+        if geom is not None:
+            gdf = pyogrio.read_dataframe(DEMO, layer=name)
+            pyogrio.write_dataframe(gdf, folder / f"{name}.geojson")
+    watcher = Watcher(folder, "hebi")
+    first = watcher.recheck()
+    assert "SQ01|Q1" in _keys(first["open"])
+    cached = dict(watcher._cache)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.watch, args=(stop, lambda s: None), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        squares = pyogrio.read_dataframe(folder / "squares.geojson")
+        squares.loc[squares["id"] == "Q1", "hard_area_m2"] = 5000.0  # 0.5 ha: fixed
+        tmp = folder / ".squares.tmp.geojson"
+        pyogrio.write_dataframe(squares, tmp, driver="GeoJSON")
+        tmp.replace(folder / "squares.geojson")  # saved as editors do: written, renamed
+        state = watcher.wait_for(first["version"], WAIT_S)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert _keys(state["fixed"]) == {"SQ01|Q1"} and state["new"] == []
+    assert watcher.rules_run == ["SQ01"]
+    reread = [key[0] for key, hit in watcher._cache.items() if cached.get(key) is not hit]
+    assert reread == ["squares"]
+
+
 def test_incremental_evaluation_equals_a_full_check(scheme: Path) -> None:
     watcher = Watcher(scheme, "hebi")
     watcher.recheck()
