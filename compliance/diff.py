@@ -374,6 +374,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "new": "修改版本",
         "counts": "各条规则的变化",
         "rule": "规则",
+        "name": "名称",
         "fixed": "已整改（原有问题已消除）",
         "new_": "新增问题",
         "changed": "仍存在、量测值有变化",
@@ -390,6 +391,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "new": "revised version",
         "counts": "Changes per rule",
         "rule": "Rule",
+        "name": "Title",
         "fixed": "Fixed (violations of the first version resolved)",
         "new_": "New violations",
         "changed": "Still open, measured value moved",
@@ -469,7 +471,7 @@ h2.fixed {{ color: #1a7f37; }} h2.new {{ color: #c62828; }} li {{ margin: .4em 0
 <p>{e(t["old"])}：{e(v_old.source)}<br>{e(t["new"])}：{e(v_new.source)}</p>
 <p id="verdict">{e(verdict)}</p>
 <h2>{e(t["counts"])}</h2>
-<table id="counts"><thead><tr><th>{e(t["rule"])}</th><th></th>{head}</tr></thead>
+<table id="counts"><thead><tr><th>{e(t["rule"])}</th><th>{e(t["name"])}</th>{head}</tr></thead>
 <tbody>{rows}</tbody></table>
 <h2 class="fixed" id="fixed">{e(t["fixed"])}</h2>{items("fixed")}
 <h2 class="new" id="new">{e(t["new_"])}</h2>{items("new")}
