@@ -549,6 +549,94 @@ def batch_cmd(
     sys.exit(result.exit_code)
 
 
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder for diff.geojson and diff.html.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of diff.html.",
+)
+@click.option("--force", is_flag=True, help="Replace --out when it exists and is not empty.")
+@rules_dir_option
+def diff_cmd(
+    old: Path,
+    new: Path,
+    profile: str,
+    year: int | None,
+    out_dir: Path,
+    lang: str,
+    force: bool,
+    rules_dir: Path | None,
+) -> None:
+    """Compare two versions (schemes, or output folders of `check`): fixed, new, changed.
+
+    Exit status 0 when NEW breaks no rule, 1 when it does, 2 for bad input.
+    """
+    from .diff import CHANGES, diff_versions, write_diff
+    from .outputs.files import check_out_dir
+
+    check_out_dir(out_dir, force=force, inputs=[old, new])
+    diff, v_old, v_new = diff_versions(old, new, profile, year=year, rules_dir=rules_dir)
+    write_diff(diff, v_old, v_new, out_dir, lang=lang, force=force)
+    counts = diff["change"].value_counts()
+    click.echo(
+        ", ".join(f"{int(counts.get(c, 0))} {c}" for c in CHANGES) + f"; outputs in {out_dir}"
+    )
+    sys.exit(int(v_new.failed))
+
+
+@main.command("watch")
+@click.argument("scheme", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@click.option(
+    "--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
+@rules_dir_option
+def watch_cmd(
+    scheme: Path,
+    profile: str,
+    year: int | None,
+    port: int,
+    no_browser: bool,
+    rules_dir: Path | None,
+) -> None:
+    """Check SCHEME, serve a live page on 127.0.0.1 and re-check on every save (Ctrl-C ends)."""
+    from .watch import serve
+
+    serve(
+        scheme,
+        profile,
+        year=year,
+        port=port,
+        open_browser=not no_browser,
+        rules_dir=rules_dir,
+        say=click.echo,
+    )
+
+
+@main.command("qgis-plugin-path")
+def qgis_plugin_path_cmd() -> None:
+    """Print the folder of the QGIS plugin (copy or link it into QGIS's python/plugins)."""
+    from .qgis_plugin import PLUGIN_DIR
+
+    click.echo(str(PLUGIN_DIR))
+
+
 def run() -> None:
     """The ``compliance`` console script: :func:`main`, then exit without the teardown.
 

@@ -930,6 +930,7 @@ def read_scheme(
     rasters: dict[str, str | Path] | None = None,
     field_map: str | Path | FieldMap | None = None,
     source_crs: str | int | CRS | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> Scheme:
     """Read a scheme and bring it into one projected metric CRS.
 
@@ -963,6 +964,12 @@ def read_scheme(
         The CRS of layers that carry none: a DXF drawing (whose CRS is else
         recognised from a 3-degree zone number in its eastings), a Shapefile
         without ``.prj``.  Default: the mapping file's ``source_crs``.
+    cache : dict, optional
+        Layers read before, kept between calls by a caller that reads the
+        same scheme again and again (``compliance watch``): a layer whose
+        file (with its ``-wal`` or sidecars) has the same size and
+        modification time as when it was read is not read again.  Use one
+        dict per scheme and field map; it is filled here.
 
     Returns
     -------
@@ -984,7 +991,12 @@ def read_scheme(
     """
     with private_copies():  # a GeoPackage with a journal is read from a private copy
         return _read_scheme(
-            path, crs=crs, rasters=rasters, field_map=field_map, source_crs=source_crs
+            path,
+            crs=crs,
+            rasters=rasters,
+            field_map=field_map,
+            source_crs=source_crs,
+            cache=cache,
         )
 
 
@@ -995,6 +1007,7 @@ def _read_scheme(
     rasters: dict[str, str | Path] | None,
     field_map: str | Path | FieldMap | None,
     source_crs: str | int | CRS | None,
+    cache: dict[Any, Any] | None,
 ) -> Scheme:
     path = Path(path)
     fmap = (
@@ -1038,19 +1051,12 @@ def _read_scheme(
         if crs_from:
             info["crs_from"] = crs_from
         inputs.append(info)
-        prepared = _prepare(
-            _read_source(src),
-            src,
-            fmap,
-            notes,
-            warns,
-            info,
-            None if src_crs is None else src_crs.to_wkt(),
+        prepared = _prepare_cached(
+            src, fmap, notes, warns, cache, info, None if src_crs is None else src_crs.to_wkt()
         )
         if prepared is None:
             continue
         gdf, rep = prepared
-        _check_degrees(gdf, src)
         repaired[src.name], dropped[src.name] = rep.repaired, rep.dropped_empty
         raw[src.name] = gdf
         where_of[src.name] = src.where
@@ -1119,6 +1125,64 @@ def _read_scheme(
         inputs=inputs,
         not_read=listing.not_read,
     )
+
+
+def _file_signature(file: Path) -> tuple[tuple[str, int, int], ...]:
+    """Size and modification time of a layer's file and of what changes with it.
+
+    A GeoPackage's ``-wal`` (committed writes not yet checkpointed), a
+    Shapefile's sidecars (files of the same stem); a folder's files.
+    """
+    if file.is_dir():  # e.g. a File Geodatabase
+        files = sorted(p for p in file.rglob("*") if p.is_file())
+    elif file.suffix.lower() == ".shp":
+        files = sorted(p for p in file.parent.iterdir() if p.stem == file.stem)
+    else:
+        files = [file, file.with_name(file.name + "-wal")]
+    sig = []
+    for p in files:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        sig.append((p.name, st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
+def _prepare_cached(
+    src: _Source,
+    fmap: FieldMap | None,
+    notes: list[str],
+    warns: list[str],
+    cache: dict[Any, Any] | None,
+    info: dict[str, Any],
+    source_crs: str | None,
+) -> tuple[gpd.GeoDataFrame, _GeometryReport] | None:
+    """:func:`_prepare` of :func:`_read_source`, degrees checked; from ``cache`` when unchanged."""
+    if cache is None:
+        prepared = _prepare(_read_source(src), src, fmap, notes, warns, info, source_crs)
+        if prepared is not None:
+            _check_degrees(prepared[0], src)
+        return prepared
+    key = (src.name, str(src.file), src.inner, src.source_name, src.how, source_crs)
+    sig = _file_signature(src.file)
+    hit = cache.get(key)
+    if hit is None or hit[0] != sig:
+        my_notes: list[str] = []
+        my_warns: list[str] = []
+        my_info: dict[str, Any] = {}
+        prepared = _prepare(_read_source(src), src, fmap, my_notes, my_warns, my_info, source_crs)
+        if prepared is not None:
+            _check_degrees(prepared[0], src)
+        hit = (sig, prepared, my_notes, my_warns, my_info)
+        cache[key] = hit
+    _, prepared, my_notes, my_warns, my_info = hit
+    notes.extend(my_notes)
+    warns.extend(my_warns)
+    info.update(my_info)
+    if prepared is None:
+        return None
+    return prepared[0].copy(), prepared[1]
 
 
 def _drop_slivers(gdf: gpd.GeoDataFrame, src: _Source, warns: list[str]) -> gpd.GeoDataFrame:
