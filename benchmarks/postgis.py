@@ -42,6 +42,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -546,6 +547,8 @@ def main(argv: list[str] | None = None) -> None:
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="compliance-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    # A benchmark stopped with kill stops its cluster too (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     cluster = Cluster.start()
     parts = []
     differ = False
@@ -559,11 +562,19 @@ def main(argv: list[str] | None = None) -> None:
             differ |= res["ours"] != res["theirs"]
             parts.append(table(res, args.reps))
             print(parts[-1], file=sys.stderr)
+            write_section(section(args, parts), args.out)  # each size as soon as it is done
     finally:
         cluster.stop()
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    text = (
+    print(section(args, parts))
+    if differ:
+        sys.exit("the two sides do not agree on every violation count")
+
+
+def section(args: argparse.Namespace, parts: list[str]) -> str:
+    """The results section: how it was run, the machine, a table per size."""
+    return (
         f"## Against PostGIS ({date.today().isoformat()})\n\n"
         f"`python benchmarks/postgis.py --sizes {' '.join(map(str, args.sizes))} "
         f"--reps {args.reps}`: profile `{args.profile}`, the rules SQL can express; "
@@ -571,10 +582,6 @@ def main(argv: list[str] | None = None) -> None:
         "SQL (temporary tables and indexes included), server time as psql reports it.\n\n"
         f"Machine: {machine()}.\n\n" + "\n".join(parts)
     )
-    write_section(text, args.out)
-    print(text)
-    if differ:
-        sys.exit("the two sides do not agree on every violation count")
 
 
 if __name__ == "__main__":
