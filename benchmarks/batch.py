@@ -10,6 +10,7 @@ number of workers in turn, ``--reps`` times interleaved, every scheme checked
 again each time (``force``), maps included as the batch writes them.  For
 each run it splits the wall time into:
 
+* planning: reading the manifest and hashing every input (for resuming);
 * cluster start-up: creating the local dask cluster and its client;
 * tasks: the seconds each scheme's task reported (reading, checking and
   writing its outputs, on its worker), summed and divided by the workers;
@@ -65,8 +66,8 @@ def one_run(manifest: Path, out: Path, workers: int) -> dict[str, float]:
     """One batch run on ``workers`` workers, its wall time split."""
     from compliance import batch
 
-    spans: dict[str, float] = {"startup": 0.0, "outputs": 0.0}
-    real_client = batch._client
+    spans: dict[str, float] = {"plan": 0.0, "startup": 0.0, "outputs": 0.0}
+    real_client, real_plan = batch._client, batch.plan_jobs
     real_summary, real_overview = batch._summary_rows, batch.write_overview
 
     def client(*args: Any, **kwargs: Any) -> Any:
@@ -76,17 +77,18 @@ def one_run(manifest: Path, out: Path, workers: int) -> dict[str, float]:
         finally:
             spans["startup"] += time.perf_counter() - t
 
-    def timed(fn: Any) -> Any:
+    def timed(fn: Any, span: str = "outputs") -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             t = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                spans["outputs"] += time.perf_counter() - t
+                spans[span] += time.perf_counter() - t
 
         return wrapper
 
     batch._client = client
+    batch.plan_jobs = timed(real_plan, "plan")
     batch._summary_rows = timed(real_summary)
     batch.write_overview = timed(real_overview)
     try:
@@ -94,22 +96,20 @@ def one_run(manifest: Path, out: Path, workers: int) -> dict[str, float]:
         result = batch.run_batch(manifest, out, workers=workers, progress=False, force=True)
         wall = time.perf_counter() - t
     finally:
-        batch._client, batch._summary_rows, batch.write_overview = (
-            real_client,
-            real_summary,
-            real_overview,
-        )
+        batch._client, batch.plan_jobs = real_client, real_plan
+        batch._summary_rows, batch.write_overview = real_summary, real_overview
     ok = result.schemes["status"] == "ok"
     if not ok.all():
         raise SystemExit(f"schemes failed: {result.schemes.loc[~ok, 'error'].tolist()}")
     tasks = float(result.schemes["seconds"].sum())
     return {
         "wall": wall,
+        "plan": spans["plan"],
         "startup": spans["startup"],
         "tasks": tasks / workers,
         "task_sum": tasks,
         "outputs": spans["outputs"],
-        "rest": wall - spans["startup"] - tasks / workers - spans["outputs"],
+        "rest": wall - spans["plan"] - spans["startup"] - tasks / workers - spans["outputs"],
     }
 
 
@@ -120,13 +120,14 @@ def table(runs: dict[int, list[dict[str, float]]], schemes: int, parcels: int, r
         f"{schemes} schemes of {parcels:,} parcels (profile `hebi`, maps included), "
         f"medians of {reps} interleaved runs, seconds:",
         "",
-        "| workers | wall | cluster start-up | tasks ÷ workers | rest of running the tasks "
-        "| batch summary + overview | task time summed | efficiency |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| workers | wall | planning (hashes) | cluster start-up | tasks ÷ workers "
+        "| rest of running the tasks | batch summary + overview | task time summed | efficiency |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for w, m in sorted(med.items()):  # a few worker counts
         lines.append(
-            f"| {w} | {m['wall']:.1f} | {m['startup']:.1f} | {m['tasks']:.1f} | {m['rest']:.1f} "
+            f"| {w} | {m['wall']:.1f} | {m['plan']:.1f} | {m['startup']:.1f} "
+            f"| {m['tasks']:.1f} | {m['rest']:.1f} "
             f"| {m['outputs']:.1f} | {m['task_sum']:.1f} | {base / (w * m['wall']):.0%} |"
         )
     return "\n".join(lines) + "\n"
