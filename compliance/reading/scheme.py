@@ -324,14 +324,48 @@ class _Read:
     unreadable_why: str = ""  # GEOS's reason, for the first of them
 
 
+#: Files read through Arrow (pyogrio's ``use_arrow``), about twice as fast as
+#: feature by feature and the same frame once all-null fields are made object
+#: columns again (:func:`_like_row_read`).  Not GeoJSON: its date fields come
+#: back through Arrow as ``datetime.date`` objects, not datetime64.
+ARROW_SUFFIXES = (".gpkg", ".shp", ".fgb")
+#: Files smaller than this are read feature by feature: on a designer's scheme
+#: of a few hundred KB, setting up the Arrow stream costs more than it saves
+#: (measured: the 0.2 MB demo 0.33 s against 0.30 s; a 40 MB city 2.6 s against 3.9 s).
+ARROW_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _like_row_read(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """An Arrow read as the feature-by-feature read gives it: all-null fields of None."""
+    for col in gdf.columns:  # the layer's fields, not its features
+        if col != gdf.geometry.name and pd.api.types.is_string_dtype(gdf[col].dtype):
+            if gdf[col].isna().all():
+                gdf[col] = pd.Series(None, index=gdf.index, dtype=object)
+    return gdf
+
+
 def _read_vector(
     file: str | Path, inner: str | None, encoding: str | None, **options: Any
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    path = Path(file)  # a GDAL virtual path (/vsizip/…) is no file here: read row by row
+    arrow = (
+        not options
+        and path.suffix.lower() in ARROW_SUFFIXES
+        and path.is_file()
+        and path.stat().st_size >= ARROW_MIN_BYTES
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gdf = pyogrio.read_dataframe(
-            readable(file), layer=inner, fid_as_index=True, encoding=encoding, **options
+            readable(file),
+            layer=inner,
+            fid_as_index=True,
+            encoding=encoding,
+            use_arrow=arrow,
+            **options,
         )
+    if arrow:
+        gdf = _like_row_read(gdf)
     return gdf, [str(w.message) for w in caught]
 
 
