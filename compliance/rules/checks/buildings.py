@@ -48,7 +48,7 @@ from ..registry import (
     not_evaluated,
     register,
 )
-from .common import fmt_fixed, fmt_general, missing_layer
+from .common import Wording, fmt_fixed, fmt_general, missing_layer
 
 #: Uses of public-institution buildings and factories (EN01 default).
 PV_USES = [
@@ -232,23 +232,70 @@ class HeightParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
+#: What BH01/BH03/BH06 say of a building's height.
+HEIGHT_WORDING = Wording(
+    detail_zh=(
+        "{scope_zh}，高度按 {floors} 层 × {fh:g} 米估算",
+        "{scope_zh}，高度按 height_m 字段",
+    ),
+    detail_en=(
+        "{scope_en}, height estimated as {floors} floors × {fh:g} m",
+        "{scope_en}, height from the height_m field",
+    ),
+    method=("floors × {fh:g} m storey height (estimated)", "height_m attribute"),
+    method_zh=("层数 × 层高 {fh:g} 米（估算）", "建筑高度取自 height_m 字段"),
+)
+
+
 @register("building_height", HeightParams, unit="m")
 def check_building_height(scheme: Scheme, rule: Rule, params: HeightParams) -> Evaluation:
-    """BH01/BH03: height of each (new) building of the uses in scope, m.
+    """BH01/BH03/BH06: height of each (new) building of the uses in scope, m.
 
     ``height_m``, else ``floors`` × ``floor_height_m`` (estimated).  BH01
     holds every new building to 250 m (002 二(一)3); BH03 new residential
     buildings to 100 m (超高层住宅, 000 (一)2).  Buildings with neither field
     are skipped.
     """
-    found = _scoped_estimate(scheme, params, height_m, "without height_m or floors", "无高度与层数")
+    return _per_building(
+        scheme,
+        rule,
+        params,
+        height_m,
+        ("without height_m or floors", "无高度与层数"),
+        HEIGHT_WORDING,
+        ("floors", "g"),
+        ("建筑高度", "building height"),
+    )
+
+
+def _per_building(
+    scheme: Scheme,
+    rule: Rule,
+    params: HeightParams | FloorsParams,
+    estimate: Callable[[gpd.GeoDataFrame, float], Estimate],
+    missing: tuple[str, str],
+    wording: Wording,
+    other: tuple[str, str],
+    quantity: tuple[str | None, str | None] = (None, None),
+) -> Evaluation:
+    """One row per building in scope, its value from ``estimate`` and said by ``wording``.
+
+    ``other`` names the field an estimate comes from and its number format
+    (``("floors", "g")``: the template's ``{floors}``).
+    """
+    found = _scoped_estimate(scheme, params, estimate, *missing)
     if isinstance(found, Evaluation):
         return found
     s, value, est, sieve = found
-    fh = params.floor_height_m
-    floors = _text(numeric_field(s, "floors"), "g")
     scope_zh, scope_en = _scope_words(params.new_only, params.uses)
     zh, en = label(s, "建筑", "building")
+    texts = wording.rows(
+        est,
+        scope_zh=scope_zh,
+        scope_en=scope_en,
+        fh=params.floor_height_m,
+        **{other[0]: _text(numeric_field(s, other[0]), other[1])},
+    )
     return Evaluation(
         make_rows(
             s,
@@ -257,27 +304,14 @@ def check_building_height(scheme: Scheme, rule: Rule, params: HeightParams) -> E
             subject_en=en,
             measured=value,
             passed=compare(rule, value),
-            detail_zh=np.where(
-                est,
-                scope_zh + "，高度按 " + floors + f" 层 × {fh:g} 米估算",
-                scope_zh + "，高度按 height_m 字段",
-            ),
-            detail_en=np.where(
-                est,
-                scope_en + ", height estimated as " + floors + f" floors × {fh:g} m",
-                scope_en + ", height from the height_m field",
-            ),
-            method=np.where(
-                est, f"floors × {fh:g} m storey height (estimated)", "height_m attribute"
-            ),
-            method_zh=np.where(est, f"层数 × 层高 {fh:g} 米（估算）", "建筑高度取自 height_m 字段"),
             estimated=est,
+            **texts,
         ),
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
         skip_reason_zh=sieve.reason_zh,
-        quantity_zh="建筑高度",
-        quantity_en="building height",
+        quantity_zh=quantity[0],
+        quantity_en=quantity[1],
     )
 
 
@@ -416,6 +450,21 @@ class FloorsParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
+#: What BH04 says of a building's storeys.
+FLOORS_WORDING = Wording(
+    detail_zh=(
+        "{scope_zh}，高度 {height_m} 米，层数按高度 ÷ {fh:g} 米估算",
+        "{scope_zh}，层数按 floors 字段",
+    ),
+    detail_en=(
+        "{scope_en}, height {height_m} m, floors estimated as height ÷ {fh:g} m",
+        "{scope_en}, floors from the floors field",
+    ),
+    method=("height_m ÷ {fh:g} m storey height, rounded up (estimated)", "floors attribute"),
+    method_zh=("height_m ÷ 层高 {fh:g} 米，向上取整（估算）", "层数取自 floors 字段"),
+)
+
+
 @register("building_floors", FloorsParams, unit="floors")
 def check_building_floors(scheme: Scheme, rule: Rule, params: FloorsParams) -> Evaluation:
     """BH04: storeys of each new residential building (新建住宅层数).
@@ -425,47 +474,15 @@ def check_building_floors(scheme: Scheme, rule: Rule, params: FloorsParams) -> E
     (001 二(一)3); a justified exception above the limit is recorded in the
     exceptions file.
     """
-    found = _scoped_estimate(scheme, params, storeys, "without floors or height_m", "无层数与高度")
-    if isinstance(found, Evaluation):
-        return found
-    s, value, est, sieve = found
-    fh = params.floor_height_m
-    height = _text(numeric_field(s, "height_m"), ".1f")
-    scope_zh, scope_en = _scope_words(params.new_only, params.uses)
-    zh, en = label(s, "建筑", "building")
-    return Evaluation(
-        make_rows(
-            s,
-            feature_id=s["feature_id"],
-            subject_zh=zh,
-            subject_en=en,
-            measured=value,
-            passed=compare(rule, value),
-            detail_zh=np.where(
-                est,
-                scope_zh + "，高度 " + height + f" 米，层数按高度 ÷ {fh:g} 米估算",
-                scope_zh + "，层数按 floors 字段",
-            ),
-            detail_en=np.where(
-                est,
-                scope_en + ", height " + height + f" m, floors estimated as height ÷ {fh:g} m",
-                scope_en + ", floors from the floors field",
-            ),
-            method=np.where(
-                est,
-                f"height_m ÷ {fh:g} m storey height, rounded up (estimated)",
-                "floors attribute",
-            ),
-            method_zh=np.where(
-                est, f"height_m ÷ 层高 {fh:g} 米，向上取整（估算）", "层数取自 floors 字段"
-            ),
-            estimated=est,
-        ),
-        skipped=sieve.skipped,
-        skip_reason=sieve.reason,
-        skip_reason_zh=sieve.reason_zh,
-        quantity_zh="层数",
-        quantity_en="number of floors",
+    return _per_building(
+        scheme,
+        rule,
+        params,
+        storeys,
+        ("without floors or height_m", "无层数与高度"),
+        FLOORS_WORDING,
+        ("height_m", ".1f"),
+        ("层数", "number of floors"),
     )
 
 

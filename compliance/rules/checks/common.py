@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import string
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -444,3 +447,85 @@ def boundary_population(
     if not has_population_source(scheme, own):
         return no_population("the boundary", "规划范围")
     return population_of(scheme, boundary, own)
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def render(template: str, n: int, **values: object) -> np.ndarray:
+    """A check's wording rendered for ``n`` rows, vectorised: ``str.format`` per row.
+
+    A field is a scalar (formatted once with its spec, ``{fh:g}``) or an
+    array of ``n`` values: numbers with a ``.Nf`` / ``,.Nf`` spec are laid
+    out by :func:`fmt_fixed`, ``g`` by :func:`fmt_general`; anything else
+    (texts already made) is taken as it is.
+
+    Parameters
+    ----------
+    template : str
+        The wording, Chinese or English, with ``{name:spec}`` fields.
+    n : int
+        Rows.
+    **values
+        The fields' values.
+
+    Returns
+    -------
+    numpy.ndarray of str (object dtype), shape (n,)
+
+    Raises
+    ------
+    KeyError
+        A field of the template has no value.
+    """
+    out = np.full(n, "", dtype=object)
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        if literal:
+            out = out + literal
+        if name is None:
+            continue
+        value = values[name]
+        if np.ndim(value) == 0:  # type: ignore[arg-type]
+            out = out + format(value, spec or "")
+        elif spec == "g":
+            out = out + fmt_general(value)
+        elif spec and spec.endswith("f"):
+            out = out + fmt_fixed(value, int(spec[:-1].lstrip(",.") or 0), thousands="," in spec)
+        else:
+            out = out + np.asarray(value, dtype=object).astype(str)
+    return out
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a check says of each row, as templates (see :func:`render`).
+
+    Each template is a pair: the wording of a row whose value is estimated,
+    and of a row measured from data (the same text twice where it does not
+    matter).
+
+    Attributes
+    ----------
+    detail_zh, detail_en : tuple of str
+        Facts for the message, Chinese and English.
+    method, method_zh : tuple of str
+        How the value was obtained, English and Chinese.
+    """
+
+    detail_zh: tuple[str, str]
+    detail_en: tuple[str, str]
+    method: tuple[str, str]
+    method_zh: tuple[str, str]
+
+    def rows(self, estimated: np.ndarray, **values: object) -> dict[str, np.ndarray]:
+        """``detail_zh``, ``detail_en``, ``method``, ``method_zh`` for each row."""
+        n = len(estimated)
+        return {
+            key: np.where(estimated, render(pair[0], n, **values), render(pair[1], n, **values))
+            for key, pair in (
+                ("detail_zh", self.detail_zh),
+                ("detail_en", self.detail_en),
+                ("method", self.method),
+                ("method_zh", self.method_zh),
+            )
+        }
