@@ -309,6 +309,16 @@ def test_designers_dxf_site_plan_gives_the_plaza_and_tower_violations(tmp_path):
     assert any("图框" in n["file"] for n in result.scheme.not_read)
 
 
+def test_dxf_in_a_zip_is_read_in_place(tmp_path):
+    dxf = write_site_plan(tmp_path / "总平面图.dxf")
+    with zipfile.ZipFile(tmp_path / "方案.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(dxf, "方案/总平面图.dxf")
+    dxf.unlink()
+    result = compliance.check(tmp_path / "方案.zip", "hebi")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["方案.zip"]
+    assert set(result.violations["rule_id"]) >= {"SQ01", "BH01", "BH04", "RD01"}
+
+
 def test_dxf_of_an_older_cad_in_gbk_is_decoded(tmp_path):
     """An R2000 drawing in code page ANSI_936 (GBK), as older Chinese CAD saves it."""
     doc = ezdxf.new("R2000")
