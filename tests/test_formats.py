@@ -273,6 +273,10 @@ def write_site_plan(path: Path, *, zone_numbered: bool = True) -> Path:
     )
     text("迎宾大道 红线宽60m", 300, 186)  # beside the centreline: RD01 (county town ≤ 40 m)
     poly(rect(-50, -50, 700, 500), "图框")
+    # the sheet in paper space: a title block at the origin, not part of the plan
+    doc.paperspace().add_lwpolyline(
+        [(0, 0), (420, 0), (420, 297), (0, 297)], close=True, dxfattribs={"layer": "建筑"}
+    )
     doc.saveas(path)
     return path
 

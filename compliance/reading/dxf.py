@@ -282,7 +282,7 @@ def _read_entities(shown: Path, container: Container | None, rel: str) -> _Colle
     if version is not None and version.group(1) >= b"AC1021":
         options["DXF_ENCODING"] = "UTF-8"
     path = container.gdal(rel) if container is not None else str(shown)
-    columns = ["Layer", "SubClasses", "EntityHandle", "Text"]
+    columns = ["Layer", "PaperSpace", "SubClasses", "EntityHandle", "Text"]
     pyogrio.set_gdal_config_options(options)
     try:
         with warnings.catch_warnings():
@@ -321,6 +321,9 @@ def _read_entities(shown: Path, container: Container | None, rel: str) -> _Colle
         ) from exc
     finally:
         pyogrio.set_gdal_config_options({k: None for k in (*_GDAL_DXF, "DXF_ENCODING")})
+    paper = pd.to_numeric(ents["PaperSpace"], errors="coerce").fillna(0).to_numpy() != 0
+    if paper.any():  # the sheet (title block, viewports), not the plan
+        ents, is_attrib = ents[~paper], is_attrib[~paper]
     layer = ents["Layer"].fillna("0").astype(str).to_numpy()
     handle = ents["EntityHandle"].fillna("").astype(str).to_numpy()
     geoms = np.asarray(ents.geometry.array, dtype=object)
