@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError
+from ..safeyaml import load_yaml_file
 from .contract import LAYERS
 from .landuse import normalize_codes
 
@@ -465,16 +465,9 @@ def load_field_map(path: str | Path) -> FieldMap:
         contract field of a layer.  The message names the file (and line).
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: the mapping file cannot be read ({exc})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise InputError(f"{at}: the mapping file is not valid YAML") from exc
+    if not p.is_file():
+        raise InputError(f"{p}: the mapping file is not found")
+    data = load_yaml_file(p)  # size and aliases limited: a small file cannot exhaust memory
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -760,7 +753,7 @@ def translate_values(
     """
     notes: list[str] = []
     if "land_use" in frame.columns and frame["land_use"].notna().any():
-        before = frame["land_use"].astype("string").str.strip()
+        before = frame["land_use"].astype("string").str.normalize("NFKC").str.strip()
         codes = before.str.extract(_CODE_AND_NAME, expand=False).astype("string")
         value = codes.fillna(before)
         named = value.map(LAND_USE_NAMES).astype("string")

@@ -56,7 +56,9 @@ from .fields import (
     resolve_fields,
     translate_values,
 )
+from .landuse import unclassified
 from .quantities import BOUNDS, DIMENSION_NAMES, FIELD_DIMENSIONS, implausible, parse_column
+from .readonly import private_copies, readable
 from .sources import (
     VECTOR_SUFFIXES,
     Listing,
@@ -193,6 +195,32 @@ class Scheme:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     not_read: list[dict[str, str]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        """Refuse a CRS that does not measure in metres: a compliance verdict in degrees is wrong.
+
+        Raises
+        ------
+        InputError
+            The CRS is geographic, or projected in another unit than the metre;
+            or a layer is in another CRS.
+        """
+        crs = CRS.from_user_input(self.crs)
+        unit = crs.axis_info[0].unit_name if crs.axis_info else ""
+        if not crs.is_projected or unit not in ("metre", "meter"):
+            kind = "geographic (degrees)" if crs.is_geographic else f"in {unit or 'no unit'}"
+            raise InputError(
+                f"a Scheme measures in a projected CRS in metres; found {crs_label(crs)}, "
+                f"{kind}: project the layers first (read_scheme chooses a CGCS2000 "
+                "Gauss-Krüger zone, or gdf.to_crs(...))"
+            )
+        for name, gdf in self.layers.items():
+            if gdf.crs is not None and not crs.equals(gdf.crs):
+                raise InputError(
+                    f"layer '{name}' is in {crs_label(CRS.from_user_input(gdf.crs))}, not in the "
+                    f"scheme's measuring CRS {crs_label(crs)}: reproject it (gdf.to_crs(...))"
+                )
+        self.crs = crs
+
     def layer(self, name: str) -> gpd.GeoDataFrame | None:
         """The named layer, or None when the scheme has no such layer or it is empty."""
         gdf = self.layers.get(name)
@@ -296,14 +324,48 @@ class _Read:
     unreadable_why: str = ""  # GEOS's reason, for the first of them
 
 
+#: Files read through Arrow (pyogrio's ``use_arrow``), about twice as fast as
+#: feature by feature and the same frame once all-null fields are made object
+#: columns again (:func:`_like_row_read`).  Not GeoJSON: its date fields come
+#: back through Arrow as ``datetime.date`` objects, not datetime64.
+ARROW_SUFFIXES = (".gpkg", ".shp", ".fgb")
+#: Files smaller than this are read feature by feature: on a designer's scheme
+#: of a few hundred KB, setting up the Arrow stream costs more than it saves
+#: (measured: the 0.2 MB demo 0.33 s against 0.30 s; a 40 MB city 2.6 s against 3.9 s).
+ARROW_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _like_row_read(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """An Arrow read as the feature-by-feature read gives it: all-null fields of None."""
+    for col in gdf.columns:  # the layer's fields, not its features
+        if col != gdf.geometry.name and pd.api.types.is_string_dtype(gdf[col].dtype):
+            if gdf[col].isna().all():
+                gdf[col] = pd.Series(None, index=gdf.index, dtype=object)
+    return gdf
+
+
 def _read_vector(
     file: str | Path, inner: str | None, encoding: str | None, **options: Any
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
+    path = Path(file)  # a GDAL virtual path (/vsizip/…) is no file here: read row by row
+    arrow = (
+        not options
+        and path.suffix.lower() in ARROW_SUFFIXES
+        and path.is_file()
+        and path.stat().st_size >= ARROW_MIN_BYTES
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gdf = pyogrio.read_dataframe(
-            file, layer=inner, fid_as_index=True, encoding=encoding, **options
+            readable(file),
+            layer=inner,
+            fid_as_index=True,
+            encoding=encoding,
+            use_arrow=arrow,
+            **options,
         )
+    if arrow:
+        gdf = _like_row_read(gdf)
     return gdf, [str(w.message) for w in caught]
 
 
@@ -414,7 +476,7 @@ def _read_source(src: _Source) -> _Read:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # GDAL's, already heard by _read_vector
                     _, _, stored, _ = pyogrio.raw.read(
-                        path, layer=src.inner, columns=[], encoding=encoding
+                        readable(path), layer=src.inner, columns=[], encoding=encoding
                     )
                 as_stored = shapely.from_wkb(stored, on_invalid="ignore")
                 closed = (shapely.is_missing(as_stored) & got).nonzero()[0]
@@ -807,11 +869,30 @@ def _prepare(
     gdf, rep = _clean_geometry(gdf, src, spec, notes, warns)
     _parse_numbers(gdf, src, spec, res.sources, notes)
     notes.extend(translate_values(gdf, name, res.sources, field_map))
+    if "land_use" in gdf.columns:
+        _warn_unclassified(gdf, src, res.sources.get("land_use", "land_use"), warns)
     info["features_used"] = len(gdf)
     if gdf.empty:
         notes.append(f"{name}: no usable feature left in {where}; the layer is treated as absent")
         return None
     return gdf, rep
+
+
+def _warn_unclassified(gdf: gpd.GeoDataFrame, src: _Source, field: str, warns: list[str]) -> None:
+    """Warn, with a count and the codes, about land-use codes no rule can classify."""
+    bad = unclassified(gdf["land_use"]).to_numpy()
+    n = int(bad.sum())
+    if not n:
+        return
+    values = gdf["land_use"].astype("string")[bad]
+    shown = ", ".join(f"'{v}'" for v in values.value_counts().index[:5])
+    more = f" and {values.nunique() - 5} more" if values.nunique() > 5 else ""
+    warns.append(
+        f"{src.where}: {n} features have a {field} code that is neither a 2023 用地用海 code "
+        f"nor a GB 50137 letter ({shown}{more}; first: feature "
+        f"{_first(bad, gdf['feature_id'])}) and count as no land use (not residential, green "
+        f"or construction); 用地代码无法识别"
+    )
 
 
 def _source_crs(given: str | int | CRS) -> CRS:
@@ -883,6 +964,7 @@ def read_scheme(
     rasters: dict[str, str | Path] | None = None,
     field_map: str | Path | FieldMap | None = None,
     source_crs: str | int | CRS | None = None,
+    cache: dict[Any, Any] | None = None,
 ) -> Scheme:
     """Read a scheme and bring it into one projected metric CRS.
 
@@ -916,6 +998,12 @@ def read_scheme(
         The CRS of layers that carry none: a DXF drawing (whose CRS is else
         recognised from a 3-degree zone number in its eastings), a Shapefile
         without ``.prj``.  Default: the mapping file's ``source_crs``.
+    cache : dict, optional
+        Layers read before, kept between calls by a caller that reads the
+        same scheme again and again (``compliance watch``): a layer whose
+        file (with its ``-wal`` or sidecars) has the same size and
+        modification time as when it was read is not read again.  Use one
+        dict per scheme and field map; it is filled here.
 
     Returns
     -------
@@ -935,6 +1023,26 @@ def read_scheme(
         not a projected metric CRS.  The message is one line naming the file
         and layer (and the feature and value where there is one).
     """
+    with private_copies():  # a GeoPackage with a journal is read from a private copy
+        return _read_scheme(
+            path,
+            crs=crs,
+            rasters=rasters,
+            field_map=field_map,
+            source_crs=source_crs,
+            cache=cache,
+        )
+
+
+def _read_scheme(
+    path: str | Path,
+    *,
+    crs: str | int | CRS | None,
+    rasters: dict[str, str | Path] | None,
+    field_map: str | Path | FieldMap | None,
+    source_crs: str | int | CRS | None,
+    cache: dict[Any, Any] | None,
+) -> Scheme:
     path = Path(path)
     fmap = (
         field_map
@@ -977,19 +1085,12 @@ def read_scheme(
         if crs_from:
             info["crs_from"] = crs_from
         inputs.append(info)
-        prepared = _prepare(
-            _read_source(src),
-            src,
-            fmap,
-            notes,
-            warns,
-            info,
-            None if src_crs is None else src_crs.to_wkt(),
+        prepared = _prepare_cached(
+            src, fmap, notes, warns, cache, info, None if src_crs is None else src_crs.to_wkt()
         )
         if prepared is None:
             continue
         gdf, rep = prepared
-        _check_degrees(gdf, src)
         repaired[src.name], dropped[src.name] = rep.repaired, rep.dropped_empty
         raw[src.name] = gdf
         where_of[src.name] = src.where
@@ -1058,6 +1159,64 @@ def read_scheme(
         inputs=inputs,
         not_read=listing.not_read,
     )
+
+
+def _file_signature(file: Path) -> tuple[tuple[str, int, int], ...]:
+    """Size and modification time of a layer's file and of what changes with it.
+
+    A GeoPackage's ``-wal`` (committed writes not yet checkpointed), a
+    Shapefile's sidecars (files of the same stem); a folder's files.
+    """
+    if file.is_dir():  # e.g. a File Geodatabase
+        files = sorted(p for p in file.rglob("*") if p.is_file())
+    elif file.suffix.lower() == ".shp":
+        files = sorted(p for p in file.parent.iterdir() if p.stem == file.stem)
+    else:
+        files = [file, file.with_name(file.name + "-wal")]
+    sig = []
+    for p in files:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        sig.append((p.name, st.st_size, st.st_mtime_ns))
+    return tuple(sig)
+
+
+def _prepare_cached(
+    src: _Source,
+    fmap: FieldMap | None,
+    notes: list[str],
+    warns: list[str],
+    cache: dict[Any, Any] | None,
+    info: dict[str, Any],
+    source_crs: str | None,
+) -> tuple[gpd.GeoDataFrame, _GeometryReport] | None:
+    """:func:`_prepare` of :func:`_read_source`, degrees checked; from ``cache`` when unchanged."""
+    if cache is None:
+        prepared = _prepare(_read_source(src), src, fmap, notes, warns, info, source_crs)
+        if prepared is not None:
+            _check_degrees(prepared[0], src)
+        return prepared
+    key = (src.name, str(src.file), src.inner, src.source_name, src.how, source_crs)
+    sig = _file_signature(src.file)
+    hit = cache.get(key)
+    if hit is None or hit[0] != sig:
+        my_notes: list[str] = []
+        my_warns: list[str] = []
+        my_info: dict[str, Any] = {}
+        prepared = _prepare(_read_source(src), src, fmap, my_notes, my_warns, my_info, source_crs)
+        if prepared is not None:
+            _check_degrees(prepared[0], src)
+        hit = (sig, prepared, my_notes, my_warns, my_info)
+        cache[key] = hit
+    _, prepared, my_notes, my_warns, my_info = hit
+    notes.extend(my_notes)
+    warns.extend(my_warns)
+    info.update(my_info)
+    if prepared is None:
+        return None
+    return prepared[0].copy(), prepared[1]
 
 
 def _drop_slivers(gdf: gpd.GeoDataFrame, src: _Source, warns: list[str]) -> gpd.GeoDataFrame:

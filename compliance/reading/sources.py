@@ -39,6 +39,7 @@ import pyogrio
 from ..errors import InputError
 from .contract import LAYERS
 from .fields import FieldMap, contract_layer
+from .readonly import readable
 
 #: Single-layer vector files: the file stem names the layer.
 SINGLE_SUFFIXES = (".geojson", ".json", ".shp", ".fgb", ".parquet", ".geoparquet")
@@ -322,7 +323,7 @@ def list_layers(path: str, shown: Path, *, types: bool = False) -> list[tuple[st
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Measured (M) geometry types are not supported"
-            rows = pyogrio.list_layers(path)
+            rows = pyogrio.list_layers(readable(path))
     except Exception as exc:  # pyogrio raises several error types for unreadable files
         raise InputError(f"{shown}: cannot be read as a vector file ({one_line(exc)})") from exc
     if types:
@@ -710,7 +711,7 @@ def _with_geometry_type(src: Source) -> Source:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            info = pyogrio.read_info(src.gdal, layer=src.inner)
+            info = pyogrio.read_info(readable(src.gdal), layer=src.inner)
     except Exception:  # unreadable: reading the layer will say why
         return src
     return replace(src, geometry_type=str(info.get("geometry_type") or ""))
