@@ -273,6 +273,10 @@ def write_site_plan(path: Path, *, zone_numbered: bool = True) -> Path:
     )
     text("迎宾大道 红线宽60m", 300, 186)  # beside the centreline: RD01 (county town ≤ 40 m)
     poly(rect(-50, -50, 700, 500), "图框")
+    # the sheet in paper space: a title block at the origin, not part of the plan
+    doc.paperspace().add_lwpolyline(
+        [(0, 0), (420, 0), (420, 297), (0, 297)], close=True, dxfattribs={"layer": "建筑"}
+    )
     doc.saveas(path)
     return path
 
@@ -307,6 +311,16 @@ def test_designers_dxf_site_plan_gives_the_plaza_and_tower_violations(tmp_path):
     assert "squares: 1 shapes drawn twice" in notes
     assert "zone number 38" in notes and "EPSG:4526" in notes
     assert any("图框" in n["file"] for n in result.scheme.not_read)
+
+
+def test_dxf_in_a_zip_is_read_in_place(tmp_path):
+    dxf = write_site_plan(tmp_path / "总平面图.dxf")
+    with zipfile.ZipFile(tmp_path / "方案.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(dxf, "方案/总平面图.dxf")
+    dxf.unlink()
+    result = compliance.check(tmp_path / "方案.zip", "hebi")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["方案.zip"]
+    assert set(result.violations["rule_id"]) >= {"SQ01", "BH01", "BH04", "RD01"}
 
 
 def test_dxf_of_an_older_cad_in_gbk_is_decoded(tmp_path):

@@ -15,7 +15,7 @@ it has CAD layers of polylines, hatches, texts and blocks.  Reading one:
   A drawing named as a contract layer (``squares.dxf`` in a folder) is that
   layer, whatever its CAD layers.
 - **Geometry**: closed polylines, circles and hatches become polygons
-  (hatches with their holes, arcs and bulges flattened to 0.1 m); open lines
+  (hatches with their holes, arcs and bulges flattened, a vertex every 4°); open lines
   stay lines.  A layer that holds only polygons (buildings, plazas …) turns a
   polyline whose ends meet into a polygon and drops open lines with a
   warning; a 道路红线 layer gives road land from its closed outlines, and its
@@ -42,23 +42,28 @@ it has CAD layers of polylines, hatches, texts and blocks.  Reading one:
   zone 38, EPSG:4526; zones 25–45 are EPSG:4513–4533), said in a note; else
   an :class:`~compliance.errors.InputError` naming the option.
 
-ezdxf reads the drawing (GDAL's DXF driver loses block attribute tags and
-decodes R2007+ drawings by their code page).  Entities are visited once in
-Python (ezdxf builds Python objects anyway); everything after that — polygons,
-the text-in-polygon join, the parsing of labels — is vectorised.
+GDAL's DXF driver reads the drawing (through pyogrio, like every other
+format, ``/vsizip/`` included): blocks exploded entity by entity, hatches as
+polygons, arcs and bulges flattened, texts as points, old drawings decoded by
+their code page (``ANSI_936`` is GBK) and AutoCAD 2007+ drawings as UTF-8.
+Block attributes with their tags come from a second read with blocks not
+exploded, only when the drawing has any.  Everything after — polygons, the
+text-in-polygon join, the parsing of labels — is vectorised: no Python loop
+over entities.  ezdxf, tried first, took 10 s where GDAL takes 0.6 s on a
+drawing of 15,000 entities (5,000 buildings with labels, 5,000 lines).
 """
 
 from __future__ import annotations
 
-import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from pyproj import CRS
 
@@ -122,10 +127,6 @@ GK_FALSE_EASTING_RANGE_M = (200_000.0, 800_000.0)
 CHINA_NORTHING_RANGE_M = (0.0, 6_500_000.0)
 #: 3-degree zones with a zone-number-prefixed CGCS2000 EPSG code: zone → 4513 + (zone − 25).
 GK3_ZONES = range(25, 46)
-#: Chord tolerance of arcs, bulges and circles when flattened, m.
-FLATTEN_M = 0.1
-#: Nesting depth of blocks followed.
-MAX_BLOCK_DEPTH = 8
 
 _FLOORS = re.compile(r"(?<![\d.\-Bb])(?<!地下)(\d{1,3})\s*(?:F|f|层)(?![A-Za-z])")
 _HEIGHT = re.compile(
@@ -234,123 +235,124 @@ def cad_layer_role(name: str, field_map: FieldMap | None) -> tuple[str | None, s
 # --------------------------------------------------------------------------- reading
 
 
-def _load(shown: Path, container: Container | None, rel: str) -> Any:
-    import ezdxf
-    from ezdxf import recover
+#: GDAL's DXF driver: blocks exploded entity by entity (each keeps the block
+#: reference's handle, and what it draws on layer 0 takes the reference's layer).
+_GDAL_DXF = {"DXF_INLINE_BLOCKS": "TRUE", "DXF_MERGE_BLOCK_GEOMETRIES": "FALSE"}
+_ACADVER = re.compile(rb"\$ACADVER\s*\r?\n\s*1\s*\r?\n\s*(AC\d{4})")
 
+
+def _head(shown: Path, container: Container | None, rel: str) -> bytes:
     try:
         if container is not None:
-            data = container.read(rel)
-        else:
-            with shown.open("rb") as fh:
-                data = fh.read()
+            with container.open(rel) as fh:
+                return fh.read(65536)
+        with shown.open("rb") as fh:
+            return fh.read(65536)
     except OSError as exc:
         raise InputError(f"{shown}: cannot be read ({one_line(exc)})") from exc
-    if data[:4] == b"AC10" or data[:6] == b"AC1.50":
-        raise InputError(f"{shown}: a DWG drawing saved under a .dxf name; {DWG_ADVICE}")
-    try:
-        doc, _auditor = recover.read(io.BytesIO(data))
-    except (ezdxf.DXFError, OSError, ValueError, UnicodeError) as exc:
-        raise InputError(
-            f"{shown}: cannot be read as a DXF drawing ({one_line(exc)}); save it again as "
-            f"DXF from your CAD program"
-        ) from exc
-    return doc
 
 
 @dataclass
 class _Collected:
-    layer: list[str] = field(default_factory=list)
-    geom: list[Any] = field(default_factory=list)
-    handle: list[str] = field(default_factory=list)
-    block: list[int] = field(default_factory=list)
-    text_layer: list[str] = field(default_factory=list)
-    text_xy: list[tuple[float, float]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
-    attrib_block: list[int] = field(default_factory=list)
-    attrib_tag: list[str] = field(default_factory=list)
-    attrib_value: list[str] = field(default_factory=list)
-    attrib_xy: list[tuple[float, float]] = field(default_factory=list)
-    skipped: dict[str, int] = field(default_factory=dict)
+    """What a drawing holds: shapes, texts and block attributes, as arrays."""
+
+    layer: np.ndarray
+    geom: np.ndarray
+    handle: np.ndarray
+    block: np.ndarray  # the block reference's handle for what a block draws, else ""
+    text_layer: list[str]
+    text_xy: np.ndarray
+    text: list[str]
+    attribs: pd.DataFrame  # block (handle), tag, value
+    skipped: dict[str, int]
 
 
-_GEO_TYPES = {
-    "LINE",
-    "LWPOLYLINE",
-    "POLYLINE",
-    "HATCH",
-    "CIRCLE",
-    "ARC",
-    "ELLIPSE",
-    "SPLINE",
-    "SOLID",
-    "TRACE",
-    "3DFACE",
-    "MPOLYGON",
-}
+def _read_entities(shown: Path, container: Container | None, rel: str) -> _Collected:
+    """Read a drawing's model space with GDAL's DXF driver (vectorised, C++).
 
-
-def _text_position(e: Any) -> tuple[float, float]:
-    dxf = e.dxf
-    if e.dxftype() in ("TEXT", "ATTRIB") and (dxf.get("halign", 0) or dxf.get("valign", 0)):
-        p = dxf.get("align_point") or dxf.insert
-    else:
-        p = dxf.insert
-    return float(p[0]), float(p[1])
-
-
-def _collect(doc: Any) -> _Collected:
-    from ezdxf.addons import geo
-
-    out = _Collected()
-    counter = [0]
-
-    def visit(e: Any, inherit: str | None, block: int, handle: str, depth: int) -> None:
-        t = e.dxftype()
-        layer = e.dxf.get("layer", "0")
-        if inherit is not None and layer == "0":
-            layer = inherit
-        own = e.dxf.get("handle") or handle
-        if t == "INSERT":
-            if depth >= MAX_BLOCK_DEPTH:
-                return
-            counter[0] += 1
-            bid = counter[0]
-            for a in e.attribs:
-                out.attrib_block.append(bid)
-                out.attrib_tag.append(str(a.dxf.tag))
-                out.attrib_value.append(str(a.dxf.text).strip())
-                out.attrib_xy.append(_text_position(a))
-            try:
-                children = list(e.virtual_entities())
-            except Exception:  # a block ezdxf cannot explode (non-uniform scaling of text …)
-                out.skipped["INSERT"] = out.skipped.get("INSERT", 0) + 1
-                return
-            for v in children:
-                visit(v, layer, bid, own, depth + 1)
-        elif t in ("TEXT", "MTEXT"):
-            text = e.plain_text() if t == "TEXT" else e.plain_text(split=False)
-            text = " ".join(str(text).split())
-            if text:
-                out.text_layer.append(layer)
-                out.text_xy.append(_text_position(e))
-                out.text.append(text)
-        elif t in _GEO_TYPES:
-            try:
-                g = shapely.geometry.shape(geo.proxy(e, distance=FLATTEN_M).__geo_interface__)
-            except Exception:  # degenerate entities: a polyline of one vertex, an empty hatch
-                out.skipped[t] = out.skipped.get(t, 0) + 1
-                return
-            out.layer.append(layer)
-            out.geom.append(g)
-            out.handle.append(str(own))
-            out.block.append(block)
-        else:
-            out.skipped[t] = out.skipped.get(t, 0) + 1
-
-    for e in doc.modelspace():
-        visit(e, None, 0, "", 0)
-    return out
+    Drawings of AutoCAD 2007 and later are UTF-8 whatever their
+    ``$DWGCODEPAGE`` says; older ones are decoded by their code page
+    (``ANSI_936`` is GBK).
+    """
+    head = _head(shown, container, rel)
+    if head[:4] == b"AC10" or head[:6] == b"AC1.50":
+        raise InputError(f"{shown}: a DWG drawing saved under a .dxf name; {DWG_ADVICE}")
+    version = _ACADVER.search(head)
+    options = dict(_GDAL_DXF)
+    if version is not None and version.group(1) >= b"AC1021":
+        options["DXF_ENCODING"] = "UTF-8"
+    path = container.gdal(rel) if container is not None else str(shown)
+    columns = ["Layer", "PaperSpace", "SubClasses", "EntityHandle", "Text"]
+    pyogrio.set_gdal_config_options(options)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ents = pyogrio.read_dataframe(path, layer="entities", encoding="UTF-8", columns=columns)
+            is_attrib = ents["SubClasses"].astype("string").str.contains("AcDbAttribute")
+            attribs = pd.DataFrame(columns=["block", "tag", "value"])
+            if is_attrib.fillna(False).any():
+                pyogrio.set_gdal_config_options({"DXF_INLINE_BLOCKS": "FALSE"})
+                refs = pyogrio.read_dataframe(
+                    path,
+                    layer="entities",
+                    encoding="UTF-8",
+                    columns=["EntityHandle", "BlockAttributes"],
+                    read_geometry=False,
+                )
+                refs = refs[refs["BlockAttributes"].notna()]
+                pairs = refs.explode("BlockAttributes")
+                split = pairs["BlockAttributes"].astype(str).str.split(" ", n=1, expand=True)
+                if len(split):
+                    attribs = pd.DataFrame(
+                        {
+                            "block": pairs["EntityHandle"].astype(str).to_numpy(),
+                            "tag": split[0].to_numpy(),
+                            "value": split[1].fillna("").str.strip().to_numpy()
+                            if 1 in split.columns
+                            else "",
+                        }
+                    )
+    except InputError:
+        raise
+    except Exception as exc:  # GDAL's errors for a file that is no DXF
+        raise InputError(
+            f"{shown}: cannot be read as a DXF drawing ({one_line(exc)}); save it again as "
+            f"DXF from your CAD program"
+        ) from exc
+    finally:
+        pyogrio.set_gdal_config_options({k: None for k in (*_GDAL_DXF, "DXF_ENCODING")})
+    paper = pd.to_numeric(ents["PaperSpace"], errors="coerce").fillna(0).to_numpy() != 0
+    if paper.any():  # the sheet (title block, viewports), not the plan
+        ents, is_attrib = ents[~paper], is_attrib[~paper]
+    layer = ents["Layer"].fillna("0").astype(str).to_numpy()
+    handle = ents["EntityHandle"].fillna("").astype(str).to_numpy()
+    geoms = np.asarray(ents.geometry.array, dtype=object)
+    text = ents["Text"].astype("string")
+    sub = ents["SubClasses"].fillna("").astype(str)
+    is_text = (
+        sub.str.contains("AcDbText|AcDbMText").to_numpy() & ~is_attrib.fillna(False).to_numpy()
+    )
+    point = np.isin(shapely.get_type_id(geoms), [0, 4])
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    labels = is_text & point & text.notna().to_numpy()
+    shapes = ~is_text & ~point & ~missing & ~is_attrib.fillna(False).to_numpy()
+    words = text[labels].str.split().str.join(" ").fillna("").tolist()
+    keep_text = np.array([bool(w) for w in words], dtype=bool)
+    blocks = set(attribs["block"])
+    block = np.where(np.isin(handle, list(blocks)), handle, "")
+    skipped = {"points": int((point & ~is_text).sum()), "empty": int(missing.sum())}
+    xy = shapely.get_coordinates(geoms[labels])[:, :2] if labels.any() else np.empty((0, 2))
+    return _Collected(
+        layer=layer[shapes],
+        geom=geoms[shapes],
+        handle=handle[shapes],
+        block=block[shapes],
+        text_layer=list(layer[labels][keep_text]),
+        text_xy=xy[keep_text],
+        text=[w for w in words if w],
+        attribs=attribs,
+        skipped={k: v for k, v in skipped.items() if v},
+    )
 
 
 # --------------------------------------------------------------------------- CRS
@@ -512,15 +514,14 @@ def read_drawing(
         The file is a DWG or not a readable DXF; no CAD layer is recognised;
         the CRS is neither given nor recognisable.
     """
-    doc = _load(shown, container, rel)
-    got = _collect(doc)
+    got = _read_entities(shown, container, rel)
     drawing = Drawing()
     names = sorted(set(got.layer) | set(got.text_layer))
     roles: dict[str, tuple[str | None, str, bool]] = {}
     for n in names:  # CAD layers, a few dozen
         roles[n] = (as_layer, "contract", False) if as_layer else cad_layer_role(n, field_map)
     layer_s = pd.Series(got.layer, dtype=object)
-    geoms = np.array(got.geom, dtype=object) if got.geom else np.empty(0, dtype=object)
+    geoms = got.geom
     target = layer_s.map(lambda n: roles[n][0]) if len(layer_s) else layer_s
     counts = layer_s.value_counts()
     for n in names:
@@ -550,8 +551,8 @@ def read_drawing(
         {
             "cad_layer": layer_s[recognised].to_numpy(),
             "layer": target[recognised].to_numpy(),
-            "id": np.array(got.handle, dtype=object)[recognised],
-            "block": np.array(got.block, dtype=np.int64)[recognised],
+            "id": got.handle[recognised],
+            "block": got.block[recognised],
         },
         geometry=list(geoms[recognised]),
         crs=crs,
@@ -559,10 +560,10 @@ def read_drawing(
     layer_notes: dict[str, list[str]] = {}
     feat = _shape(feat, roles, layer_notes)
     feat = _drop_duplicate_outlines(feat, layer_notes)
-    feat = _attach_attribs(feat, got, field_map)
+    feat = _attach_attribs(feat, got, field_map, shown)
     texts = gpd.GeoDataFrame(
         {"text": got.text, "cad_layer": got.text_layer},
-        geometry=shapely.points(np.array(got.text_xy).reshape(-1, 2)) if got.text else [],
+        geometry=shapely.points(got.text_xy) if got.text else [],
         crs=crs,
     )
     feat, used = _attach_labels(feat, texts)
@@ -601,11 +602,10 @@ def read_drawing(
             notes=notes,
             crs_from=crs_from,
         )
-    skipped = {k: v for k, v in got.skipped.items() if k not in ("DIMENSION", "POINT")}
-    if skipped:
+    if got.skipped:
         drawing.notes.append(
             f"{shown}: entities not read as features: "
-            + ", ".join(f"{v} {k}" for k, v in sorted(skipped.items()))
+            + ", ".join(f"{v} {k}" for k, v in sorted(got.skipped.items()))
         )
     return drawing
 
@@ -666,11 +666,9 @@ def _drop_duplicate_outlines(
     """
     if feat.empty:
         return feat
-    geoms = feat.geometry.to_numpy()
-    try:
-        snapped = shapely.normalize(shapely.set_precision(geoms, 0.01))
-    except shapely.errors.GEOSException:  # an invalid outline: compared as drawn
-        snapped = shapely.normalize(geoms)
+    snapped = shapely.normalize(
+        shapely.transform(feat.geometry.to_numpy(), lambda c: np.round(c, 2))
+    )
     key = pd.Series(shapely.to_wkb(snapped), index=feat.index)
     order = feat.assign(_key=key).sort_values("block", ascending=False, kind="stable")
     dup = order.duplicated(["layer", "_key"])
@@ -684,26 +682,24 @@ def _drop_duplicate_outlines(
 
 
 def _attach_attribs(
-    feat: gpd.GeoDataFrame, got: _Collected, field_map: FieldMap | None
+    feat: gpd.GeoDataFrame, got: _Collected, field_map: FieldMap | None, shown: Path
 ) -> gpd.GeoDataFrame:
     """Block attributes (tag → value) onto the polygons the block draws, tags as field names."""
-    if not got.attrib_block:
+    att = got.attribs
+    if att.empty:
         return feat
-    att = pd.DataFrame(
-        {"block": got.attrib_block, "tag": got.attrib_tag, "value": got.attrib_value}
-    )
     att = att[att["value"] != ""]
     wide = att.drop_duplicates(["block", "tag"]).pivot(index="block", columns="tag", values="value")
     out = feat.copy()
     for name in out["layer"].unique():  # contract layers, a handful
-        sel = (out["layer"] == name) & (out["block"] > 0)
+        sel = (out["layer"] == name) & (out["block"] != "")
         if not sel.any():
             continue
         res = resolve_fields(
             list(wide.columns),
             str(name),
             (*LAYERS[str(name)].fields, "id"),
-            where="",
+            where=f"{shown} block attributes",
             field_map=field_map,
         )
         cols = {src: dst for dst, src in res.sources.items() if dst != "id"}

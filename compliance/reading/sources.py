@@ -434,7 +434,7 @@ class _Collector:
                 )
             )
 
-    def entries(self, container: Container, *, nested: bool) -> None:
+    def entries(self, container: Container) -> None:
         """The files of a folder (its own level) or of a zip (at any depth)."""
         names = container.names()
         if container.is_zip:
@@ -577,9 +577,9 @@ def layer_sources(
     if _is_gdb_dir(path):
         col.multi(str(path), path, None, "")
     elif path.is_dir():
-        col.entries(Container(path), nested=False)
+        col.entries(Container(path))
     elif suffix == ".zip":
-        col.entries(Container(path, is_zip=True), nested=True)
+        col.entries(Container(path, is_zip=True))
     elif suffix in DRAWING_SUFFIXES:
         col.drawing(path, None, "")
     elif suffix == ".dwg":
