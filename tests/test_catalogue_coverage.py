@@ -57,6 +57,8 @@ RULES_MD: dict[str, tuple[str, ...]] = {
     "EN02": ("001",),
     "GB01": ("001", "002", "003", "004"),
     "LC01": ("000", "001", "003", "004"),
+    # E. clauses found in a second reading
+    "BH06": ("000", "001", "002"),
 }
 
 #: Rules a plan states although RULES.md does not list that seed for them.
@@ -130,6 +132,9 @@ EXPECTED = [
     ("hebi", "BH01", "<=", 250, "m", "fail", None, None),
     ("hebi", "BH02", "<=", 500, "m", "warn", "相对集中", None),
     ("xinjiang", "BH03", "<=", 100, "m", "warn", "一般", None),
+    ("xinjiang", "BH06", "<=", 100, "m", "warn", "严格控制", None),
+    ("alxa", "BH06", "<=", 100, "m", "warn", "严格控制", None),
+    ("hebi", "BH06", "<=", 100, "m", "warn", "严格控制", None),
     ("xinjiang", "BH04", "<=", 18, "floors", "fail", None, None),
     ("alxa", "BH04", "<=", 12, "floors", "fail", None, None),
     ("hebi", "BH04", "<=", 18, "floors", "fail", None, None),
