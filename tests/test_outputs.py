@@ -368,3 +368,22 @@ def test_report_prints_on_numbered_a4_pages(out: Path, tmp_path: Path) -> None:
     # failures first, the rules not evaluated last
     assert text.index("一、规则一览") < text.index("二、问题清单") < text.index("三、未评估的规则")
     assert "平方公\n" not in text
+
+
+def test_opinion_lists_the_exceptions_applied(tmp_path: Path) -> None:
+    from compliance.outputs.opinion import write_opinion
+
+    ex = tmp_path / "exceptions.csv"
+    ex.write_text(
+        "rule_id,feature_id,reason,approval_ref\nSQ01,Q1,历史保护广场,鹤规批〔2024〕7号\n",
+        encoding="utf-8",
+    )
+    result = compliance.check(DEMO, "hebi", exceptions=ex)
+    path = tmp_path / "opinion.docx"
+    write_opinion(result, path, provenance=provenance(result, inputs={"exceptions": ex}))
+    paragraphs, text = _docx_text(path)
+    items = [t for s, t in paragraphs if s == "List Number"]
+    assert "SQ01 县城广场集中硬地面积，对象 Q1：历史保护广场（批准文号 鹤规批〔2024〕7号）" in items
+    assert sha256_file(ex) in text  # the exceptions file is named among the inputs
+    # the excepted place is not among the violations of SQ01's section
+    assert not any(t.startswith("广场「人民广场」") for t in items)
