@@ -304,7 +304,10 @@ def test_cli_writes_every_output_and_accepts_offline(tmp_path: Path) -> None:
     assert "<script src=" not in (d / "map.html").read_text("utf-8")
     crs = CRS.from_user_input(pyogrio.read_info(d / "findings.gpkg", layer="EC01")["crs"])
     assert crs.to_epsg() == 4547
-    res = CliRunner().invoke(main, ["check", str(DEMO), "-o", str(tmp_path / "c"), "--cdn", "-q"])
+    res = CliRunner().invoke(
+        main, ["check", str(DEMO), "-o", str(tmp_path / "c"), "--cdn", "--no-office", "-q"]
+    )
+    assert not {"opinion.docx", "findings.xlsx"} & {p.name for p in (tmp_path / "c").iterdir()}
     assert 'src="https://cdn.jsdelivr.net/npm/leaflet@' in (tmp_path / "c" / "map.html").read_text(
         "utf-8"
     )
