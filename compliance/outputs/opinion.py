@@ -362,11 +362,15 @@ def write_opinion(
         head = f"{code} {title}（{joined}）" if lang == "zh" else f"{code} {title} ({joined})"
         _heading(doc, head, 2)
         if rule is not None:
-            s = rule.source
-            basis = ""
-            if s.basis:
-                basis = f"（所依据 {s.basis}）" if lang == "zh" else f" (restating {s.basis})"
-            clause = f"{s.document}{s.section}：“{s.quote}”{basis}"
+            src = rule.source
+            if lang == "zh":  # as the messages cite it (engine.citation_zh)
+                clause = f"{src.document}{src.section}：“{src.quote}”"
+                if src.basis:
+                    clause = f"{src.basis}（原文引自{clause}）"
+            else:
+                clause = f"{src.document} {src.section}: “{src.quote}”"
+                if src.basis:
+                    clause += f" (restating {src.basis})"
         else:
             clause = sources[rows[0]]
         p = doc.add_paragraph()
