@@ -14,7 +14,7 @@ import geopandas as gpd
 import make_demo
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO
+from helpers import DEMO
 from shapely.geometry import box
 
 import compliance

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 import compliance
 from compliance.outputs.files import rounded_summary
