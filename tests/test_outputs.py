@@ -124,7 +124,16 @@ def test_opinion_docx_holds_every_violation_with_its_clause(out: Path, demo_hebi
     assert catalogue_hash(demo_hebi) in text and sha256_file(DEMO) in text
     # a conclusion paragraph with the counts
     conclusion = paragraphs[[t for _s, t in paragraphs].index("二、审查结论") + 1][1]
-    assert "共检查规则 23 条：不符合 11 条（16 处），提示 2 条（5 处）" in conclusion
+    st, v_st = demo_hebi.summary["status"], demo_hebi.findings["status"]
+    n = {k: int((st == k).sum()) for k in ("fail", "warn", "pass", "not_evaluated")}
+    places = {k: int((v_st == k).sum()) for k in ("fail", "warn")}
+    counts = (
+        f"共检查规则 {len(st)} 条：不符合 {n['fail']} 条（{places['fail']} 处），"
+        f"提示 {n['warn']} 条（{places['warn']} 处），符合 {n['pass']} 条，"
+        f"因资料不足未评估 {n['not_evaluated']} 条"
+    )
+    assert counts in conclusion
+    assert "不符合 11 条（16 处），提示 2 条（5 处）" in conclusion  # the demo's planted violations
     v = demo_hebi.violations
     items = [t for s, t in paragraphs if s == "List Number"]
     for code, rows in v.groupby("rule_id"):
