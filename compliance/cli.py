@@ -200,6 +200,11 @@ def main() -> None:
     "--include-passes", is_flag=True, help="Write passing findings to findings.geojson too."
 )
 @click.option("--no-map", is_flag=True, help="Do not render map.html.")
+@click.option(
+    "--no-office",
+    is_flag=True,
+    help="Do not write opinion.docx and findings.xlsx (a faster run while drawing).",
+)
 @click.option("--force", is_flag=True, help="Replace --out when it exists and is not empty.")
 @click.option(
     "--lang",
@@ -262,6 +267,7 @@ def check_cmd(
     landcover_raster: Path | None,
     include_passes: bool,
     no_map: bool,
+    no_office: bool,
     force: bool,
     lang: str,
     basemap: str,
@@ -324,6 +330,7 @@ def check_cmd(
         findings_crs=findings_crs,
         rules_dir=rules_dir,
         inputs={"field_map": field_map, "exceptions": exceptions},
+        office=not no_office,
     )
     if not quiet:
         _print_summary(result, out_dir)

@@ -124,7 +124,16 @@ def test_opinion_docx_holds_every_violation_with_its_clause(out: Path, demo_hebi
     assert catalogue_hash(demo_hebi) in text and sha256_file(DEMO) in text
     # a conclusion paragraph with the counts
     conclusion = paragraphs[[t for _s, t in paragraphs].index("二、审查结论") + 1][1]
-    assert "共检查规则 23 条：不符合 11 条（16 处），提示 2 条（5 处）" in conclusion
+    st, v_st = demo_hebi.summary["status"], demo_hebi.findings["status"]
+    n = {k: int((st == k).sum()) for k in ("fail", "warn", "pass", "not_evaluated")}
+    places = {k: int((v_st == k).sum()) for k in ("fail", "warn")}
+    counts = (
+        f"共检查规则 {len(st)} 条：不符合 {n['fail']} 条（{places['fail']} 处），"
+        f"提示 {n['warn']} 条（{places['warn']} 处），符合 {n['pass']} 条，"
+        f"因资料不足未评估 {n['not_evaluated']} 条"
+    )
+    assert counts in conclusion
+    assert "不符合 11 条（16 处），提示 2 条（5 处）" in conclusion  # the demo's planted violations
     v = demo_hebi.violations
     items = [t for s, t in paragraphs if s == "List Number"]
     for code, rows in v.groupby("rule_id"):
@@ -304,7 +313,10 @@ def test_cli_writes_every_output_and_accepts_offline(tmp_path: Path) -> None:
     assert "<script src=" not in (d / "map.html").read_text("utf-8")
     crs = CRS.from_user_input(pyogrio.read_info(d / "findings.gpkg", layer="EC01")["crs"])
     assert crs.to_epsg() == 4547
-    res = CliRunner().invoke(main, ["check", str(DEMO), "-o", str(tmp_path / "c"), "--cdn", "-q"])
+    res = CliRunner().invoke(
+        main, ["check", str(DEMO), "-o", str(tmp_path / "c"), "--cdn", "--no-office", "-q"]
+    )
+    assert not {"opinion.docx", "findings.xlsx"} & {p.name for p in (tmp_path / "c").iterdir()}
     assert 'src="https://cdn.jsdelivr.net/npm/leaflet@' in (tmp_path / "c" / "map.html").read_text(
         "utf-8"
     )
@@ -368,3 +380,22 @@ def test_report_prints_on_numbered_a4_pages(out: Path, tmp_path: Path) -> None:
     # failures first, the rules not evaluated last
     assert text.index("一、规则一览") < text.index("二、问题清单") < text.index("三、未评估的规则")
     assert "平方公\n" not in text
+
+
+def test_opinion_lists_the_exceptions_applied(tmp_path: Path) -> None:
+    from compliance.outputs.opinion import write_opinion
+
+    ex = tmp_path / "exceptions.csv"
+    ex.write_text(
+        "rule_id,feature_id,reason,approval_ref\nSQ01,Q1,历史保护广场,鹤规批〔2024〕7号\n",
+        encoding="utf-8",
+    )
+    result = compliance.check(DEMO, "hebi", exceptions=ex)
+    path = tmp_path / "opinion.docx"
+    write_opinion(result, path, provenance=provenance(result, inputs={"exceptions": ex}))
+    paragraphs, text = _docx_text(path)
+    items = [t for s, t in paragraphs if s == "List Number"]
+    assert "SQ01 县城广场集中硬地面积，对象 Q1：历史保护广场（批准文号 鹤规批〔2024〕7号）" in items
+    assert sha256_file(ex) in text  # the exceptions file is named among the inputs
+    # the excepted place is not among the violations of SQ01's section
+    assert not any(t.startswith("广场「人民广场」") for t in items)

@@ -331,6 +331,8 @@ def assert_run_is_sound(scheme: Path, out: Path, profile: str = "hebi") -> int:
     assert sorted(p.name for p in out.iterdir()) == [
         "findings.geojson",
         "findings.gpkg",
+        "findings.xlsx",
+        "opinion.docx",
         "report.html",
         "run.json",
         "summary.csv",

@@ -192,7 +192,7 @@ def test_demo_header_names_scheme_profile_years_crs_and_date(
         f"提示 warn {(s == 'warn').sum()}",
         "例外 excepted 0",
         "符合 pass 0",
-        "未评估 not evaluated 10",
+        f"未评估 not evaluated {(s == 'not_evaluated').sum()}",
     ]
     assert [b.text() for b in findings.iter("span", class_="badge")] == [
         "不符合 fail 16",
@@ -211,7 +211,7 @@ def test_demo_rule_table_has_every_rule_with_status_limit_and_clause(
     s = demo_hebi.summary
     rank = s["status"].map({"fail": 0, "warn": 1, "excepted": 2, "pass": 3, "not_evaluated": 4})
     assert list(rows) == list(s.assign(rank=rank).sort_values("rank", kind="stable")["rule_id"])
-    assert len(rows) == 23
+    assert len(rows) == len(s) >= 23
     not_evaluated = {tr.attrs["data-rule"] for tr in page.one("table", class_="ne").iter("tr")
                      if "data-rule" in tr.attrs}  # fmt: skip
     assert not_evaluated == set(s.loc[s["status"] == "not_evaluated", "rule_id"])

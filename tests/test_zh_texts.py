@@ -326,7 +326,7 @@ def test_chinese_report_shows_chinese_method_and_notes(
         assert _esc(method_zh) in text
         assert _esc(method_en) not in text, method_en
     s = demo_hebi.summary.set_index("rule_id")
-    assert f"未评估原因：{s.loc['BH01', 'note_zh']}" in text
+    assert f'<td class="reason">{s.loc["BH01", "note_zh"]}</td>' in text  # 未评估原因 column
     assert f"备注：{s.loc['RD01', 'note_zh']}" in text
     assert _esc(s.loc["RD01", "note"]) not in text
     assert "skipped" not in text and "out of scope" not in text

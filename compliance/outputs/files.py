@@ -394,6 +394,7 @@ def write_outputs(
     findings_crs: str = "4326",
     rules_dir: str | Path | None = None,
     inputs: dict[str, str | Path | None] | None = None,
+    office: bool = True,
 ) -> Path:
     """Write all outputs of a run into ``out_dir``, atomically.
 
@@ -429,6 +430,9 @@ def write_outputs(
     inputs : dict, optional
         Input files by role not known to the result (``field_map``,
         ``exceptions``), hashed into the provenance.
+    office : bool
+        Write ``opinion.docx`` and ``findings.xlsx`` (python-docx and
+        openpyxl add about half a second; a designer's watch loop may skip them).
 
     Returns
     -------
@@ -471,8 +475,9 @@ def write_outputs(
             crs="measuring" if findings_crs == "measuring" else 4326,
         )
         write_summary(result, tmp / SUMMARY_FILE)
-        write_workbook(result, tmp / WORKBOOK_FILE, provenance=prov)
-        write_opinion(result, tmp / OPINION_FILE, lang=lang, provenance=prov)
+        if office:
+            write_workbook(result, tmp / WORKBOOK_FILE, provenance=prov)
+            write_opinion(result, tmp / OPINION_FILE, lang=lang, provenance=prov)
         if map_html:
             from .map import render_map
 

@@ -225,6 +225,10 @@ def _set_fonts(doc: Any, lang: str) -> None:
             style.font.color.rgb = None
 
 
+#: Style id of ``List Number`` in python-docx's default template.
+_LIST_STYLE_ID = "ListNumber"
+
+
 def _numbered(doc: Any) -> Any:
     """A fresh numbering (1, 2, 3 …) on the ``List Number`` style, restarting at 1."""
     style = doc.styles["List Number"]
@@ -236,8 +240,19 @@ def _numbered(doc: Any) -> Any:
     return num.numId
 
 
+def _styled(doc: Any, text: str, style_id: str) -> Any:
+    """A paragraph of a style given by its id (python-docx's lookup by name costs ~10 ms)."""
+    p = doc.add_paragraph(text)
+    p._p.style = style_id
+    return p
+
+
+def _heading(doc: Any, text: str, level: int) -> Any:
+    return _styled(doc, text, "Title" if level == 0 else f"Heading{level}")
+
+
 def _numbered_paragraph(doc: Any, text: str, num_id: int) -> Any:
-    p = doc.add_paragraph(text, style="List Number")
+    p = _styled(doc, text, _LIST_STYLE_ID)
     num_pr = p._p.get_or_add_pPr().get_or_add_numPr()
     num_pr.get_or_add_ilvl().val = 0
     num_pr.get_or_add_numId().val = num_id
@@ -289,10 +304,10 @@ def write_opinion(
     _set_fonts(doc, lang)
     prof = result.profile
     version = provenance.tool_version if provenance else ""
-    doc.add_heading(t["title"], level=0)
+    _heading(doc, t["title"], 0)
     doc.add_paragraph(t["subtitle"].format(version=version).strip())
 
-    doc.add_heading(t["facts"], level=1)
+    _heading(doc, t["facts"], 1)
     facts = [
         (t["scheme"], result.scheme.source or "—"),
         (t["profile"], f"{prof.name} — {prof.title_zh if lang == 'zh' else prof.title_en}"),
@@ -313,10 +328,10 @@ def write_opinion(
         cells = table.add_row().cells
         cells[0].text, cells[1].text = label, value
 
-    doc.add_heading(t["conclusion"], level=1)
+    _heading(doc, t["conclusion"], 1)
     doc.add_paragraph(_conclusion(result, lang))
 
-    doc.add_heading(t["problems"], level=1)
+    _heading(doc, t["problems"], 1)
     f = result.findings
     bad = f[f["status"].isin(["fail", "warn"])]
     order = [str(c) for c in result.summary["rule_id"]]
@@ -325,41 +340,52 @@ def write_opinion(
         "status", key=lambda st: st.map({"fail": 0, "warn": 1}), kind="stable"
     )  # fail before warn, otherwise the findings' order
     codes = bad["rule_id"].astype(str).to_numpy()
+    # the sentences listed, for all rules at once (one reprojection of the centres)
+    listed = np.flatnonzero(pd.Series(codes).groupby(codes).cumcount().to_numpy() < max_per_rule)
+    sentences = np.array(_sentences(result, bad.iloc[listed], lang), dtype=object)
+    listed_codes = codes[listed]
+    statuses = bad["status"].astype(str).to_numpy()
+    titles = bad["title_zh" if lang == "zh" else "title_en"].astype(str).to_numpy()
+    sources = bad["source"].astype(str).to_numpy()
     sections = 0
     for code in order:  # one section per rule with violations
-        mine = bad[codes == code]
-        if mine.empty:
+        rows = np.flatnonzero(codes == code)
+        if len(rows) == 0:
             continue
         sections += 1
         rule = prof.rules.get(code)
-        first = mine.iloc[0]
-        title = str(first["title_zh"] if lang == "zh" else first["title_en"])
-        counts = mine["status"].value_counts()
-        parts = [f"{_STATUS[lang][s]} {int(counts[s])}" for s in ("fail", "warn") if s in counts]
+        title = titles[rows[0]]
+        mine = statuses[rows]
+        counts = {st: int((mine == st).sum()) for st in ("fail", "warn")}
+        parts = [f"{_STATUS[lang][st]} {n}" for st, n in counts.items() if n]
         joined = ("，" if lang == "zh" else ", ").join(parts)
         head = f"{code} {title}（{joined}）" if lang == "zh" else f"{code} {title} ({joined})"
-        doc.add_heading(head, level=2)
+        _heading(doc, head, 2)
         if rule is not None:
-            s = rule.source
-            basis = ""
-            if s.basis:
-                basis = f"（所依据 {s.basis}）" if lang == "zh" else f" (restating {s.basis})"
-            clause = f"{s.document}{s.section}：“{s.quote}”{basis}"
+            src = rule.source
+            if lang == "zh":  # as the messages cite it (engine.citation_zh)
+                clause = f"{src.document}{src.section}：“{src.quote}”"
+                if src.basis:
+                    clause = f"{src.basis}（原文引自{clause}）"
+            else:
+                clause = f"{src.document} {src.section}: “{src.quote}”"
+                if src.basis:
+                    clause += f" (restating {src.basis})"
         else:
-            clause = str(first["source"])
+            clause = sources[rows[0]]
         p = doc.add_paragraph()
         p.add_run(t["clause"]).bold = True
         p.add_run(clause)
-        shown = mine.iloc[:max_per_rule]
+        shown = sentences[listed_codes == code]
         num_id = _numbered(doc)
-        for sentence in _sentences(result, shown, lang):
-            _numbered_paragraph(doc, sentence, num_id)
+        for sentence in shown:  # at most max_per_rule
+            _numbered_paragraph(doc, str(sentence), num_id)
         if len(mine) > len(shown):
             doc.add_paragraph(t["more"].format(n=len(mine) - len(shown)))
     if sections == 0:
         doc.add_paragraph("未发现不符合或提示项。" if lang == "zh" else "No fail or warning.")
 
-    doc.add_heading(t["not_evaluated"], level=1)
+    _heading(doc, t["not_evaluated"], 1)
     summary = result.summary
     ne = summary[summary["status"] == "not_evaluated"]
     if ne.empty:
@@ -372,7 +398,7 @@ def write_opinion(
             sep = "：" if lang == "zh" else ": "
             _numbered_paragraph(doc, f"{r['rule_id']} {title}{sep}{reason}", num_id)
 
-    doc.add_heading(t["exceptions"], level=1)
+    _heading(doc, t["exceptions"], 1)
     ex = f[f["status"] == "excepted"]
     if ex.empty:
         doc.add_paragraph(t["none_ex"])

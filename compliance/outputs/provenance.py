@@ -27,12 +27,13 @@ _CHUNK = 1 << 20
 def decimals(unit: str) -> int:
     """Decimals a value in ``unit`` is printed and rounded to (2 for a unit not listed).
 
-    The table is the engine's (:data:`compliance.engine.DECIMALS`); only this
-    function reads it here, so moving units to a registry repoints one line.
+    Read from the one unit registry (:data:`compliance.rules.units.UNITS`),
+    as the messages are printed.
     """
-    from ..engine import DECIMALS
+    from ..rules.units import UNITS
 
-    return int(DECIMALS.get(unit, 2))
+    spec = UNITS.get(unit)
+    return 2 if spec is None else int(spec.decimals)
 
 
 def sha256_file(path: str | Path) -> str:
