@@ -49,7 +49,12 @@ from pyproj.exceptions import CRSError, ProjError
 
 from ..errors import InputError
 from .contract import LAYERS, POLYGON, LayerSpec
-from .crs import choose_metric_crs, crs_label
+from .crs import (
+    choose_metric_crs,
+    crs_label,
+    measuring_crs_problem,
+    projected_area_of_use,
+)
 from .fields import (
     FieldMap,
     contract_layer,
@@ -114,6 +119,37 @@ def _open_raster(role: str, path: Path) -> RasterInput:
     return RasterInput(role=role, path=path, crs=crs, nodata=nodata)
 
 
+#: Files beside a layer that are part of it (Shapefile sidecars, SQLite journals, metadata).
+SIDECAR_SUFFIXES = (
+    ".shx",
+    ".dbf",
+    ".prj",
+    ".cpg",
+    ".qix",
+    ".sbn",
+    ".sbx",
+    ".xml",
+    ".qmd",
+    ".qml",
+    ".sld",
+    ".gpkg-wal",
+    ".gpkg-shm",
+    ".gpkg-journal",
+    ".tif",
+    ".tiff",
+    ".ovr",
+    ".aux",
+    ".lock",
+    ".md",
+    ".txt",
+    ".csv",
+    ".yaml",
+    ".yml",
+    ".json",
+    ".pdf",
+    ".docx",
+    ".xlsx",
+)
 VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".parquet", ".geoparquet")
 
 #: China's extent in degrees (longitude 73°E–136°E, latitude 3°N–54°N, the
@@ -305,8 +341,15 @@ def _list_layers(path: Path) -> list[tuple[str, bool]]:
     return [(str(n), g is not None) for n, g in rows]
 
 
-def _layer_sources(path: Path, field_map: FieldMap | None, notes: list[str]) -> list[_Source]:
-    """Every input layer that stands for a contract layer, one per contract layer."""
+def _layer_sources(
+    path: Path, field_map: FieldMap | None, notes: list[str], warns: list[str] | None = None
+) -> list[_Source]:
+    """Every input layer that stands for a contract layer, one per contract layer.
+
+    In a folder, a file named as a contract layer in a format not read
+    (``squares.dxf``, ``green_spaces.kml``) is named in a warning.
+    """
+    warns = [] if warns is None else warns
     if not path.exists():
         raise InputError(f"{path}: no such file or folder; give a GeoPackage or a folder of layers")
     found: list[_Source] = []
@@ -320,9 +363,20 @@ def _layer_sources(path: Path, field_map: FieldMap | None, notes: list[str]) -> 
             found.append(_Source(layer, file, inner, source_name, how))
 
     if path.is_dir():
+        unread: list[str] = []
         for f in sorted(path.iterdir()):
             if f.suffix.lower() in VECTOR_SUFFIXES and f.is_file():
                 consider(f.stem, f, None)
+            elif f.is_file() and f.suffix.lower() not in SIDECAR_SUFFIXES:
+                layer, _ = contract_layer(f.stem, field_map)
+                if layer is not None:
+                    unread.append(f"{f.name} ({layer})")
+        if unread:
+            warns.append(
+                f"{path}: named as contract layers but in a format not read, so not checked: "
+                f"{', '.join(unread)}; export them as GeoPackage, Shapefile or GeoJSON "
+                f"({', '.join(VECTOR_SUFFIXES)}); 格式不支持未读取"
+            )
     elif path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(
             f"{path}: not a vector file this checker reads "
@@ -876,6 +930,7 @@ def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
     """Refuse coordinates that cannot be degrees in a CRS in degrees (a wrong .prj)."""
     crs = CRS.from_user_input(gdf.crs)
     if not crs.is_geographic:
+        _check_projected(gdf, src, crs)
         return
     b = gdf.geometry.bounds
     bad = (b["minx"] < -180.5) | (b["maxx"] > 360.5) | (b["miny"] < -90.5) | (b["maxy"] > 90.5)
@@ -887,6 +942,40 @@ def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
             f"{b['miny'].iloc[i]:.0f}; the layer's CRS is wrong — define the projected "
             f"CRS the coordinates are in (e.g. EPSG:4547)"
         )
+
+
+def _check_projected(gdf: gpd.GeoDataFrame, src: _Source, crs: CRS) -> None:
+    """Refuse coordinates a projected CRS cannot hold: degrees, or far outside its area of use.
+
+    Coordinates that all lie within ±180, ±90 under a CRS whose area of use
+    is far from the origin are longitude/latitude with a wrong ``.prj``;
+    coordinates farther outside the CRS's area of use than its own size are
+    in another CRS.  Either would be measured as metres somewhere else.
+    """
+    area = projected_area_of_use(crs)
+    if area is None:
+        return
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        return
+    ax0, ay0, ax1, ay1 = area
+    width, height = ax1 - ax0, ay1 - ay0
+    outside = maxx < ax0 - width or minx > ax1 + width or maxy < ay0 - height or miny > ay1 + height
+    if not outside:
+        return
+    like = f"{minx:.6g}, {miny:.6g}"
+    if -180.5 <= minx and maxx <= 360.5 and -90.5 <= miny and maxy <= 90.5:
+        raise InputError(
+            f"{src.where}: the layer's CRS is {crs_label(crs)} (metres) but its coordinates "
+            f"are like {like}: longitude and latitude in degrees; define the layer's CRS as "
+            f"EPSG:4490 (CGCS2000) or EPSG:4326 (WGS 84) instead"
+        )
+    name = crs.area_of_use.name if crs.area_of_use is not None else ""
+    raise InputError(
+        f"{src.where}: the coordinates (like {like}) lie far outside the area of use of the "
+        f"layer's CRS {crs_label(crs)} ({name}); the layer is in another CRS: define the one "
+        f"its coordinates are in"
+    )
 
 
 def _data_centre_lonlat(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, float]:
@@ -990,7 +1079,7 @@ def _read_scheme(
     )
     notes: list[str] = []
     warns: list[str] = []
-    sources = _layer_sources(path, fmap, notes)
+    sources = _layer_sources(path, fmap, notes, warns)
     raster_inputs = _raster_sources(path, rasters)
     if not sources:
         raise InputError(
@@ -1036,6 +1125,14 @@ def _read_scheme(
                 f"--crs {crs!r} is not a projected CRS in metres; "
                 f"give e.g. EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
             )
+        if centre is not None:
+            problem = measuring_crs_problem(target, *centre)
+            if problem is not None:
+                suggested = choose_metric_crs(*centre)
+                raise InputError(
+                    f"--crs {crs!r} cannot measure this scheme: {problem}; "
+                    f"leave out --crs or give {crs_label(suggested)}"
+                )
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     reprojected: dict[str, list[str]] = {}
