@@ -50,7 +50,17 @@ SIMPLIFY_TOLERANCE_M = 0.01
 
 
 def _simplified(geoms: np.ndarray) -> np.ndarray:
-    return shapely.simplify(geoms, SIMPLIFY_TOLERANCE_M, preserve_topology=True)
+    # Plain Douglas-Peucker (fast); where it made a polygon invalid (two edges
+    # within the tolerance of each other), the topology-preserving one (slower).
+    simple = np.asarray(
+        shapely.simplify(geoms, SIMPLIFY_TOLERANCE_M, preserve_topology=False), dtype=object
+    )
+    broken = ~shapely.is_valid(simple) & shapely.is_valid(geoms)
+    if broken.any():
+        simple[broken] = shapely.simplify(
+            geoms[broken], SIMPLIFY_TOLERANCE_M, preserve_topology=True
+        )
+    return simple
 
 
 #: Parts of an eroded corridor thinner than this on average (twice their area over
