@@ -158,6 +158,10 @@ VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".fgb", ".parquet", ".g
 CHINA_LON_DEG = (73.0, 136.0)
 CHINA_LAT_DEG = (3.0, 54.0)
 
+#: How far outside its CRS's area of use (in widths and heights of the area,
+#: projected) a layer may lie before it is refused as being in another CRS.
+FAR_OUTSIDE_AREA_OF_USE = 2.0
+
 #: Polygons smaller than this after projection are slivers, m².
 SLIVER_AREA_M2 = 0.01
 
@@ -947,10 +951,11 @@ def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
 def _check_projected(gdf: gpd.GeoDataFrame, src: _Source, crs: CRS) -> None:
     """Refuse coordinates a projected CRS cannot hold: degrees, or far outside its area of use.
 
-    Coordinates that all lie within ±180, ±90 under a CRS whose area of use
-    is far from the origin are longitude/latitude with a wrong ``.prj``;
-    coordinates farther outside the CRS's area of use than its own size are
-    in another CRS.  Either would be measured as metres somewhere else.
+    Coordinates that all lie within ±180, ±90 and outside the CRS's area of
+    use are longitude/latitude with a wrong ``.prj``; coordinates farther
+    outside the area of use than :data:`FAR_OUTSIDE_AREA_OF_USE` times its
+    size are in another CRS.  Either would be measured as metres somewhere
+    else.
     """
     area = projected_area_of_use(crs)
     if area is None:
@@ -959,17 +964,21 @@ def _check_projected(gdf: gpd.GeoDataFrame, src: _Source, crs: CRS) -> None:
     if not np.isfinite([minx, miny, maxx, maxy]).all():
         return
     ax0, ay0, ax1, ay1 = area
-    width, height = ax1 - ax0, ay1 - ay0
-    outside = maxx < ax0 - width or minx > ax1 + width or maxy < ay0 - height or miny > ay1 + height
-    if not outside:
-        return
+
+    def outside(margin: float) -> bool:
+        dx, dy = margin * (ax1 - ax0), margin * (ay1 - ay0)
+        return maxx < ax0 - dx or minx > ax1 + dx or maxy < ay0 - dy or miny > ay1 + dy
+
     like = f"{minx:.6g}, {miny:.6g}"
-    if -180.5 <= minx and maxx <= 360.5 and -90.5 <= miny and maxy <= 90.5:
+    degrees = -180.5 <= minx and maxx <= 360.5 and -90.5 <= miny and maxy <= 90.5
+    if degrees and outside(0.0):
         raise InputError(
             f"{src.where}: the layer's CRS is {crs_label(crs)} (metres) but its coordinates "
             f"are like {like}: longitude and latitude in degrees; define the layer's CRS as "
             f"EPSG:4490 (CGCS2000) or EPSG:4326 (WGS 84) instead"
         )
+    if not outside(FAR_OUTSIDE_AREA_OF_USE):
+        return
     name = crs.area_of_use.name if crs.area_of_use is not None else ""
     raise InputError(
         f"{src.where}: the coordinates (like {like}) lie far outside the area of use of the "
