@@ -129,6 +129,18 @@ year_option = click.option(
     help="Target year for rules with limits per year (2023, 2025, 2030); "
     "default: the nearest target year not yet passed.",
 )
+source_crs_option = click.option(
+    "--source-crs",
+    default=None,
+    help="CRS of inputs that carry none: a DXF drawing (else recognised from a zone number "
+    "in the eastings), a Shapefile without .prj (e.g. EPSG:4526); also source_crs: in --field-map.",
+)
+field_map_option = click.option(
+    "--field-map",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML mapping of your layer and field names onto the contract's.",
+)
 profile_option = click.option(
     "--profile",
     "-p",
@@ -153,7 +165,8 @@ def main() -> None:
     "out_dir",
     required=True,
     type=click.Path(path_type=Path),
-    help="Output directory (findings.geojson, summary.csv, map.html).",
+    help="Output directory (findings.geojson, summary.csv, map.html, report.html, "
+    "findings.gpkg, opinion.docx, findings.xlsx, run.json).",
 )
 @year_option
 @click.option(
@@ -193,7 +206,7 @@ def main() -> None:
     type=click.Choice(["zh", "en"]),
     default="zh",
     show_default=True,
-    help="Language of report.html.",
+    help="Language of report.html and opinion.docx.",
 )
 @click.option(
     "--basemap",
@@ -210,7 +223,23 @@ def main() -> None:
     help="Tianditu key (tk) for --basemap tianditu; also read from TIANDITU_KEY.",
 )
 @click.option(
-    "--offline", is_flag=True, help="Put Leaflet inside map.html so it opens without a network."
+    "--cdn",
+    is_flag=True,
+    help="Load Leaflet from its CDN in map.html (a smaller page that needs a network); "
+    "by default Leaflet is inside the page and it opens offline.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    hidden=True,
+    help="Accepted for old scripts: map.html is offline by default.",
+)
+@click.option(
+    "--findings-crs",
+    type=click.Choice(["4326", "measuring"]),
+    default="4326",
+    show_default=True,
+    help="CRS of findings.gpkg: EPSG:4326, or the measuring CRS (CGCS2000 GK / UTM, metres).",
 )
 @click.option(
     "--field-map",
@@ -218,6 +247,7 @@ def main() -> None:
     default=None,
     help="YAML mapping of your layer and field names onto the contract's.",
 )
+@source_crs_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @rules_dir_option
 def check_cmd(
@@ -236,14 +266,19 @@ def check_cmd(
     lang: str,
     basemap: str,
     tianditu_key: str | None,
+    cdn: bool,
     offline: bool,
+    findings_crs: str,
     field_map: Path | None,
+    source_crs: str | None,
     quiet: bool,
     rules_dir: Path | None,
 ) -> None:
-    """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
+    """Check SCHEME (GeoPackage, .gdb, .dxf, .zip or folder of layers); findings to --out."""
     from .engine import check
     from .outputs.files import check_out_dir, write_outputs
+
+    del offline  # the default now: accepted so that old scripts keep working
     from .outputs.mapstyle import validate_basemap
 
     rasters: dict[str, str | Path] = {
@@ -274,6 +309,7 @@ def check_cmd(
         exceptions=exceptions,
         rules_dir=rules_dir,
         field_map=field_map,
+        source_crs=source_crs,
     )
     write_outputs(
         result,
@@ -284,7 +320,10 @@ def check_cmd(
         lang=lang,
         basemap=basemap,
         tianditu_key=key,
-        offline=offline,
+        offline=not cdn,
+        findings_crs=findings_crs,
+        rules_dir=rules_dir,
+        inputs={"field_map": field_map, "exceptions": exceptions},
     )
     if not quiet:
         _print_summary(result, out_dir)
@@ -314,6 +353,44 @@ def _print_summary(result: Result, out_dir: Path) -> None:
     n_input = len(result.scheme.warnings)
     inputs = f", {n_input} input warnings" if n_input else ""
     click.echo(f"{failed} rules failed, {warned} warned{inputs}; outputs in {out_dir}")
+
+
+@main.command("inspect")
+@click.argument("scheme", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@field_map_option
+@source_crs_option
+@click.option("--crs", default=None, help="Measuring CRS instead of the chosen one.")
+@rules_dir_option
+def inspect_cmd(
+    scheme: Path,
+    profile: str,
+    year: int | None,
+    field_map: Path | None,
+    source_crs: str | None,
+    crs: str | None,
+    rules_dir: Path | None,
+) -> None:
+    """Pre-flight: what each input of SCHEME is read as, and which rules can run with it.
+
+    Prints each input layer (what it was recognised as, its CRS, features,
+    fields mapped), the files not read and why, and for each rule of the
+    profile whether it can run with this data or what it lacks.  Writes nothing.
+    """
+    from .inspect import inspect_lines, inspect_scheme
+
+    result = inspect_scheme(
+        scheme,
+        profile,
+        year=year,
+        crs=crs,
+        rules_dir=rules_dir,
+        field_map=field_map,
+        source_crs=source_crs,
+    )
+    for line in inspect_lines(result):
+        click.echo(line)
 
 
 @main.command("rules")
@@ -396,14 +473,30 @@ def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
     default=None,
     help="Write the page to this file (e.g. docs/catalogue.md) instead of stdout.",
 )
+@click.option(
+    "--readme",
+    "readme",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also regenerate the rule table of this README (between its markers).",
+)
 @rules_dir_option
-def docs_cmd(out_file: Path | None, rules_dir: Path | None) -> None:
-    """Render the rule catalogue as one Markdown page (every profile, rule and clause)."""
-    from .rules.docs import catalogue_markdown
+def docs_cmd(out_file: Path | None, readme: Path | None, rules_dir: Path | None) -> None:
+    """Render the rule catalogue as one Markdown page (every rule type, profile and clause)."""
+    from .errors import InputError
+    from .rules.docs import catalogue_markdown, replace_readme_table
 
     text = catalogue_markdown(rules_dir)
+    if readme is not None:
+        try:
+            updated = replace_readme_table(readme.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(f"{readme}: {exc}") from None
+        readme.write_text(updated, encoding="utf-8", newline="\n")
+        click.echo(f"wrote the rule table of {readme}")
     if out_file is None:
-        click.echo(text, nl=False)
+        if readme is None:
+            click.echo(text, nl=False)
         return
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(text, encoding="utf-8", newline="\n")
@@ -454,6 +547,94 @@ def batch_cmd(
     for line in summary_lines(result):
         click.echo(line)
     sys.exit(result.exit_code)
+
+
+@main.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output folder for diff.geojson and diff.html.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of diff.html.",
+)
+@click.option("--force", is_flag=True, help="Replace --out when it exists and is not empty.")
+@rules_dir_option
+def diff_cmd(
+    old: Path,
+    new: Path,
+    profile: str,
+    year: int | None,
+    out_dir: Path,
+    lang: str,
+    force: bool,
+    rules_dir: Path | None,
+) -> None:
+    """Compare two versions (schemes, or output folders of `check`): fixed, new, changed.
+
+    Exit status 0 when NEW breaks no rule, 1 when it does, 2 for bad input.
+    """
+    from .diff import CHANGES, diff_versions, write_diff
+    from .outputs.files import check_out_dir
+
+    check_out_dir(out_dir, force=force, inputs=[old, new])
+    diff, v_old, v_new = diff_versions(old, new, profile, year=year, rules_dir=rules_dir)
+    write_diff(diff, v_old, v_new, out_dir, lang=lang, force=force)
+    counts = diff["change"].value_counts()
+    click.echo(
+        ", ".join(f"{int(counts.get(c, 0))} {c}" for c in CHANGES) + f"; outputs in {out_dir}"
+    )
+    sys.exit(int(v_new.failed))
+
+
+@main.command("watch")
+@click.argument("scheme", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@click.option(
+    "--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
+@rules_dir_option
+def watch_cmd(
+    scheme: Path,
+    profile: str,
+    year: int | None,
+    port: int,
+    no_browser: bool,
+    rules_dir: Path | None,
+) -> None:
+    """Check SCHEME, serve a live page on 127.0.0.1 and re-check on every save (Ctrl-C ends)."""
+    from .watch import serve
+
+    serve(
+        scheme,
+        profile,
+        year=year,
+        port=port,
+        open_browser=not no_browser,
+        rules_dir=rules_dir,
+        say=click.echo,
+    )
+
+
+@main.command("qgis-plugin-path")
+def qgis_plugin_path_cmd() -> None:
+    """Print the folder of the QGIS plugin (copy or link it into QGIS's python/plugins)."""
+    from .qgis_plugin import PLUGIN_DIR
+
+    click.echo(str(PLUGIN_DIR))
 
 
 def run() -> None:

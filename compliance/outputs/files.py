@@ -1,4 +1,5 @@
-"""Writing a run's outputs: ``findings.geojson``, ``summary.csv``, ``map.html``, ``run.json``.
+"""Writing a run's outputs: ``findings.geojson``, ``summary.csv``, ``map.html``,
+``report.html``, ``findings.gpkg``, ``opinion.docx``, ``findings.xlsx``, ``run.json``.
 
 Everything is written into a temporary directory beside ``--out`` and moved
 into place only when complete, so a failed run leaves no partial output.  An
@@ -25,11 +26,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from ..engine import SUMMARY_COLUMNS, Result
 from ..errors import OutputError
+from ..inspect import input_facts
 from ..paths import check_output_name, is_within, refuse_inputs_inside
+from .provenance import Provenance
+from .provenance import provenance as _provenance
 
 try:
     import fcntl
@@ -42,6 +47,11 @@ MAP_FILE = "map.html"
 REPORT_FILE = "report.html"
 FINDINGS_GPKG_FILE = "findings.gpkg"
 RUN_FILE = "run.json"
+OPINION_FILE = "opinion.docx"
+WORKBOOK_FILE = "findings.xlsx"
+
+#: CRSs ``findings.gpkg`` may be written in (``--findings-crs``).
+FINDINGS_CRS_CHOICES = ("4326", "measuring")
 
 
 #: Grid the findings' coordinates are written on, degrees: the 7 decimals of
@@ -102,15 +112,44 @@ def write_findings(result: Result, path: Path, *, include_passes: bool = False) 
     out.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
 
 
+def rounded_summary(result: Result) -> pd.DataFrame:
+    """The summary as written: values rounded to their unit's precision, integer years.
+
+    ``worst``, ``limit`` and ``limit_low`` are rounded to the decimals the
+    messages print them with (:func:`compliance.outputs.provenance.decimals`),
+    so ``5252.100840336135`` persons/km² is written ``5252.0``; ``year`` and
+    the counts are integers (empty when missing), never ``2025.0``.
+    """
+    from .provenance import decimals
+
+    out = result.summary[SUMMARY_COLUMNS].copy()
+    places = out["unit"].astype(str).map(decimals).to_numpy()
+    for c in ("worst", "limit", "limit_low"):
+        values = pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float, copy=True)
+        for d in np.unique(places):  # a handful of precisions
+            same = places == d
+            values[same] = np.round(values[same], int(d))
+        out[c] = values
+    for c in ("year", "checked", "failed", "skipped", "excepted"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").round().astype("Int64")
+    return out
+
+
 def write_summary(result: Result, path: Path) -> None:
-    """Write ``summary.csv`` (UTF-8), one row per rule."""
-    result.summary[SUMMARY_COLUMNS].to_csv(path, index=False, encoding="utf-8")
+    """Write ``summary.csv``: UTF-8 without a BOM (scripts read it), one row per rule.
+
+    Values rounded to their unit's precision and integer years
+    (:func:`rounded_summary`).  Spreadsheet users open ``findings.xlsx``.
+    """
+    rounded_summary(result).to_csv(path, index=False, encoding="utf-8")
 
 
-def run_info(result: Result) -> dict[str, object]:
-    """What the run was: scheme, profile, measuring CRS, repairs, notes and warnings."""
+def run_info(result: Result, provenance: Provenance | None = None) -> dict[str, object]:
+    """What the run was: scheme, profile, measuring CRS, repairs, notes, warnings, provenance."""
     s = result.scheme
+    prov = {} if provenance is None else {"provenance": provenance.as_dict()}
     return {
+        **prov,
         "scheme": s.source,
         "layer_sources": s.layer_sources,
         "profile": result.profile.name,
@@ -124,6 +163,7 @@ def run_info(result: Result) -> dict[str, object]:
         "notes": result.notes,
         "warnings": s.warnings,
         "exit_code": result.exit_code,
+        "inputs": input_facts(result),
     }
 
 
@@ -350,7 +390,10 @@ def write_outputs(
     lang: str = "zh",
     basemap: str = "osm",
     tianditu_key: str | None = None,
-    offline: bool = False,
+    offline: bool = True,
+    findings_crs: str = "4326",
+    rules_dir: str | Path | None = None,
+    inputs: dict[str, str | Path | None] | None = None,
 ) -> Path:
     """Write all outputs of a run into ``out_dir``, atomically.
 
@@ -374,9 +417,18 @@ def write_outputs(
         Without it such a directory is an error.  An empty directory is
         always replaced.
     lang : {"zh", "en"}
-        Language of ``report.html``.
+        Language of ``report.html`` and ``opinion.docx``.
     basemap, tianditu_key, offline
-        Of ``map.html``: see :func:`compliance.outputs.map.render_map`.
+        Of ``map.html``: see :func:`compliance.outputs.map.render_map`
+        (``offline`` True by default: Leaflet inlined).
+    findings_crs : {"4326", "measuring"}
+        CRS of ``findings.gpkg``: EPSG:4326 (default) or the measuring CRS
+        of the run (CGCS2000 Gauss-Krüger or UTM, metres).
+    rules_dir : str or pathlib.Path, optional
+        Catalogue folder the profile came from, for its hash (provenance).
+    inputs : dict, optional
+        Input files by role not known to the result (``field_map``,
+        ``exceptions``), hashed into the provenance.
 
     Returns
     -------
@@ -406,11 +458,21 @@ def write_outputs(
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; outputs are for others to read
+        from .opinion import write_opinion
         from .report import render_report, write_findings_gpkg
+        from .workbook import write_workbook
 
+        prov = _provenance(result, rules_dir=rules_dir, inputs=inputs)
         write_findings(result, tmp / FINDINGS_FILE, include_passes=include_passes)
-        write_findings_gpkg(result, tmp / FINDINGS_GPKG_FILE, include_passes=include_passes)
+        write_findings_gpkg(
+            result,
+            tmp / FINDINGS_GPKG_FILE,
+            include_passes=include_passes,
+            crs="measuring" if findings_crs == "measuring" else 4326,
+        )
         write_summary(result, tmp / SUMMARY_FILE)
+        write_workbook(result, tmp / WORKBOOK_FILE, provenance=prov)
+        write_opinion(result, tmp / OPINION_FILE, lang=lang, provenance=prov)
         if map_html:
             from .map import render_map
 
@@ -420,10 +482,17 @@ def write_outputs(
                 basemap=basemap,
                 tianditu_key=tianditu_key,
                 offline=offline,
+                provenance=prov,
             )
-        render_report(result, tmp / REPORT_FILE, lang=lang, map_href=MAP_FILE if map_html else None)
+        render_report(
+            result,
+            tmp / REPORT_FILE,
+            lang=lang,
+            map_href=MAP_FILE if map_html else None,
+            provenance=prov,
+        )
         (tmp / RUN_FILE).write_text(
-            json.dumps(run_info(result), ensure_ascii=False, indent=2), encoding="utf-8"
+            json.dumps(run_info(result, prov), ensure_ascii=False, indent=2), encoding="utf-8"
         )
         with _swap_lock(out, _lock_file(out)):
             _check_existing(out, shown, force=force)  # again: another run may have finished

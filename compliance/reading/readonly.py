@@ -69,17 +69,18 @@ def private_copies() -> Iterator[None]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def readable(path: str | Path) -> Path:
+def readable(path: str | Path) -> str | Path:
     """The path to open ``path`` from without writing to it: itself, or a private copy.
 
     Inside :func:`private_copies`, a database that :func:`needs_private_copy`
     is copied once (with its ``-wal`` / ``-journal``) and the copy returned;
-    outside, ``path`` itself.
+    outside, ``path`` itself (unchanged: a GDAL virtual path such as
+    ``/vsizip//abs/scheme.zip/a.shp`` keeps its double slash).
     """
     p = Path(path)
     copies = _COPIES.get()
     if copies is None or not needs_private_copy(p):
-        return p
+        return path
     key = p.resolve()
     if key in copies:
         return copies[key]
