@@ -474,7 +474,8 @@ def _tree_digest(root: Path, skip: Path | None) -> dict[str, bytes]:
     for p in sorted(root.rglob("*")):
         if p.is_symlink() or not p.is_file():
             continue
-        if skip is not None and (p.resolve() == skip or skip in p.resolve().parents):
+        real = Path(os.path.realpath(p))
+        if skip is not None and (real == skip or skip in real.parents):
             continue
         out[str(p.relative_to(root))] = p.read_bytes()
     return out
