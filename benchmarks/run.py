@@ -148,6 +148,29 @@ def latency_lines() -> list[str]:
     return lines
 
 
+def vertex_lines(vertices: int, profile: str, keep: Path | None) -> list[str]:
+    """A corridor and a plaza of ``vertices`` vertices each: read and check, each in a process."""
+    sys.path.insert(0, str(HERE))
+    from vertices import build
+
+    work = keep or Path(tempfile.mkdtemp(prefix="compliance-bench-"))
+    lines = [
+        f"| one feature of {vertices:,} vertices | read (s) | check (s) | peak memory (MB) |",
+        "|---|---:|---:|---:|",
+    ]
+    try:
+        for label, path in build(vertices, work).items():  # the corridor, then the plaza
+            r = run_child(path, profile)
+            lines.append(
+                f"| {label} | {r['read_s']:.1f} | {r['check_s']:.1f} | {r['peak_mb']:,.0f} |"
+            )
+            print(lines[-1], file=sys.stderr)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return lines
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -226,9 +249,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--latency-only", action="store_true", help="only the designer's small schemes"
     )
+    parser.add_argument(
+        "--vertices",
+        type=int,
+        default=None,
+        help="only one feature of this many vertices: a corridor (EC01, EC02) against a plaza",
+    )
     args = parser.parse_args(argv)
     if args.latency_only:
         print("\n".join(LATENCY_HEAD + latency_lines()))
+        return
+    if args.vertices:
+        print("\n".join(vertex_lines(args.vertices, args.profile, args.keep)))
         return
     if args.child:
         child(args.child, args.profile)

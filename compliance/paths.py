@@ -36,12 +36,20 @@ DEFAULT_PATH_MAX = 4096
 DEFAULT_NAME_MAX = 255
 
 
+def real_path(path: str | Path) -> Path:
+    """``path`` absolute with its symbolic links followed; a link loop is left where it loops.
+
+    :meth:`pathlib.Path.resolve` raises ``RuntimeError`` on a loop
+    (``a -> a``); :func:`os.path.realpath` does not.
+    """
+    return Path(os.path.realpath(Path(path).expanduser()))
+
+
 def _forms(path: str | Path) -> set[Path]:
     """The path as given (absolute, folder's links followed) and fully resolved."""
-    p = Path(path).expanduser()
-    absolute = Path(os.path.abspath(p))
-    given = absolute.parent.resolve() / absolute.name if absolute.name else absolute.resolve()
-    return {given, absolute.resolve()}
+    absolute = Path(os.path.abspath(Path(path).expanduser()))
+    given = real_path(absolute.parent) / absolute.name if absolute.name else real_path(absolute)
+    return {given, real_path(absolute)}
 
 
 def is_within(path: str | Path, folder: str | Path) -> bool:

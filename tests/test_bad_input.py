@@ -25,6 +25,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -634,3 +635,332 @@ def test_every_row_of_the_readme_table_names_tests_that_exist():
     }
     missing = sorted(set(named) - defined)
     assert missing == [], missing
+
+
+# ----------------------------------------------------------------------------- issue 15: inputs
+# never touched, every bad input one line, every fault survived
+
+
+def _demo_copy(tmp_path: Path) -> Path:
+    scheme = tmp_path / "scheme.gpkg"
+    shutil.copyfile(DEMO, scheme)
+    return scheme
+
+
+def _refused_keeping(args: list[str], *needles: str, watched: tuple[Path, ...]) -> str:
+    """Run the CLI; assert exit 2, one line naming ``needles``, every watched path unchanged."""
+    before = {p: digest(p) for p in watched}
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, (res.exit_code, res.stdout, res.stderr)
+    assert res.stderr.startswith("compliance: error: ") and res.stderr.count("\n") == 1, res.stderr
+    for needle in needles:
+        assert needle in res.stderr, (needle, res.stderr)
+    assert {p: digest(p) for p in watched if p.exists()} == before, "an input changed or went"
+    return res.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "text", "label"),
+    [
+        ("--field-map", "map.yaml", "fields:\n  squares:\n    YDMJ: hard_area_m2\n", "field map"),
+        ("--exceptions", "ex.csv", "rule_id,feature_id,reason,approval_ref\n", "exceptions file"),
+    ],
+)
+def test_an_input_file_inside_out_is_refused_even_with_force(tmp_path, option, name, text, label):
+    scheme = _demo_copy(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_text(text, encoding="utf-8")
+    args = ["check", str(scheme), "-p", "hebi", "--out", str(out), "--force", "--no-map"]
+    _refused_keeping(
+        [*args, option, str(out / name)],
+        f"the output directory contains the {label} {out / name}",
+        watched=(out / name, scheme),
+    )
+    assert sorted(p.name for p in out.iterdir()) == [name]
+
+
+def test_a_rules_dir_inside_out_is_refused_even_with_force(tmp_path):
+    scheme = _demo_copy(tmp_path)
+    out = tmp_path / "out"
+    shutil.copytree(ROOT / "rules", out / "rules")
+    args = ["check", str(scheme), "-p", "hebi", "--out", str(out), "--force", "--no-map"]
+    _refused_keeping(
+        [*args, "--rules-dir", str(out / "rules")],
+        "the output directory contains the rule folder",
+        watched=(out / "rules",),
+    )
+
+
+def _with_pending_wal(path: Path) -> Path:
+    """A copy of the demo whose last change (a 2.25 ha plaza, P-WAL) is still in its -wal.
+
+    The plaza is inserted through SQLite in WAL mode with checkpoints off and
+    the files copied while the connection is open, as a QGIS that is still
+    open (or was killed) leaves them.  GeoPackage's R-tree triggers call
+    ``ST_MinX`` …, defined here from the geometry blob.
+    """
+    import struct
+
+    crs = pyogrio.read_info(DEMO, layer="squares")["crs"]
+    plaza = gpd.GeoSeries([square(5000, 5000, 150)], crs=GK).to_crs(crs).iloc[0]
+    work = path.parent / "work" / "work.gpkg"
+    work.parent.mkdir()
+    shutil.copyfile(DEMO, work)
+    con = sqlite3.connect(work)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA wal_autocheckpoint=0")
+
+        def shape(blob: bytes) -> Any:
+            envelope = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(blob[3] >> 1) & 7]
+            return shapely.from_wkb(bytes(blob[8 + envelope :]))
+
+        con.create_function("ST_IsEmpty", 1, lambda b: int(shape(b).is_empty))
+        for i, name in enumerate(("ST_MinX", "ST_MinY", "ST_MaxX", "ST_MaxY")):
+            con.create_function(name, 1, lambda b, i=i: shape(b).bounds[i])
+        srs, column = con.execute(
+            "SELECT srs_id, column_name FROM gpkg_geometry_columns WHERE table_name = 'squares'"
+        ).fetchone()
+        blob = b"GP\x00\x01" + struct.pack("<i", srs) + shapely.to_wkb(plaza)
+        con.execute(f"INSERT INTO squares ({column}, id) VALUES (?, ?)", (blob, "P-WAL"))
+        con.commit()
+        for suffix in ("", "-wal", "-shm"):
+            shutil.copyfile(f"{work}{suffix}", f"{path}{suffix}")
+    finally:
+        con.close()
+    shutil.rmtree(work.parent)
+    return path
+
+
+def test_a_geopackage_with_a_pending_wal_is_read_with_it_and_left_byte_identical(tmp_path):
+    scheme = _with_pending_wal(tmp_path / "scheme.gpkg")
+    wal = Path(f"{scheme}-wal")
+    assert wal.stat().st_size > 0
+    files = [scheme, wal, Path(f"{scheme}-shm")]
+    before = {p: p.read_bytes() for p in files}
+    r = check(scheme, "--no-map")
+    assert r.code in (0, 1), r.stderr
+    assert {p: p.read_bytes() for p in files if p.exists()} == before
+    assert wal.exists(), "the -wal was checkpointed and deleted"
+    assert "P-WAL" in r.findings("SQ01")["feature_id"].tolist()  # the pending change was read
+
+
+def test_an_empty_exceptions_csv_is_refused_in_one_line(tmp_path):
+    scheme = _demo_copy(tmp_path)
+    empty = tmp_path / "ex.csv"
+    empty.write_bytes(b"")
+    refused(scheme, "ex.csv", "the exceptions file is empty", args=("--exceptions", str(empty)))
+
+
+def test_an_exceptions_csv_saved_as_gbk_is_read(tmp_path):
+    from compliance.exceptions import read_exceptions
+
+    path = tmp_path / "ex.csv"
+    text = "rule_id,feature_id,reason,approval_ref\nBH04,B1,经论证确需建设,鹤自然资规〔2024〕12号\n"
+    path.write_bytes(text.encode("gbk"))
+    frame = read_exceptions(path)
+    assert frame[["reason", "approval_ref"]].iloc[0].tolist() == [
+        "经论证确需建设",
+        "鹤自然资规〔2024〕12号",
+    ]
+
+
+def _billion_laughs() -> str:
+    text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        text += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]\n"
+    return text
+
+
+@pytest.mark.parametrize("option", ["--exceptions", "--field-map"])
+def test_a_billion_laughs_yaml_is_refused_in_one_line(tmp_path, option):
+    scheme = _demo_copy(tmp_path)
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_billion_laughs(), encoding="utf-8")
+    assert bomb.stat().st_size < 1024
+    refused(scheme, "bomb.yaml", "refused", args=(option, str(bomb)))
+
+
+def test_yaml_aliases_beyond_the_limit_and_cycles_are_refused():
+    from compliance.errors import InputError
+    from compliance.safeyaml import MAX_ALIASES, load_yaml_text
+
+    many = "a: &a 1\nb: [" + ", ".join(["*a"] * (MAX_ALIASES + 1)) + "]\n"
+    with pytest.raises(InputError, match="more than 100 aliases"):
+        load_yaml_text(many, "many.yaml")
+    with pytest.raises(InputError, match="cycle"):
+        load_yaml_text("a: &a [1, *a]\n", "cycle.yaml")
+    assert load_yaml_text("a: &a [1, 2]\nb: *a\n", "ok.yaml") == {"a": [1, 2], "b": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [("x" * 300, "bytes long"), ("out\nput", "control character")],
+)
+def test_an_out_name_too_long_or_with_a_line_break_is_refused(tmp_path, name, needle):
+    scheme = _demo_copy(tmp_path)
+    _refused_keeping(
+        ["check", str(scheme), "-p", "hebi", "--out", str(tmp_path / name), "--no-map"],
+        needle,
+        watched=(scheme,),
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scheme.gpkg"]
+
+
+@pytest.mark.parametrize("how", ["OSError", "GDAL"])
+def test_a_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, how):
+    import errno
+
+    import pyogrio.errors
+
+    from compliance.outputs import files
+
+    def full(*args: Any, **kw: Any) -> None:
+        if how == "OSError":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        raise pyogrio.errors.DataSourceError(
+            f"Failed to write {args[1]}: ERROR 3: No space left on device"
+        )
+
+    monkeypatch.setattr(files, "write_summary" if how == "OSError" else "write_findings", full)
+    scheme = _demo_copy(tmp_path)
+    err = refused(scheme, "no space left on the device", "out")
+    assert ".tmp" not in err and "ERROR" not in err
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scheme = _demo_copy(tmp_path)
+    before = digest(scheme)
+    cmd = [sys.executable, "-m", "compliance.cli", "check", str(scheme), "-p", "hebi"]
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if list(tmp_path.glob(".out.*.tmp")):  # writing: the worst moment to be stopped
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the check ended before it could be terminated"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert stderr == "compliance: error: terminated (SIGTERM); nothing was written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scheme.gpkg"]
+    assert digest(scheme) == before
+
+
+def test_a_stale_temporary_folder_is_removed_at_the_next_run_a_live_one_kept(tmp_path):
+    import fcntl
+    import os
+
+    scheme = _demo_copy(tmp_path)
+    stale = tmp_path / ".out.k1ll3d00.tmp"  # left by a run killed with SIGKILL
+    stale.mkdir()
+    (stale / "findings.geojson").write_text("{", encoding="utf-8")
+    live = tmp_path / ".out.wr1t1ng0.tmp"  # another run writing now: it holds the lock
+    live.mkdir()
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    mine = tmp_path / ".out.notours.tmp.d"  # not named as ours: never touched
+    mine.mkdir()
+    try:
+        accepted(scheme)
+    finally:
+        os.close(fd)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [".out.notours.tmp.d", ".out.wr1t1ng0.tmp", "out", "scheme.gpkg"]
+    accepted(scheme, "--force")  # the other run has gone: its folder is stale now
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.notours.tmp.d",
+        "out",
+        "scheme.gpkg",
+    ]
+
+
+def test_out_on_a_mount_point_is_written_into(tmp_path, monkeypatch):
+    """An empty Docker volume cannot be renamed over: the files are moved into it."""
+    from compliance.outputs import files
+
+    volume = tmp_path / "out"
+    volume.mkdir()
+    monkeypatch.setattr(files, "_is_mount_point", lambda p: Path(p) == volume.resolve())
+    real_rename = Path.rename
+
+    def rename(self: Path, target: Any) -> Any:
+        if self.resolve() == volume.resolve() or Path(target).resolve() == volume.resolve():
+            raise OSError(16, "Device or resource busy")  # EBUSY, as for a mount point
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    scheme = _demo_copy(tmp_path)
+    first = accepted(scheme)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "scheme.gpkg"]
+    assert not [p for p in volume.iterdir() if p.name.startswith(".")]
+    assert first.summary()["SQ01"]["failed"] != ""
+    accepted(scheme, "--force")  # replaced in place
+    assert not [p for p in volume.iterdir() if p.name.startswith(".")]
+
+
+def test_a_mistyped_option_is_one_line(tmp_path):
+    res = CliRunner().invoke(main, ["check", str(tmp_path), "--outt", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("compliance: error: No such option '--outt'")
+    assert "--help" in res.stderr
+
+
+def test_full_width_and_spaced_land_use_codes_are_read_as_codes():
+    import pandas as pd
+
+    from compliance.reading.landuse import is_construction, is_residential, normalize_codes
+
+    codes = pd.Series(["０７０１", "07 01", "Ｒ２", "0701\u3000", "１４０１"])
+    assert normalize_codes(codes).tolist() == ["0701", "0701", "R2", "0701", "1401"]
+    assert is_residential(codes).tolist() == [True, True, True, True, False]
+    assert is_construction(codes).tolist() == [True, True, True, True, False]
+
+
+def test_a_full_width_code_counts_and_an_unclassifiable_one_is_named(tmp_path):
+    parcels = local(
+        [square(0, 0, 100), square(200, 0, 100), square(400, 0, 100)],
+        id=["R1", "R2", "X1"],
+        land_use=["０７０１", "07 01", "住宅?"],
+    )
+    scheme = gpkg(tmp_path / "scheme.gpkg", parcels=parcels)
+    r = accepted(scheme)
+    line = one_line_note(r, "land_use code", "neither a 2023")
+    assert "1 features" in line and "'住宅?'" in line and "feature X1" in line
+    assert "R1" not in line and "R2" not in line
+
+
+@pytest.mark.parametrize(("crs", "distortion"), [("EPSG:3857", "23."), ("EPSG:4553", "3.")])
+def test_a_measuring_crs_that_distorts_near_the_data_is_refused(tmp_path, crs, distortion):
+    refused(_demo_copy(tmp_path), crs, f"distorts lengths by {distortion}", args=("--crs", crs))
+
+
+def test_a_measuring_crs_near_the_data_is_accepted(tmp_path):
+    r = accepted(_demo_copy(tmp_path), "--crs", "EPSG:32650")  # UTM 50N: 0.06 % here
+    assert "EPSG:32650" in r.run_info()["crs"]
+
+
+def test_degree_coordinates_labelled_with_a_projected_crs_are_refused(tmp_path):
+    plaza = box(114.30, 35.70, 114.3015, 35.7012)  # 2.25 ha in degrees, labelled metres
+    scheme = gpkg(tmp_path / "scheme.gpkg", squares=local([plaza], id=["P0"]))
+    refused(scheme, "layer 'squares'", "longitude and latitude in degrees", "EPSG:4490")
+
+
+def test_coordinates_far_outside_the_crs_area_of_use_are_refused(tmp_path):
+    plaza = box(X0, Y0 - 3.0e7, X0 + 150, Y0 - 3.0e7 + 150)  # 30,000 km south of the zone
+    scheme = gpkg(tmp_path / "scheme.gpkg", squares=local([plaza], id=["P0"]))
+    refused(scheme, "layer 'squares'", "far outside the area of use")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 import compliance
 from compliance.batch import (
@@ -17,6 +19,7 @@ from compliance.batch import (
     STATE_FILE,
     SUMMARY_FILE,
     load_state,
+    plan_jobs,
     read_manifest,
     run_batch,
 )
@@ -306,3 +309,94 @@ def test_ctrl_c_stops_a_batch_on_worker_processes_with_one_line(tmp_path):
     resumed = run_batch(tmp_path / "m.csv", tmp_path / "out", processes=False, progress=False)
     reused = resumed.schemes.set_index("name")["reused"]
     assert set(reused[reused].index) == done and resumed.schemes["status"].eq("ok").all()
+
+
+# --------------------------------------------------------------------------- issue 15
+
+
+def test_a_manifest_saved_as_gbk_by_excel_is_read(tmp_path):
+    _copies(tmp_path, "淇滨区")
+    text = "scheme,profile,name\ncopies/淇滨区.gpkg,hebi,淇滨区\n"
+    (tmp_path / "m.csv").write_bytes(text.encode("gbk"))
+    jobs = plan_jobs(tmp_path / "m.csv", tmp_path / "out")
+    assert [(j.name, Path(j.scheme).name) for j in jobs] == [("淇滨区", "淇滨区.gpkg")]
+
+
+@pytest.mark.parametrize("where", ["exceptions", "scheme", "manifest"])
+def test_a_batch_input_inside_a_scheme_output_folder_is_refused_before_anything(tmp_path, where):
+    """The batch replaces OUT/<name>/: an input there would be deleted with it."""
+    from compliance.cli import main
+
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    shutil.copy(DEMO, out / "a" / "a.gpkg" if where == "scheme" else tmp_path / "a.gpkg")
+    scheme = "out/a/a.gpkg" if where == "scheme" else "a.gpkg"
+    ex = ""
+    if where == "exceptions":
+        (out / "a" / "ex.csv").write_text("rule_id,feature_id,reason,approval_ref\n", "utf-8")
+        ex = "out/a/ex.csv"
+    manifest = (out / "a" if where == "manifest" else tmp_path) / "m.csv"
+    rel = "../../" if where == "manifest" else ""
+    manifest.write_text(
+        f"scheme,profile,name,exceptions\n{rel}{scheme},hebi,a,{rel + ex if ex else ''}\n",
+        encoding="utf-8",
+    )
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    res = CliRunner().invoke(main, ["batch", str(manifest), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 2, (res.stdout, res.stderr)
+    assert res.stderr.count("\n") == 1 and "replacing it would delete the input" in res.stderr
+    assert "output folder of scheme 'a'" in res.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_a_scheme_folder_holding_the_users_files_is_replaced_only_with_force(tmp_path):
+    _copies(tmp_path, "a", "b")
+    (tmp_path / "m.csv").write_text(
+        "scheme,profile\ncopies/a.gpkg,hebi\ncopies/b.gpkg,hebi\n", encoding="utf-8"
+    )
+    notes = tmp_path / "out" / "a" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("my review notes", encoding="utf-8")
+    kw: dict[str, Any] = {"progress": False, "processes": False, "workers": 1, "map_html": False}
+    first = run_batch(tmp_path / "m.csv", tmp_path / "out", **kw)
+    a, b = first.schemes.set_index("name").loc[["a", "b"]].to_dict("records")
+    assert (a["status"], b["status"]) == ("error", "ok")
+    assert "exists and is not empty; use --force" in a["error"]
+    assert notes.read_text(encoding="utf-8") == "my review notes"
+    assert load_state(tmp_path / "out")["a"]["kind"] == "output"  # not the input's fault
+    again = run_batch(tmp_path / "m.csv", tmp_path / "out", force=True, **kw)
+    assert again.schemes["status"].tolist() == ["ok", "ok"]
+    assert not notes.exists()  # replaced, as asked with --force
+
+
+def test_an_output_failure_is_recorded_as_retryable_and_retried(tmp_path, monkeypatch):
+    import errno
+
+    from compliance import batch
+    from compliance.outputs import files
+
+    _copies(tmp_path, "a")
+    (tmp_path / "m.csv").write_text("scheme,profile\ncopies/a.gpkg,hebi\n", encoding="utf-8")
+    (job,) = plan_jobs(tmp_path / "m.csv", tmp_path / "out", map_html=False)
+
+    def full(*args: Any, **kw: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files, "write_summary", full)
+    outcome = batch.check_one(job)
+    assert (outcome["status"], outcome["kind"], outcome["exit_code"]) == ("error", "output", 2)
+    assert "no space left on the device" in outcome["error"]
+    assert not batch.is_current(job, outcome)  # the next run checks it again
+    assert not (tmp_path / "out" / "a").exists()
+    monkeypatch.undo()
+    retried = batch.check_one(job)
+    assert retried["status"] == "ok" and batch.is_current(job, retried)
+
+
+def test_a_billion_laughs_yaml_manifest_is_refused(tmp_path):
+    text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        text += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]\n"
+    (tmp_path / "m.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="refused"):
+        plan_jobs(tmp_path / "m.yaml", tmp_path / "out")

@@ -13,6 +13,11 @@ with the Hebi profile (the most rules) and asserts that the run either
 
 never exit 3, never a traceback, and the input is byte-identical afterwards.
 
+The path rules have their own property: in a random tree of files, folders
+and symbolic links, an ``--out`` that ``check_out_dir`` accepts (with
+``--force``) can be replaced whole without changing a byte of any input, and
+one it refuses for an input holds that input.
+
 The number of examples is bounded: ``COMPLIANCE_PROPERTY_EXAMPLES`` (default
 25; e.g. 500 for a long run on demand).  A failing example is printed as
 drawn, with the blob to replay it (``@reproduce_failure``); set
@@ -456,3 +461,95 @@ def test_schemes_anywhere_on_earth_are_measured_or_refused_in_one_line(corner, s
                 scheme, layer="squares"
             )
         assert_run_is_sound(scheme, Path(tmp) / "out")
+
+
+# ----------------------------------------------------------------------------- path rules
+
+#: Names of files and folders of the random trees: plain, with a blank, Chinese, hidden.
+NAMES = st.sampled_from(["a", "b", "c d", "数据", ".h"])
+PARTS = st.lists(NAMES, min_size=1, max_size=3)
+
+
+def _tree_digest(root: Path, skip: Path | None) -> dict[str, bytes]:
+    """Every regular file under ``root`` (not following links) and its bytes, but under ``skip``."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_symlink() or not p.is_file():
+            continue
+        real = Path(os.path.realpath(p))
+        if skip is not None and (real == skip or skip in real.parents):
+            continue
+        out[str(p.relative_to(root))] = p.read_bytes()
+    return out
+
+
+def _input_files(path: Path, out: Path) -> dict[str, bytes]:
+    """What an input consists of: the file it is (or points to), or its folder's files."""
+    if path.is_dir():
+        return {f"{path}/{k}": v for k, v in _tree_digest(path, out).items()}
+    return {str(path): path.read_bytes()} if path.is_file() else {}
+
+
+@settings(SETTINGS, max_examples=max(EXAMPLES * 4, 1))
+@given(
+    files=st.lists(PARTS, min_size=1, max_size=6),
+    links=st.lists(st.tuples(PARTS, PARTS), max_size=3),
+    picks=st.lists(st.integers(0, 100), min_size=1, max_size=3),
+    parent_of=st.lists(st.booleans(), min_size=3, max_size=3),
+    out_parts=PARTS,
+    dotdot=st.booleans(),
+)
+def test_an_output_replaced_never_deletes_an_input(
+    files, links, picks, parent_of, out_parts, dotdot
+):
+    """Whatever the tree, links and paths: an --out accepted (with --force) can be replaced
+    without losing a byte of any input; one refused names an input it holds."""
+    from compliance.errors import OutputError
+    from compliance.outputs.files import check_out_dir
+    from compliance.paths import is_within
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        made: list[Path] = []
+        for parts in files:  # a handful of files
+            p = root.joinpath(*parts)
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_bytes(("/".join(parts)).encode())
+                made.append(p)
+            except OSError:  # a file where a folder is wanted: skip it
+                continue
+        for link, target in links:  # symbolic links to anything in the tree
+            p = root.joinpath(*link)
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.symlink_to(root.joinpath(*target))
+                made.append(p)
+            except OSError:
+                continue
+        if not made:
+            return
+        inputs = []
+        for k, pick in enumerate(picks):  # one to three inputs, files or their folders
+            p = made[pick % len(made)]
+            inputs.append(p.parent if parent_of[k] and p.parent != root else p)
+        out = root.joinpath(*out_parts)
+        given = (out.parent / ".." / out.parent.name / out.name) if dotdot else out
+        event("dotdot" if dotdot else "plain")
+        before = _tree_digest(root, None)
+        try:
+            resolved = check_out_dir(given, force=True, inputs=inputs)
+        except OutputError as exc:
+            assert _tree_digest(root, None) == before  # refused: nothing touched
+            if "would delete the input" in str(exc):
+                event("refused: input inside")
+                assert any(is_within(i, given) for i in inputs)
+            return
+        event("accepted")
+        kept = {k: v for i in inputs for k, v in _input_files(i, resolved).items()}
+        if resolved.is_dir():  # what write_outputs does to it with --force: replace it whole
+            import shutil
+
+            shutil.rmtree(resolved)
+        after = {k: v for i in inputs for k, v in _input_files(i, resolved).items()}
+        assert after == kept, "replacing the output deleted or changed an input"

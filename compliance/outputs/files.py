@@ -32,7 +32,7 @@ import shapely
 from ..engine import SUMMARY_COLUMNS, Result
 from ..errors import OutputError
 from ..inspect import input_facts
-from ..paths import check_output_name, is_within, refuse_inputs_inside
+from ..paths import check_output_name, is_within, real_path, refuse_inputs_inside
 from .provenance import Provenance
 from .provenance import provenance as _provenance
 
@@ -213,7 +213,7 @@ def check_out_dir(
     check_output_name(out_dir)
     labelled = [i if isinstance(i, tuple) else ("input", i) for i in inputs]
     refuse_inputs_inside(labelled, [("output directory", out_dir)])
-    out = Path(out_dir).resolve()
+    out = real_path(out_dir)
     _check_existing(out, Path(out_dir), force=force)
     return out
 
@@ -289,7 +289,7 @@ def clean_stale_temporaries(out: str | Path, *, keep: Iterable[str | Path] = ())
     list of pathlib.Path
         The folders removed.
     """
-    target = Path(out).resolve()
+    target = real_path(out)
     kept = list(keep)
     places = [target.parent] + ([target] if target.is_dir() else [])
     removed = []

@@ -49,7 +49,12 @@ from pyproj.exceptions import CRSError, ProjError
 
 from ..errors import InputError
 from .contract import LAYERS, POLYGON, LayerSpec
-from .crs import choose_metric_crs, crs_label
+from .crs import (
+    choose_metric_crs,
+    crs_label,
+    measuring_crs_problem,
+    projected_area_of_use,
+)
 from .fields import (
     FieldMap,
     load_field_map,
@@ -131,6 +136,10 @@ def _open_raster(role: str, path: Path) -> RasterInput:
 #: is probably in the wrong CRS or the wrong place (:func:`far_from_china`).
 CHINA_LON_DEG = (73.0, 136.0)
 CHINA_LAT_DEG = (3.0, 54.0)
+
+#: How far outside its CRS's area of use (in widths and heights of the area,
+#: projected) a layer may lie before it is refused as being in another CRS.
+FAR_OUTSIDE_AREA_OF_USE = 2.0
 
 #: Polygons smaller than this after projection are slivers, m².
 SLIVER_AREA_M2 = 0.01
@@ -912,6 +921,7 @@ def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
     """Refuse coordinates that cannot be degrees in a CRS in degrees (a wrong .prj)."""
     crs = CRS.from_user_input(gdf.crs)
     if not crs.is_geographic:
+        _check_projected(gdf, src, crs)
         return
     b = gdf.geometry.bounds
     bad = (b["minx"] < -180.5) | (b["maxx"] > 360.5) | (b["miny"] < -90.5) | (b["maxy"] > 90.5)
@@ -923,6 +933,45 @@ def _check_degrees(gdf: gpd.GeoDataFrame, src: _Source) -> None:
             f"{b['miny'].iloc[i]:.0f}; the layer's CRS is wrong — define the projected "
             f"CRS the coordinates are in (e.g. EPSG:4547)"
         )
+
+
+def _check_projected(gdf: gpd.GeoDataFrame, src: _Source, crs: CRS) -> None:
+    """Refuse coordinates a projected CRS cannot hold: degrees, or far outside its area of use.
+
+    Coordinates that all lie within ±180, ±90 and outside the CRS's area of
+    use are longitude/latitude with a wrong ``.prj``; coordinates farther
+    outside the area of use than :data:`FAR_OUTSIDE_AREA_OF_USE` times its
+    size are in another CRS.  Either would be measured as metres somewhere
+    else.
+    """
+    area = projected_area_of_use(crs)
+    if area is None:
+        return
+    minx, miny, maxx, maxy = (float(v) for v in gdf.total_bounds)
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        return
+    ax0, ay0, ax1, ay1 = area
+
+    def outside(margin: float) -> bool:
+        dx, dy = margin * (ax1 - ax0), margin * (ay1 - ay0)
+        return maxx < ax0 - dx or minx > ax1 + dx or maxy < ay0 - dy or miny > ay1 + dy
+
+    like = f"{minx:.6g}, {miny:.6g}"
+    degrees = -180.5 <= minx and maxx <= 360.5 and -90.5 <= miny and maxy <= 90.5
+    if degrees and outside(0.0):
+        raise InputError(
+            f"{src.where}: the layer's CRS is {crs_label(crs)} (metres) but its coordinates "
+            f"are like {like}: longitude and latitude in degrees; define the layer's CRS as "
+            f"EPSG:4490 (CGCS2000) or EPSG:4326 (WGS 84) instead"
+        )
+    if not outside(FAR_OUTSIDE_AREA_OF_USE):
+        return
+    name = crs.area_of_use.name if crs.area_of_use is not None else ""
+    raise InputError(
+        f"{src.where}: the coordinates (like {like}) lie far outside the area of use of the "
+        f"layer's CRS {crs_label(crs)} ({name}); the layer is in another CRS: define the one "
+        f"its coordinates are in"
+    )
 
 
 def _data_centre_lonlat(frames: Iterable[gpd.GeoDataFrame]) -> tuple[float, float]:
@@ -1119,6 +1168,14 @@ def _read_scheme(
                 f"--crs {crs!r} is not a projected CRS in metres; "
                 f"give e.g. EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E)"
             )
+        if centre is not None:
+            problem = measuring_crs_problem(target, *centre)
+            if problem is not None:
+                suggested = choose_metric_crs(*centre)
+                raise InputError(
+                    f"--crs {crs!r} cannot measure this scheme: {problem}; "
+                    f"leave out --crs or give {crs_label(suggested)}"
+                )
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     reprojected: dict[str, list[str]] = {}
