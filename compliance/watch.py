@@ -61,8 +61,10 @@ MAX_CONTEXT_FEATURES = 20_000
 #: Seconds between keep-alive comments on an idle event stream.
 KEEPALIVE_S = 15.0
 
-#: Suffixes of files that change when a GeoPackage is only read (SQLite's shared memory).
-_READ_ONLY_NOISE = ("-shm",)
+#: Files beside a GeoPackage that are no save of their own: SQLite's shared memory
+#: (changes when the file is only read) and rollback journal (comes and goes with a
+#: write of the GeoPackage itself, which is seen).
+_READ_ONLY_NOISE = ("-shm", "-journal")
 
 _ITEM_COLUMNS = ["rule_id", "feature_id", "status", "title_zh", "title_en", "message", "unit"]
 
@@ -302,6 +304,7 @@ class Watcher:
         self._context: dict[str, Any] | None = None
         self._context_layers: dict[str, tuple[str, list[Any]]] = {}
         self._measured: gpd.GeoDataFrame | None = None  # non-pass findings, measuring CRS
+        self._digests: dict[str, str] = {}  # of the layers at the last good check
         self.state: dict[str, Any] = {"version": 0}
 
     # --------------------------------------------------------------------------- checking
@@ -315,23 +318,32 @@ class Watcher:
             The new state (see :meth:`snapshot`): on success the findings and
             what changed since the last good check; when the scheme cannot be
             read or checked, ``error`` (one line) and the last good result.
+            When no layer changed since the last good check (a second event
+            of the same save), the state as it was: no new version, and the
+            page keeps what the save fixed and caused.
         """
         from .outputs.files import findings_for_output
         from .reading.scheme import far_from_china_warning, read_scheme
 
         start = time.perf_counter()
+        cpu_start = time.process_time()
         try:
             scheme = read_scheme(self.path, cache=self._cache)
             far = far_from_china_warning(scheme)
             if far is not None:
                 scheme.warnings.append(far)
             digests = {name: layer_digest(gdf) for name, gdf in scheme.layers.items()}
+            if digests == self._digests and not self.state.get("error"):
+                # A second event of the same save (or a touch): nothing to tell, so
+                # the page keeps what the save fixed and caused.
+                return self.state
             result, self.rules_run = evaluate_incremental(
                 scheme, self.profile, self._runs, digests=digests
             )
             findings = findings_for_output(result)
         except ComplianceError as exc:
-            return self._publish(error=" ".join(str(exc).split()), start=start)
+            return self._publish(error=" ".join(str(exc).split()), start=start, cpu_start=cpu_start)
+        self._digests = digests
         # Compared in the measuring CRS: no projection to match geometries.
         measured = result.findings[result.findings["status"] != "pass"]
         previous = self._measured
@@ -345,6 +357,7 @@ class Watcher:
         return self._publish(
             error="",
             start=start,
+            cpu_start=cpu_start,
             diff=diff,
             failed_rules=int((result.summary["status"] == "fail").sum()),
             warnings=list(scheme.warnings),
@@ -375,17 +388,20 @@ class Watcher:
         *,
         error: str,
         start: float,
+        cpu_start: float,
         diff: gpd.GeoDataFrame | None = None,
         failed_rules: int | None = None,
         warnings: list[str] | None = None,
     ) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         with self._changed:
             state = dict(self.state)
             state.update(
                 version=int(state.get("version", 0)) + 1,
                 checked_at=_now(),
                 elapsed_s=round(elapsed, 3),
+                cpu_s=round(cpu, 3),
                 error=error,
                 scheme=str(self.path),
                 profile=self.profile.name,

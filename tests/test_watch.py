@@ -117,6 +117,9 @@ def test_watcher_reports_fixed_new_and_open_and_keeps_the_last_good_result(schem
     assert _keys(second["fixed"]) == {"RD01|RA"}
     assert _keys(second["new"]) == {"RD01|RB"}
     assert "RD01|RA" not in _keys(second["open"]) and "SQ01|Q1" in _keys(second["open"])
+    # A second event of the same save changes nothing: the page keeps the save's lists.
+    repeat = watcher.recheck()
+    assert repeat["version"] == second["version"] and _keys(repeat["fixed"]) == {"RD01|RA"}
     # Only the rules that read the roads ran again; the others were kept.
     assert "RD01" in watcher.rules_run and "SQ01" not in watcher.rules_run
     assert "GR01" not in watcher.rules_run
