@@ -112,8 +112,11 @@ def test_watcher_reports_fixed_new_and_open_and_keeps_the_last_good_result(schem
     first = watcher.recheck()
     assert first["error"] == "" and first["fixed"] == [] and first["new"] == []
     assert {"RD01|RA", "SQ01|Q1", "EC01|C2"} <= _keys(first["open"])
+    cached = dict(watcher._cache)
     edit_gpkg(scheme, SAVE)
     second = watcher.recheck()
+    # Only the edited layer of the GeoPackage was read again.
+    assert [key[0] for key, hit in watcher._cache.items() if cached[key] is not hit] == ["roads"]
     assert _keys(second["fixed"]) == {"RD01|RA"}
     assert _keys(second["new"]) == {"RD01|RB"}
     assert "RD01|RA" not in _keys(second["open"]) and "SQ01|Q1" in _keys(second["open"])
