@@ -327,3 +327,26 @@ def test_page_shows_what_a_save_fixed_and_caused_without_reloading(
         lambda d: not d.find_element("id", "error").is_displayed(),
         message="the error stayed after a good save",
     )
+
+
+def test_watch_bad_input_is_one_line_and_exit_2(scheme: Path, tmp_path: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from compliance.cli import main
+
+    runner = CliRunner()
+    missing = runner.invoke(main, ["watch", str(tmp_path / "nope.gpkg"), "--no-browser"])
+    assert missing.exit_code == 2
+    assert "nope.gpkg: no such file or folder" in missing.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = runner.invoke(
+            main, ["watch", str(scheme), "--port", str(port), "--no-browser", "-p", "hebi"]
+        )
+    assert busy.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in busy.output and "--port" in busy.output
+    assert "Traceback" not in busy.output
