@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -272,8 +273,15 @@ def main(argv: list[str] | None = None) -> None:
         + "\n".join(LATENCY_HEAD + latency)
         + "\n"
     )
-    args.out.write_text(text, encoding="utf-8")
+    args.out.write_text(text + kept_sections(args.out), encoding="utf-8")
     print(text)
+
+
+def kept_sections(path: Path) -> str:
+    """The sections other benchmarks (postgis.py, batch.py) wrote into ``path``, to keep."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    found = re.finditer(r"<!-- (\w+):start -->.*?<!-- \1:end -->\n?", old, flags=re.S)
+    return "".join("\n" + m.group(0) for m in found)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ComplianceError, InputError, OutputError
+from .paths import check_output_name, refuse_inputs_inside
+from .safeyaml import compose_yaml_text, construct, load_yaml_file
+from .textfiles import read_user_text
 
 STATE_FILE = "batch_state.json"
 SUMMARY_FILE = "batch_summary.csv"
@@ -144,6 +148,7 @@ class Job:
     map_html: bool = True
     rules_dir: str | None = None
     digest: str = ""
+    force: bool = False
 
 
 def _empty_to_none(row: dict[str, Any]) -> dict[str, Any]:
@@ -152,10 +157,11 @@ def _empty_to_none(row: dict[str, Any]) -> dict[str, Any]:
 
 def _read_manifest_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line, raw entry) for each scheme of a CSV or YAML manifest."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: the manifest cannot be read ({exc})") from exc
+    if not path.is_file():
+        raise InputError(f"{path}: the manifest is not found; give a .csv or .yaml file")
+    if path.suffix.lower() not in (".csv", ".yaml", ".yml"):
+        raise InputError(f"{path}: a manifest is a .csv or .yaml file")
+    text, _ = read_user_text(path, "the manifest")  # UTF-8, or GBK as Excel saves it
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(text.splitlines())
         if not reader.fieldnames:
@@ -169,15 +175,11 @@ def _read_manifest_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             if any(v and v.strip() for v in row.values()):
                 rows.append((reader.line_num, _empty_to_none(row)))
         return rows
-    if path.suffix.lower() not in (".yaml", ".yml"):
-        raise InputError(f"{path}: a manifest is a .csv or .yaml file")
+    node = compose_yaml_text(text, path)  # limited: a small file cannot exhaust memory
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
+        data = construct(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise InputError(f"{at}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        raise InputError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
     if isinstance(data, dict) and set(data) == {"schemes"} and isinstance(node, yaml.MappingNode):
         data = data["schemes"]
         node = next(v for k, v in node.value if k.value == "schemes")
@@ -285,8 +287,12 @@ def plan_jobs(
     *,
     map_html: bool = True,
     rules_dir: str | Path | None = None,
+    force: bool = False,
 ) -> list[Job]:
     """The jobs of a manifest: paths resolved, names unique, profiles known, hashes made.
+
+    ``force`` lets each job replace a scheme folder that holds other files
+    than an earlier output of this tool.
 
     Raises
     ------
@@ -294,6 +300,11 @@ def plan_jobs(
         The manifest is invalid (see :func:`read_manifest`), two entries
         share a ``name``, or an entry names an unknown profile; the message
         names the file and line.
+    OutputError
+        An input (the manifest, the rule folder, a scheme, raster or
+        exceptions file of any entry) is, or lies inside, a scheme's output
+        folder or is one of the batch's own files: the batch would delete or
+        overwrite it (:func:`check_batch_paths`).  Nothing is written.
     """
     from .rules.catalogue import default_rules_dir, list_profiles
 
@@ -337,9 +348,48 @@ def plan_jobs(
             out_dir=str(out / name),
             map_html=map_html,
             rules_dir=None if rules_dir is None else str(Path(rules_dir).resolve()),
+            force=force,
         )
-        jobs.append(_with_digest(job, rules, code))
-    return jobs
+        jobs.append(job)
+    check_batch_paths(path, out, jobs, rules_dir)
+    return [_with_digest(job, rules, code) for job in jobs]
+
+
+def check_batch_paths(
+    manifest: str | Path, out_dir: str | Path, jobs: list[Job], rules_dir: str | Path | None
+) -> None:
+    """Refuse a batch whose outputs would delete or overwrite one of its inputs.
+
+    Every scheme folder ``OUT/<name>/`` is replaced as a whole, and
+    ``batch_summary.csv``, ``overview.html`` and ``batch_state.json`` are
+    rewritten: none may be, or hold, the manifest, the rule folder, or a
+    scheme, raster or exceptions file of any entry.  Output names are
+    checked as ``compliance check`` checks ``--out``.
+
+    Raises
+    ------
+    OutputError
+        Naming the input and the output; nothing has been written.
+    """
+    out = Path(out_dir)
+    check_output_name(out)
+    inputs: list[tuple[str, str | Path | None]] = [
+        ("manifest", manifest),
+        ("rule folder", rules_dir),
+    ]
+    for job in jobs:  # schemes of a manifest
+        inputs.append((f"input of scheme '{job.name}'", job.scheme))
+        inputs.extend(
+            (f"{role} raster of scheme '{job.name}'", p) for role, p in job.rasters.items()
+        )
+        inputs.append((f"exceptions file of scheme '{job.name}'", job.exceptions))
+    outputs: list[tuple[str, str | Path]] = [
+        (f"output folder of scheme '{job.name}'", job.out_dir) for job in jobs
+    ]
+    outputs += [("batch file", out / f) for f in (STATE_FILE, SUMMARY_FILE, OVERVIEW_FILE)]
+    for job in jobs:  # schemes of a manifest
+        check_output_name(job.out_dir)
+    refuse_inputs_inside(inputs, outputs, fix="give the batch another --out or the scheme a name")
 
 
 # --------------------------------------------------------------------------- hashing
@@ -394,8 +444,8 @@ def _profile_files(profile: str, rules_dir: Path) -> list[Path]:
             break
         files.append(f)
         try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
+            data = load_yaml_file(f) or {}
+        except ComplianceError:  # the catalogue loader names the fault
             break
         parent = data.get("inherits") if isinstance(data, dict) else None
         name = str(parent) if parent else None
@@ -487,11 +537,15 @@ def check_one(job: Job) -> dict[str, Any]:
         ``kind``, ``exit_code``, ``footprint`` (WKT, EPSG:4326), ``seconds``.
     """
     from .engine import check
-    from .outputs.files import write_outputs
+    from .outputs.files import check_out_dir, holds_previous_output, write_outputs
 
     started = time.perf_counter()
     outcome: dict[str, Any] = {"name": job.name, "digest": job.digest, "footprint": None}
     try:
+        # As `compliance check` does: a folder holding anything but an earlier output
+        # of this tool is replaced only with --force.
+        replace = job.force or holds_previous_output(job.out_dir)
+        check_out_dir(job.out_dir, force=replace)
         result = check(
             job.scheme,
             job.profile,
@@ -501,14 +555,23 @@ def check_one(job: Job) -> dict[str, Any]:
             rules_dir=None if job.rules_dir is None else Path(job.rules_dir),
             threads=1,  # the batch runs one scheme per worker: parallel across schemes
         )
-        write_outputs(result, job.out_dir, map_html=job.map_html, force=True)
+        write_outputs(result, job.out_dir, map_html=job.map_html, force=replace)
         outcome.update(status="ok", error="", kind="", exit_code=result.exit_code)
         try:
             outcome["footprint"] = _footprint_wkt(result.scheme)
         except Exception:  # the outline is for the overview map only
             outcome["footprint"] = None
+    except OutputError as exc:  # disk full, permissions, a folder of the user's: retried
+        outcome.update(status="error", error=_one_line(exc), kind="output", exit_code=2)
     except ComplianceError as exc:
         outcome.update(status="error", error=_one_line(exc), kind="input", exit_code=2)
+    except OSError as exc:  # the place failed outside the writers (e.g. the disk filled up)
+        outcome.update(
+            status="error",
+            error=f"cannot write the output: {exc.strerror or _one_line(exc)}",
+            kind="output",
+            exit_code=2,
+        )
     except Exception as exc:
         outcome.update(
             status="error",
@@ -524,7 +587,11 @@ def check_one(job: Job) -> dict[str, Any]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write a batch file whole or not at all; a full disk is an :class:`OutputError`."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or exc})") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -532,9 +599,33 @@ def _write_atomic(path: Path, text: str) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(
+                f"{path}: cannot be written ({exc.strerror or exc}); the schemes checked so far "
+                "are kept, and the same command resumes once the place can take it"
+            ) from exc
         raise
+
+
+#: The batch's own files, whose temporary copies a killed run may leave (``.NAME.xxxx.tmp``).
+_BATCH_TEMPORARY = re.compile(
+    r"\.(?:"
+    + "|".join(map(re.escape, ("batch_state.json", "batch_summary.csv", "overview.html")))
+    + r")\.[a-z0-9_]{8}\.tmp"
+)
+
+
+def _clean_stale_files(out: Path) -> None:
+    """Remove the temporary batch files a killed batch left in ``out``.
+
+    A batch writes them only while it holds the state; one into the same
+    folder at the same time is not supported, so any left is stale.
+    """
+    for entry in out.iterdir():  # the batch folder: its files and one folder per scheme
+        if _BATCH_TEMPORARY.fullmatch(entry.name) and entry.is_file():
+            entry.unlink(missing_ok=True)
 
 
 def load_state(out_dir: str | Path) -> dict[str, dict[str, Any]]:
@@ -571,7 +662,9 @@ def is_current(job: Job, recorded: dict[str, Any] | None) -> bool:
 
     An ``ok`` outcome stands while its outputs exist; an ``error`` outcome
     caused by the input (``kind`` ``input``) stands as long as the input is
-    unchanged; an internal error or a lost worker is always retried.
+    unchanged; a failure to write the output (``kind`` ``output``: a full
+    disk, permissions, a folder holding other files), an internal error or a
+    lost worker is always retried.
     """
     if not recorded or recorded.get("digest") != job.digest:
         return False
@@ -769,7 +862,10 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
     # Workers log nothing below CRITICAL: a failed scheme is reported as its
     # outcome, and on Ctrl-C or close a worker would log a lost heartbeat with
     # a traceback.
-    with _workers_ignore_ctrl_c():
+    with _workers_ignore_ctrl_c(), warnings.catch_warnings():
+        # The scheduler's HTTP server (health checks) moves to another port when
+        # 8787 is taken (another cluster on the machine): nothing for the user.
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -858,11 +954,12 @@ def run_batch(
         resumes with the others.
     """
     out = Path(out_dir).resolve()
-    jobs = plan_jobs(manifest, out, map_html=map_html, rules_dir=rules_dir)
+    jobs = plan_jobs(manifest, out, map_html=map_html, rules_dir=rules_dir, force=force)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out_dir}: cannot create the batch output folder ({exc})") from exc
+    _clean_stale_files(out)
     state = load_state(out)
     state = {j.name: state[j.name] for j in jobs if j.name in state}  # drop schemes not listed
     reused = {j.name for j in jobs if not force and is_current(j, state.get(j.name))}

@@ -8,9 +8,13 @@ for a usage or input error (one line on stderr, nothing written to ``--out``),
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,16 +31,73 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_INPUT)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, systemd, ``docker stop``), handled as Ctrl-C is."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt).
+
+    So a terminated run cleans up as an interrupted one does: the temporary
+    output folder is removed, one line is printed, the status is that of an
+    interrupt.  Only the main thread can set a signal handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException) -> str:
+    return "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+
+
 class _Group(click.Group):
     """Turns the checker's own errors into one line on stderr and exit 2."""
 
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's ``main``, with a usage error (a mistyped option) as one line and exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)  # the help, as asked for by no arguments
+            sys.exit(EXIT_INPUT)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "compliance"
+            _fail(f"{' '.join(exc.format_message().split())} (see {command} --help)")
+        except click.ClickException as exc:
+            click.echo(f"compliance: error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _fail("interrupted; nothing was written")
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            with _sigterm_as_interrupt():
+                return super().invoke(ctx)
         except ComplianceError as exc:
             _fail(str(exc))
-        except KeyboardInterrupt:
-            _fail("interrupted; nothing was written")
+        except KeyboardInterrupt as exc:
+            _fail(f"{_interrupted(exc)}; nothing was written")
         except BrokenPipeError:
             # the reader (e.g. `| head`) went away: stop quietly
             sys.stderr.close()
@@ -68,6 +129,18 @@ year_option = click.option(
     help="Target year for rules with limits per year (2023, 2025, 2030); "
     "default: the nearest target year not yet passed.",
 )
+source_crs_option = click.option(
+    "--source-crs",
+    default=None,
+    help="CRS of inputs that carry none: a DXF drawing (else recognised from a zone number "
+    "in the eastings), a Shapefile without .prj (e.g. EPSG:4526); also source_crs: in --field-map.",
+)
+field_map_option = click.option(
+    "--field-map",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML mapping of your layer and field names onto the contract's.",
+)
 profile_option = click.option(
     "--profile",
     "-p",
@@ -92,7 +165,8 @@ def main() -> None:
     "out_dir",
     required=True,
     type=click.Path(path_type=Path),
-    help="Output directory (findings.geojson, summary.csv, map.html).",
+    help="Output directory (findings.geojson, summary.csv, map.html, report.html, "
+    "findings.gpkg, opinion.docx, findings.xlsx, run.json).",
 )
 @year_option
 @click.option(
@@ -132,7 +206,7 @@ def main() -> None:
     type=click.Choice(["zh", "en"]),
     default="zh",
     show_default=True,
-    help="Language of report.html.",
+    help="Language of report.html and opinion.docx.",
 )
 @click.option(
     "--basemap",
@@ -149,7 +223,23 @@ def main() -> None:
     help="Tianditu key (tk) for --basemap tianditu; also read from TIANDITU_KEY.",
 )
 @click.option(
-    "--offline", is_flag=True, help="Put Leaflet inside map.html so it opens without a network."
+    "--cdn",
+    is_flag=True,
+    help="Load Leaflet from its CDN in map.html (a smaller page that needs a network); "
+    "by default Leaflet is inside the page and it opens offline.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    hidden=True,
+    help="Accepted for old scripts: map.html is offline by default.",
+)
+@click.option(
+    "--findings-crs",
+    type=click.Choice(["4326", "measuring"]),
+    default="4326",
+    show_default=True,
+    help="CRS of findings.gpkg: EPSG:4326, or the measuring CRS (CGCS2000 GK / UTM, metres).",
 )
 @click.option(
     "--field-map",
@@ -157,6 +247,7 @@ def main() -> None:
     default=None,
     help="YAML mapping of your layer and field names onto the contract's.",
 )
+@source_crs_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @rules_dir_option
 def check_cmd(
@@ -175,14 +266,19 @@ def check_cmd(
     lang: str,
     basemap: str,
     tianditu_key: str | None,
+    cdn: bool,
     offline: bool,
+    findings_crs: str,
     field_map: Path | None,
+    source_crs: str | None,
     quiet: bool,
     rules_dir: Path | None,
 ) -> None:
-    """Check SCHEME (a GeoPackage or a folder of layers) and write the findings to --out."""
+    """Check SCHEME (GeoPackage, .gdb, .dxf, .zip or folder of layers); findings to --out."""
     from .engine import check
     from .outputs.files import check_out_dir, write_outputs
+
+    del offline  # the default now: accepted so that old scripts keep working
     from .outputs.mapstyle import validate_basemap
 
     rasters: dict[str, str | Path] = {
@@ -195,7 +291,13 @@ def check_cmd(
         if path is not None
     }
     # Fail fast, before the work, on what can be told from the options alone.
-    inputs = [scheme, *rasters.values(), *([exceptions] if exceptions else [])]
+    inputs: list[tuple[str, str | Path | None]] = [
+        ("input", scheme),
+        *(("input", p) for p in rasters.values()),
+        ("exceptions file", exceptions),
+        ("field map", field_map),
+        ("rule folder", rules_dir),
+    ]
     check_out_dir(out_dir, force=force, inputs=inputs)
     key = None if no_map else validate_basemap(basemap, tianditu_key)
     result = check(
@@ -207,6 +309,7 @@ def check_cmd(
         exceptions=exceptions,
         rules_dir=rules_dir,
         field_map=field_map,
+        source_crs=source_crs,
     )
     write_outputs(
         result,
@@ -217,7 +320,10 @@ def check_cmd(
         lang=lang,
         basemap=basemap,
         tianditu_key=key,
-        offline=offline,
+        offline=not cdn,
+        findings_crs=findings_crs,
+        rules_dir=rules_dir,
+        inputs={"field_map": field_map, "exceptions": exceptions},
     )
     if not quiet:
         _print_summary(result, out_dir)
@@ -247,6 +353,44 @@ def _print_summary(result: Result, out_dir: Path) -> None:
     n_input = len(result.scheme.warnings)
     inputs = f", {n_input} input warnings" if n_input else ""
     click.echo(f"{failed} rules failed, {warned} warned{inputs}; outputs in {out_dir}")
+
+
+@main.command("inspect")
+@click.argument("scheme", type=click.Path(path_type=Path))
+@profile_option
+@year_option
+@field_map_option
+@source_crs_option
+@click.option("--crs", default=None, help="Measuring CRS instead of the chosen one.")
+@rules_dir_option
+def inspect_cmd(
+    scheme: Path,
+    profile: str,
+    year: int | None,
+    field_map: Path | None,
+    source_crs: str | None,
+    crs: str | None,
+    rules_dir: Path | None,
+) -> None:
+    """Pre-flight: what each input of SCHEME is read as, and which rules can run with it.
+
+    Prints each input layer (what it was recognised as, its CRS, features,
+    fields mapped), the files not read and why, and for each rule of the
+    profile whether it can run with this data or what it lacks.  Writes nothing.
+    """
+    from .inspect import inspect_lines, inspect_scheme
+
+    result = inspect_scheme(
+        scheme,
+        profile,
+        year=year,
+        crs=crs,
+        rules_dir=rules_dir,
+        field_map=field_map,
+        source_crs=source_crs,
+    )
+    for line in inspect_lines(result):
+        click.echo(line)
 
 
 @main.command("rules")
@@ -329,14 +473,30 @@ def import_osm_cmd(source: Path, dest: Path, overwrite: bool) -> None:
     default=None,
     help="Write the page to this file (e.g. docs/catalogue.md) instead of stdout.",
 )
+@click.option(
+    "--readme",
+    "readme",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also regenerate the rule table of this README (between its markers).",
+)
 @rules_dir_option
-def docs_cmd(out_file: Path | None, rules_dir: Path | None) -> None:
-    """Render the rule catalogue as one Markdown page (every profile, rule and clause)."""
-    from .rules.docs import catalogue_markdown
+def docs_cmd(out_file: Path | None, readme: Path | None, rules_dir: Path | None) -> None:
+    """Render the rule catalogue as one Markdown page (every rule type, profile and clause)."""
+    from .errors import InputError
+    from .rules.docs import catalogue_markdown, replace_readme_table
 
     text = catalogue_markdown(rules_dir)
+    if readme is not None:
+        try:
+            updated = replace_readme_table(readme.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InputError(f"{readme}: {exc}") from None
+        readme.write_text(updated, encoding="utf-8", newline="\n")
+        click.echo(f"wrote the rule table of {readme}")
     if out_file is None:
-        click.echo(text, nl=False)
+        if readme is None:
+            click.echo(text, nl=False)
         return
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(text, encoding="utf-8", newline="\n")
@@ -379,9 +539,9 @@ def batch_cmd(
             force=force,
             progress=not no_progress,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         _fail(
-            f"interrupted; the schemes checked so far are kept in {out_dir}, "
+            f"{_interrupted(exc)}; the schemes checked so far are kept in {out_dir}, "
             "and the same command resumes with the others"
         )
     for line in summary_lines(result):

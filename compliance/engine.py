@@ -29,6 +29,7 @@ from .rules import checks as _checks  # noqa: F401  (registers the checks)
 from .rules.catalogue import Profile, Rule, load_profile
 from .rules.checks.common import fmt_fixed
 from .rules.registry import CHECKS, Evaluation
+from .rules.units import UNITS
 
 FINDING_COLUMNS = [
     "rule_id",
@@ -79,35 +80,10 @@ SUMMARY_COLUMNS = [
     "note_zh",
 ]
 
-UNIT_ZH = {  # with the space that separates them from the number; none before %
-    "m": " 米",
-    "m2": " 平方米",
-    "ha": " 公顷",
-    "km2": " 平方公里",
-    "persons/km2": " 人/平方公里",
-    "km/km2": " 公里/平方公里",
-    "%": "%",
-    "floors": " 层",
-    "ratio": "",
-    "m2/person": " 平方米/人",
-    "km/10k persons": " 公里/万人",
-    "stars": " 星",
-}
-UNIT_EN = {"%": "%", "ratio": ""}
-DECIMALS = {
-    "m": 1,
-    "m2": 0,
-    "ha": 2,
-    "km2": 2,
-    "persons/km2": 0,
-    "km/km2": 2,
-    "%": 1,
-    "floors": 0,
-    "ratio": 2,
-    "m2/person": 1,
-    "km/10k persons": 2,
-    "stars": 0,
-}
+#: Unit labels and decimals, views of the one unit registry (:data:`compliance.rules.units.UNITS`).
+UNIT_ZH = {code: u.zh for code, u in UNITS.items()}
+UNIT_EN = {code: u.en_plain for code, u in UNITS.items()}
+DECIMALS = {code: u.decimals for code, u in UNITS.items()}
 #: Findings built at once; longer evaluations are built chunk by chunk.
 FINDINGS_CHUNK = 200_000
 STATUS_ORDER = {"fail": 4, "warn": 3, "excepted": 2, "pass": 1, "not_evaluated": 0}
@@ -117,13 +93,13 @@ def fmt(value: float, unit: str) -> str:
     """A measured value as printed in messages, to the unit's precision."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
-    return f"{value:,.{DECIMALS.get(unit, 2)}f}"
+    return f"{value:,.{UNITS[unit].decimals}f}"
 
 
 def fmt_values(values: np.ndarray, unit: str) -> np.ndarray:
     """:func:`fmt` over an array, vectorised: text per value, ``—`` for NaN."""
     v = np.asarray(values, dtype=float)
-    text = fmt_fixed(v, DECIMALS.get(unit, 2))
+    text = fmt_fixed(v, UNITS[unit].decimals)
     text[np.isnan(v)] = "—"
     return text
 
@@ -189,7 +165,7 @@ def _verdict(
     rule: Rule, measured: np.ndarray, limit: np.ndarray, low: np.ndarray, passed: np.ndarray
 ) -> pd.DataFrame:
     """The comparison in words, per row (limits may differ per row)."""
-    u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
+    u_zh, u_en = UNITS[rule.unit].zh, UNITS[rule.unit].en_plain
 
     def text(values: np.ndarray) -> np.ndarray:
         return fmt_values(values, rule.unit)
@@ -279,7 +255,7 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     low = rows["limit_low"].fillna(rule_low).to_numpy(dtype=float)
     verdict = _verdict(rule, measured, limit, low, passed)
     value = fmt_values(measured, rule.unit)
-    u_zh, u_en = UNIT_ZH[rule.unit], UNIT_EN.get(rule.unit, " " + rule.unit)
+    u_zh, u_en = UNITS[rule.unit].zh, UNITS[rule.unit].en_plain
     detail_zh = rows["detail_zh"].astype(str).to_numpy()
     detail_en = rows["detail_en"].astype(str).to_numpy()
     paren_zh = np.where(detail_zh != "", "（" + detail_zh + "）", "")
@@ -549,6 +525,7 @@ def check(
     rules_dir: Path | None = None,
     field_map: str | Path | None = None,
     threads: int | None = None,
+    source_crs: str | None = None,
 ) -> Result:
     """Check a scheme against a profile's rules.
 
@@ -576,6 +553,9 @@ def check(
         YAML mapping of the scheme's layer and field names onto the contract's.
     threads : int, optional
         Threads to run the rules on (:func:`evaluate`); default: the cores, at most 4.
+    source_crs : str, optional
+        CRS of input layers that carry none (a DXF drawing), see
+        :func:`compliance.read_scheme`.
 
     Returns
     -------
@@ -594,7 +574,9 @@ def check(
     if isinstance(scheme, Scheme):
         sch = scheme
     else:
-        sch = read_scheme(scheme, crs=crs, rasters=rasters, field_map=field_map)
+        sch = read_scheme(
+            scheme, crs=crs, rasters=rasters, field_map=field_map, source_crs=source_crs
+        )
         far = far_from_china_warning(sch)  # every profile is a Chinese plan's
         if far is not None:
             sch.warnings.append(far)

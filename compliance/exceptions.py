@@ -18,13 +18,15 @@ every output with the reason and reference, and it no longer fails the run.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from .errors import InputError
+from .safeyaml import load_yaml_file
+from .textfiles import read_user_text
 
 REQUIRED = ("rule_id", "feature_id", "reason", "approval_ref")
 OPTIONAL = ("layer",)
@@ -36,7 +38,8 @@ def read_exceptions(path: str | Path) -> pd.DataFrame:
     Parameters
     ----------
     path : str or pathlib.Path
-        ``.csv`` (UTF-8, header row) or ``.yaml`` / ``.yml`` (a list of mappings).
+        ``.csv`` (UTF-8, or GBK as Excel saves it on Chinese Windows; a header
+        row) or ``.yaml`` / ``.yml`` (a list of mappings).
 
     Returns
     -------
@@ -55,7 +58,7 @@ def read_exceptions(path: str | Path) -> pd.DataFrame:
         raise InputError(f"{p}: exceptions file not found")
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(p.read_text(encoding="utf-8")) or []
+            data = load_yaml_file(p) or []  # limited: a small file cannot exhaust memory
             if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
                 raise InputError(
                     f"{p}: expected a YAML list of mappings with keys {', '.join(REQUIRED)}"
@@ -63,12 +66,21 @@ def read_exceptions(path: str | Path) -> pd.DataFrame:
             frame = pd.DataFrame(data)
             first_row = 1
         else:
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if p.stat().st_size == 0:
+                raise InputError(
+                    f"{p}: the exceptions file is empty; it needs a header line "
+                    f"{','.join(REQUIRED)} and one line per exception (or leave out --exceptions)"
+                )
+            text, _ = read_user_text(p, "the exceptions file")  # UTF-8, or GBK from Excel
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
             first_row = 2  # the header is line 1
-    except (UnicodeDecodeError, yaml.YAMLError, pd.errors.ParserError) as exc:
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(
-            f"{p}: cannot be read as CSV or YAML ({' '.join(str(exc).split())})"
+            f"{p}: cannot be read as CSV (UTF-8) or YAML ({' '.join(str(exc).split())})"
         ) from exc
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise InputError(f"{p}: the exceptions file cannot be read ({reason})") from exc
     unknown = sorted(set(frame.columns) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
         raise InputError(

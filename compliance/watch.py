@@ -160,8 +160,8 @@ class _RuleRun:
     def still_valid(self, setting: object, digests: dict[str, str]) -> bool:
         if setting != self.setting:
             return False
-        if self.every and set(digests) != set(self.deps):
-            return False
+        if self.every and set(digests) != {n for n, d in self.deps.items() if d is not None}:
+            return False  # a layer added or removed: a rule that looked at them all runs
         return all(digests.get(name) == d for name, d in self.deps.items())
 
 
@@ -220,6 +220,7 @@ def evaluate_incremental(
     def run(code: str) -> tuple[str, _RuleRun]:
         seen: set[str] = set()
         tracked = replace(scheme, layers=_TrackedLayers(scheme.layers, seen))
+        seen.clear()  # what building the scheme looked at (its checks of every layer)
         one = profile.model_copy(update={"rules": {code: profile.rules[code]}})
         result = evaluate(tracked, one, threads=1)
         every = _ALL_LAYERS in seen

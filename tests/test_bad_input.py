@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import DEMO, GK, ROOT, X0, Y0
+from helpers import DEMO, GK, ROOT, X0, Y0
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from compliance.cli import main
@@ -503,11 +503,33 @@ def rule_run(tmp_path: Path, catalogue: Path, profile: str = "hebi") -> str:
 def test_rule_file_unknown_key_is_refused_with_file_and_line(tmp_path, catalogue):
     line = edit(catalogue / "hebi.yaml", "  SQ01:\n    limit: 1\n", "  SQ01:\n    limt: 1\n")
     err = rule_run(tmp_path, catalogue)
-    assert f"hebi.yaml:{line}: rule SQ01: limt: Extra inputs are not permitted" in err
+    assert f"hebi.yaml:{line}: rule SQ01: limt: not a key of a profile's rule" in err
+
+
+def test_rule_file_restating_the_rule_type_is_refused_with_file_and_line(tmp_path, catalogue):
+    line = edit(
+        catalogue / "hebi.yaml",
+        "  SQ01:\n    limit: 1\n",
+        "  SQ01:\n    measure: plaza_hard_area\n    limit: 1\n",
+    )
+    err = rule_run(tmp_path, catalogue)
+    assert (
+        f"hebi.yaml:{line}: rule SQ01: measure: declared once by the rule type "
+        "(compliance/rules/checks/open_space.py:" in err
+    )
+
+
+def test_rule_file_code_without_a_rule_type_is_refused_with_file_and_line(tmp_path, catalogue):
+    line = edit(catalogue / "hebi.yaml", "  SQ01:\n", "  SQ09:\n")
+    err = rule_run(tmp_path, catalogue)
+    assert f"hebi.yaml:{line}: rule SQ09: no rule type declares this code" in err
 
 
 def test_rule_file_unknown_parameter_is_refused_with_file_and_line(tmp_path, catalogue):
-    line = edit(catalogue / "national.yaml", "      new_only: false\n", "      new_ony: false\n")
+    line = edit(
+        catalogue / "national.yaml", "  RD01:\n", "  RD01:\n    params:\n      new_ony: false\n"
+    )
+    line += 1  # the parameter's line, below 'params:'
     err = rule_run(tmp_path, catalogue)
     assert f"national.yaml:{line}: rule RD01: params.new_ony: Extra inputs" in err
 
@@ -518,13 +540,13 @@ def test_rule_file_unit_that_does_not_fit_the_measure_is_refused(tmp_path, catal
     )
     err = rule_run(tmp_path, catalogue)
     expected = f"hebi.yaml:{line}: rule SQ01: unit 'm' does not fit measure plaza_hard_area"
-    assert expected + " (expected ha)" in err
+    assert expected + " (expected ha or a unit of the same dimension)" in err
 
 
 def test_rule_file_unknown_unit_is_refused_with_file_and_line(tmp_path, catalogue):
-    line = edit(catalogue / "hebi.yaml", '    unit: "%"\n', "    unit: percent\n")
+    line = edit(catalogue / "hebi.yaml", "  GR03:\n", "  GR03:\n    unit: percent\n")
     err = rule_run(tmp_path, catalogue)
-    assert f"hebi.yaml:{line}: rule GR03: unit: Input should be" in err
+    assert f"hebi.yaml:{line}: rule GR03: unit 'percent' is unknown (known: m, m2," in err
 
 
 def test_rule_file_profile_inheriting_itself_is_refused_with_file_and_line(tmp_path, catalogue):
@@ -561,18 +583,20 @@ def test_measuring_crs_that_is_not_projected_is_refused(tmp_path):
 
 def test_every_check_declares_the_unit_of_its_measure():
     from compliance import list_profiles, load_profile
-    from compliance.rules.registry import MEASURE_UNITS, rule_problem
+    from compliance.rules.registry import TYPES, rule_problem
+    from compliance.rules.units import UNITS
 
-    assert set(CHECKS) == set(MEASURE_UNITS)
-    assert all(check.units for check in CHECKS.values())
-    assert CHECKS["plaza_hard_area"].units == ("ha",)
+    assert all(check.unit in UNITS for check in CHECKS.values())
+    assert CHECKS["plaza_hard_area"].unit == "ha"
+    assert {t.measure.name for t in TYPES.values()} == set(CHECKS)  # no check without a rule
     for name in list_profiles():  # the shipped catalogue fits
         for rule in load_profile(name).rules.values():
             assert rule_problem(rule) is None, (name, rule.code)
+            assert rule.unit == TYPES[rule.code].unit
 
 
 def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():
-    from conftest import make_rule, make_scheme, run_rule
+    from helpers import evaluate_rule, make_rule, make_scheme
 
     from compliance import RuleFileError
     from compliance.rules.registry import RuleProblem, rule_problem
@@ -583,7 +607,7 @@ def test_rule_built_in_python_with_a_unit_that_does_not_fit_is_refused():
     )
     scheme = make_scheme(squares=local([square(0, 0, 100)], id=["P0"]))
     with pytest.raises(RuleFileError, match=r"^rule SQ01 \(measure plaza_hard_area\): unit 'm2'"):
-        run_rule(scheme, rule)
+        evaluate_rule(scheme, rule)
     typo = rule.model_copy(update={"params": {"x": 1}, "unit": "ha"})
     assert rule_problem(typo) == RuleProblem(
         ("params", "x"), "params.x: Extra inputs are not permitted (measure plaza_hard_area)"

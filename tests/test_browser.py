@@ -330,6 +330,55 @@ def test_map_works_when_the_tiles_cannot_load(browser: WebDriver, site: dict[str
     assert _popup(browser, "Q1 人民广场（squares）")["量测值 Measured"] == "2.50 公顷"
 
 
+def test_default_map_draws_its_violations_with_the_network_off(
+    browser: WebDriver, site: dict[str, Path], demo_hebi: Result
+) -> None:
+    """The map as ``compliance check`` writes it by default (Leaflet inlined, OSM tiles)
+    in a browser that is offline: the violations are drawn, the page says once that the
+    tiles could not load, and the map lies on a plain background."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = site["dir"] / "map_default.html"
+    render_map(demo_hebi, page)  # the defaults of `compliance check`
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    try:
+        _open(browser, page)
+        WebDriverWait(browser, WAIT_S).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".cc-tiles-failed"),
+            message="no notice that the tiles failed",
+        )
+        notices = browser.find_elements(By.CSS_SELECTOR, ".cc-tiles-failed")
+        assert len(notices) == 1 and "could not be loaded" in notices[0].text
+        background = browser.execute_script(
+            "return getComputedStyle(window.ccViolations.map.getContainer()).backgroundColor"
+        )
+        assert background == "rgb(243, 241, 236)"
+        drawn = browser.execute_script(
+            "var out = {}, index = window.ccViolations.index;"
+            "Object.keys(index).forEach(function (k) {"
+            "  var on = index[k].some(function (it) { return !!it.layer._map; });"
+            "  var rule = k.split('|')[0];"
+            "  if (on) { out[rule] = (out[rule] || 0) + 1; } });"
+            "return out;"
+        )
+        v = demo_hebi.violations
+        v = v[~v.geometry.is_empty & v.geometry.notna()]
+        assert drawn == {str(k): int(n) for k, n in v["rule_id"].value_counts().items()}
+        rgb = _pixels(_shot(browser, site["dir"] / "map_offline.png").read_bytes())
+        for code in ("EC01", "RD01", "SQ01"):
+            assert _near(rgb, RULE_COLOURS[code], 24) > 50, code
+    finally:
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+
+
 # --- the report -------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS
+from helpers import ROOT, SEEDS
 
 from compliance import RuleFileError, list_profiles, load_profile
 from compliance.rules.registry import CHECKS
@@ -106,7 +106,7 @@ def test_unknown_profile():
 
 def test_wrong_unit_is_rejected(catalogue):
     f = catalogue / "hebi.yaml"
-    f.write_text(f.read_text("utf-8").replace('    unit: "%"\n', "    unit: percent\n"), "utf-8")
+    f.write_text(f.read_text("utf-8").replace("  GR03:\n", "  GR03:\n    unit: percent\n"), "utf-8")
     with pytest.raises(RuleFileError, match=r"hebi\.yaml:\d+: rule GR03: unit"):
         load_profile("hebi", catalogue)
 
@@ -114,8 +114,81 @@ def test_wrong_unit_is_rejected(catalogue):
 def test_unknown_parameter_is_rejected_with_file_and_line(catalogue):
     f = catalogue / "national.yaml"
     f.write_text(
-        f.read_text("utf-8").replace("      new_only: false\n", "      new_ony: false\n"), "utf-8"
+        f.read_text("utf-8").replace("  RD01:\n", "  RD01:\n    params:\n      new_ony: false\n"),
+        "utf-8",
     )
     line = next(i for i, t in enumerate(f.read_text("utf-8").splitlines(), 1) if "new_ony" in t)
     with pytest.raises(RuleFileError, match=rf"national\.yaml:{line}: rule RD01: params\.new_ony"):
         load_profile("alxa", catalogue)  # inherited: still the line in national.yaml
+
+
+# --------------------------------------------------------------------------- rule types
+
+
+def test_each_code_is_declared_once_in_the_module_of_its_family():
+    from compliance.rules.registry import FAMILY_MODULES, TYPES
+
+    assert set(TYPES) >= {c for n in list_profiles() for c in load_profile(n).rules}
+    for code, rule_type in TYPES.items():
+        module = FAMILY_MODULES[code[:2]]
+        assert rule_type.declared_at.startswith(f"compliance/rules/checks/{module}.py:"), code
+        assert rule_type.check.__module__ == f"compliance.rules.checks.{module}", code
+
+
+def test_profiles_state_no_measure_layer_or_unit():
+    import yaml
+
+    for path in sorted((ROOT / "rules").glob("*.yaml")):
+        entries = yaml.safe_load(path.read_text("utf-8"))["rules"]
+        for code, entry in entries.items():
+            assert not {"measure", "layer", "unit"} & set(entry), (path.name, code)
+
+
+def test_declaring_a_rule_type_badly_is_refused_with_module_and_line():
+    from compliance.rules.checks.open_space import check_plaza_hard_area
+    from compliance.rules.registry import RuleDoc, declare
+
+    doc = RuleDoc(what="w", why="y", how="h")
+    kwargs = {"title_zh": "广场", "title_en": "plaza", "check": check_plaza_hard_area}
+    with pytest.raises(
+        RuleFileError, match=r"test_catalogue\.py:\d+: rule type SQ01: declared twice"
+    ):
+        declare("SQ01", layer="squares", comparison="<=", doc=doc, **kwargs)
+    with pytest.raises(RuleFileError, match=r"rule type GR09: declare it in .*checks/green\.py"):
+        declare("GR09", layer="squares", comparison="<=", doc=doc, **kwargs)
+    with pytest.raises(RuleFileError, match=r"rule type XX01: family XX has no module"):
+        declare("XX01", layer="squares", comparison="<=", doc=doc, **kwargs)
+
+
+def test_a_check_with_a_unit_outside_the_registry_is_refused():
+    from compliance.rules.checks.common import NoParams
+    from compliance.rules.registry import register
+
+    with pytest.raises(RuleFileError, match=r"check plaza_soft_area: unit 'acre' is not in"):
+        register("plaza_soft_area", NoParams, unit="acre")
+
+
+def test_a_limit_stated_in_another_unit_of_the_same_dimension_is_converted(catalogue):
+    f = catalogue / "hebi.yaml"
+    text = f.read_text("utf-8").replace(
+        "  SQ01:\n    limit: 1\n", "  SQ01:\n    limit: 10000\n    unit: m2\n"
+    )
+    f.write_text(text, "utf-8")
+    rule = load_profile("hebi", catalogue).rules["SQ01"]
+    assert (rule.limit, rule.unit) == (1.0, "ha")
+    f.write_text(text.replace("    unit: m2\n", "    unit: m\n"), "utf-8")
+    with pytest.raises(
+        RuleFileError, match=r"rule SQ01: unit .m. does not fit measure plaza_hard_area"
+    ):
+        load_profile("hebi", catalogue)
+
+
+def test_a_comparison_of_the_other_direction_is_refused(catalogue):
+    f = catalogue / "hebi.yaml"
+    f.write_text(
+        f.read_text("utf-8").replace("  SQ01:\n", '  SQ01:\n    comparison: ">="\n'), "utf-8"
+    )
+    with pytest.raises(
+        RuleFileError, match=r"rule SQ01: comparison '>=' does not fit the rule type's '<='"
+    ):
+        load_profile("hebi", catalogue)

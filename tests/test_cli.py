@@ -14,14 +14,22 @@ import geopandas as gpd
 import make_demo
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO
+from helpers import DEMO
 from shapely.geometry import box
 
 import compliance
 from compliance.cli import main
 
 #: What `check --no-map` writes.
-NO_MAP_FILES = ["findings.geojson", "findings.gpkg", "report.html", "run.json", "summary.csv"]
+NO_MAP_FILES = [
+    "findings.geojson",
+    "findings.gpkg",
+    "findings.xlsx",
+    "opinion.docx",
+    "report.html",
+    "run.json",
+    "summary.csv",
+]
 
 
 def run(*args: str) -> tuple[int, str, str]:

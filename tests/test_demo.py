@@ -10,7 +10,7 @@ import math
 
 import pytest
 import shapely
-from conftest import DEMO, finding
+from helpers import DEMO, finding
 
 import compliance
 

@@ -6,12 +6,14 @@ import datetime
 import shutil
 
 from click.testing import CliRunner
-from conftest import ROOT
+from helpers import ROOT
 
 import compliance.rules.catalogue
+import compliance.rules.model
 from compliance.cli import main
 from compliance.rules.catalogue import list_profiles, load_profile
-from compliance.rules.docs import catalogue_markdown
+from compliance.rules.docs import catalogue_markdown, readme_rules_table
+from compliance.rules.registry import TYPES
 
 PAGE = ROOT / "docs" / "catalogue.md"
 
@@ -22,10 +24,30 @@ def test_committed_page_is_current():
     )
 
 
+def test_readme_rule_table_is_current():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_rules_table() in readme, (
+        "README.md's rule table is out of date: run `compliance docs --readme README.md`"
+    )
+
+
+def test_every_rule_type_is_documented_from_its_declaration():
+    text = catalogue_markdown()
+    table = readme_rules_table()
+    for code, rule_type in TYPES.items():
+        section = text.split(f"### `{code}` ", 1)[1].split("\n### ", 1)[0]
+        assert section.startswith(f"{rule_type.title_zh} / {rule_type.title_en}")
+        assert f"`{rule_type.measure.name}` on `{rule_type.layer}`, in {rule_type.unit}" in section
+        for heading in ("**What it checks.**", "**Why.**", "**How it is measured.**"):
+            assert heading in section, (code, heading)
+        assert f"checks/{rule_type.declared_at.split('/checks/')[1].split(':')[0]}" in section
+        assert f"| `{code}` | {rule_type.title_zh}<br>" in table
+
+
 def test_page_quotes_the_clauses():
     text = catalogue_markdown()
     assert "广场集中硬地面积不超过 1 公顷" in text  # Hebi SQ01
-    assert "## hebi: 鹤壁市 / Hebi, Henan" in text
+    assert "### hebi: 鹤壁市 / Hebi, Henan" in text
     assert "《鹤壁市城乡建设领域碳达峰行动方案》（鹤建综[2023]61号）" in text
     # a rule with target years lists each year with its own clause
     assert "2025: ≥ 40 %<br>2030: ≥ 45 %" in text
@@ -38,7 +60,7 @@ def test_page_quotes_the_clauses():
 
 def test_page_lists_every_rule_of_every_profile():
     text = catalogue_markdown()
-    sections = text.split("\n## ")
+    sections = text.split("\n### ")
     for name in list_profiles():
         prof = load_profile(name)
         section = next(s for s in sections if s.startswith(f"{name}: "))
@@ -52,7 +74,7 @@ def test_page_lists_every_rule_of_every_profile():
 
 def test_inherited_rules_are_marked():
     text = catalogue_markdown()
-    bayannur = next(s for s in text.split("\n## ") if s.startswith("bayannur: "))
+    bayannur = next(s for s in text.split("\n### ") if s.startswith("bayannur: "))
     sq01 = next(line for line in bayannur.splitlines() if line.startswith("| `SQ01` |"))
     assert sq01.endswith("| inherited (national) |")
     bh04 = next(line for line in bayannur.splitlines() if line.startswith("| `BH04` |"))
@@ -67,7 +89,7 @@ def test_page_does_not_depend_on_the_date(monkeypatch):
         def today(cls):
             return cls(2024, 1, 1)
 
-    monkeypatch.setattr(compliance.rules.catalogue, "date", _Date)
+    monkeypatch.setattr(compliance.rules.model, "date", _Date)
     assert load_profile("hebi").rules["PM01"].year == 2025  # the clock did move
     assert catalogue_markdown() == before
 

@@ -12,7 +12,7 @@ import pytest
 import rasterio
 import shapely
 from click.testing import CliRunner
-from conftest import DEMO, ROOT, X0, Y0, finding, make_rule, make_scheme, run_rule
+from helpers import DEMO, ROOT, X0, Y0, evaluate_rule, finding, make_rule, make_scheme
 from rasterio.transform import from_origin
 from shapely.geometry import box
 
@@ -47,10 +47,6 @@ rules:
   SQ01:
     title_zh: 广场
     title_en: plaza
-    measure: plaza_hard_area
-    layer: squares
-    comparison: "<="
-    unit: ha
     severity: fail
     targets:
       - year: 2025
@@ -120,7 +116,7 @@ def test_between_rule_verdicts_and_worst():
         limit_low=1.0,
         limit=2.0,
     )
-    result = run_rule(squares(0.5, 1.5, 3.0), rule)
+    result = evaluate_rule(squares(0.5, 1.5, 3.0), rule)
     f = result.findings.set_index("feature_id")
     assert f["status"].tolist() == ["fail", "pass", "fail"]
     assert "低于下限 1.00 公顷，相差 0.50 公顷" in f.loc["Q0", "message"]
@@ -284,7 +280,7 @@ def test_touching_clusters_are_drawn_where_they_meet_not_as_a_zero_length_line()
         ],
     )
     rule = load_profile("national").rules["EC02"]
-    result = run_rule(make_scheme(clusters=clusters), rule)
+    result = evaluate_rule(make_scheme(clusters=clusters), rule)
     got = result.findings.set_index("feature_id")
     assert (got["measured"] == 0.0).all() and set(got["status"]) == {"fail"}
     shared_edge = shapely.LineString([(X0 + 500, Y0 + 100), (X0 + 500, Y0 + 300)])

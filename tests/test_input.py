@@ -21,13 +21,13 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from conftest import DEMO, GK, X0, Y0
+from helpers import DEMO, GK, X0, Y0
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 import compliance
+from compliance.errors import InputError
 from compliance.reading import fields
 from compliance.reading import quantities as units
-from compliance.errors import InputError
 from compliance.reading.landuse import is_construction, is_residential
 from compliance.reading.scheme import _reduce_to, far_from_china, far_from_china_warning
 
@@ -123,7 +123,9 @@ def test_field_names_of_a_planning_office_are_recognised(tmp_path):
 
 
 def test_every_recognised_name_stands_for_one_contract_name():
-    contract_fields = {f for spec in compliance.reading.contract.LAYERS.values() for f in spec.fields}
+    contract_fields = {
+        f for spec in compliance.reading.contract.LAYERS.values() for f in spec.fields
+    }
     names = [n.casefold() for tiers in fields.FIELD_ALIASES.values() for t in tiers for n in t]
     assert len(names) == len(set(names)), "a field alias stands for two contract fields"
     assert set(fields.FIELD_ALIASES) <= contract_fields | {"id"}
@@ -214,7 +216,7 @@ def test_mapping_file(tmp_path):
             "fields:\n  parcels:\n    A: land_use\n    B: land_use\n",
             "fields.parcels: 'A' and 'B' both map onto 'land_use'; keep one",
         ),
-        ("layers: {a: parcels\n", "the mapping file is not valid YAML"),
+        ("layers: {a: parcels\n", "not valid YAML"),
         ("- parcels\n", "must be a YAML mapping"),
         ("land_use_codes: 2019\n", "land_use_codes: Input should be 'auto', '2023' or 'tdd'"),
     ],

@@ -380,7 +380,7 @@ def test_hash_link_handler_is_in_the_page(demo_page: tuple[str, str]) -> None:
 
 
 def test_offline_page_loads_nothing_from_the_network(demo: Result, tmp_path: Path) -> None:
-    raw, _ = _render(demo, tmp_path, offline=True)
+    raw, _ = _render(demo, tmp_path)  # offline is the default
     assert not re.search(r"<script[^>]*\bsrc=", raw)
     assert not re.search(r"<link[^>]*\bhref=", raw)
     assert not re.search(r"url\(\s*['\"]?(https?:)?//", raw)
@@ -390,10 +390,13 @@ def test_offline_page_loads_nothing_from_the_network(demo: Result, tmp_path: Pat
     for unused in ("jquery", "bootstrap", "fontawesome", "awesome-markers"):
         assert unused not in raw.lower()
     assert "openstreetmap" in raw  # the tiles alone come from the web
+    # when they cannot load, the page says so once and draws on a plain background
+    assert raw.count('layer.on("tileerror", failed)') == 1
+    assert "basemap tiles could not be loaded" in _decoded(raw)
 
 
-def test_online_page_links_leaflet_alone(demo_page: tuple[str, str]) -> None:
-    raw, _ = demo_page
+def test_cdn_page_links_leaflet_alone(demo: Result, tmp_path: Path) -> None:
+    raw, _ = _render(demo, tmp_path, offline=False)
     scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', raw)
     links = re.findall(r'<link[^>]*\bhref="([^"]+)"', raw)
     cdn = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"

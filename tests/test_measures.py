@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import GK
 from shapely import affinity
 from shapely.geometry import Polygon, box
 
@@ -16,7 +17,7 @@ from compliance.rules.measures.green import farthest_distance_m
 from compliance.rules.measures.roads import strip_width_m
 from compliance.rules.measures.structure import apportioned_population
 
-CRS = "EPSG:4547"
+CRS = GK
 
 
 @pytest.mark.parametrize("angle", [0, 17, 30, 45, 90])

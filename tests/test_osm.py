@@ -17,8 +17,8 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
-from conftest import make_rule, run_rule
 from geopandas.testing import assert_geodataframe_equal
+from helpers import evaluate_rule, make_rule
 
 import compliance
 from compliance.cli import main
@@ -306,7 +306,7 @@ def test_nanjing_life_circle_from_imported_facilities(nanjing: Path) -> None:
         unit="m",
         params={"kinds": ["school", "clinic", "market"]},
     )
-    f = run_rule(compliance.read_scheme(nanjing), rule).findings.set_index("feature_id")
+    f = evaluate_rule(compliance.read_scheme(nanjing), rule).findings.set_index("feature_id")
     assert len(f) == 11  # the 11 residential parcels
     assert f["status"].value_counts().to_dict() == {"fail": 6, "pass": 5}
     assert f.loc["7", "measured"] == pytest.approx(968.1, abs=0.05)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from click.testing import CliRunner
-from conftest import GK, X0, Y0
+from helpers import GK, X0, Y0
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box

@@ -18,7 +18,7 @@ import rasterio
 import rasterio.features
 import shapely
 from affine import Affine
-from conftest import DEMO, GK, ROOT, X0, Y0
+from helpers import DEMO, GK, ROOT, X0, Y0
 from pyproj import CRS
 from shapely.geometry import box
 

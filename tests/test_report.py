@@ -206,13 +206,21 @@ def test_demo_rule_table_has_every_rule_with_status_limit_and_clause(
 ) -> None:
     _, page = demo_zh
     rows = _rule_rows(page)
-    assert list(rows) == list(demo_hebi.summary["rule_id"])  # every rule, in profile order
+    # every rule: failures first, then warnings and passes (profile order within a
+    # status), the rules not evaluated last, in a table of their own
+    s = demo_hebi.summary
+    rank = s["status"].map({"fail": 0, "warn": 1, "excepted": 2, "pass": 3, "not_evaluated": 4})
+    assert list(rows) == list(s.assign(rank=rank).sort_values("rank", kind="stable")["rule_id"])
     assert len(rows) == 23
+    not_evaluated = {tr.attrs["data-rule"] for tr in page.one("table", class_="ne").iter("tr")
+                     if "data-rule" in tr.attrs}  # fmt: skip
+    assert not_evaluated == set(s.loc[s["status"] == "not_evaluated", "rule_id"])
     for r in demo_hebi.summary.itertuples():
         tr = rows[r.rule_id]
         assert tr.attrs["data-status"] == r.status
-        badge = tr.one("span", class_="badge").text()
-        assert badge == LABELS["zh"][f"status.{r.status}"]
+        if r.status != "not_evaluated":
+            badge = tr.one("span", class_="badge").text()
+            assert badge == LABELS["zh"][f"status.{r.status}"]
         assert r.title in tr.text()
     cells = [td.text() for td in rows["SQ01"].iter("td")]
     assert cells[3] == "3 / 2 / 0"  # checked / failed / excepted
@@ -226,10 +234,8 @@ def test_demo_rule_table_has_every_rule_with_status_limit_and_clause(
     assert [td.text() for td in rows["EC01"].iter("td")][4:6] == ["60.0 米", "≥ 100.0 米"]
     assert [td.text() for td in rows["GR03"].iter("td")][6] == "2025"
     # not evaluated: the reason, in Chinese
-    assert rows["PM01"].one("div", class_="reason").text().startswith("未评估原因：缺少透水面数据")
-    assert (
-        rows["BH01"].one("div", class_="reason").text() == "未评估原因：方案缺少建筑图层 buildings"
-    )
+    assert rows["PM01"].one("td", class_="reason").text().startswith("缺少透水面数据")
+    assert rows["BH01"].one("td", class_="reason").text() == "方案缺少建筑图层 buildings"
 
 
 def test_demo_every_violation_has_its_section(demo_hebi: Result, demo_zh: tuple[str, Node]) -> None:
@@ -305,7 +311,7 @@ def test_demo_sections_most_severe_first(demo_hebi: Result, demo_zh: tuple[str, 
 
 def test_demo_plaza_clause_and_rule_links(demo_zh: tuple[str, Node]) -> None:
     text, page = demo_zh
-    assert "广场集中硬地面积不超过 1 公顷" in text
+    assert '广场集中硬地面积不超过 1 <span class="nb">公顷</span>' in text  # kept on one line
     a = _articles(page)[("SQ01", "Q1")]
     assert _facts(a)["量测值 Measured"] == "2.50 公顷"
     assert "“广场集中硬地面积不超过 1 公顷”" in a.one("p", class_="sentence").text()
@@ -380,9 +386,7 @@ def test_english_report(demo_hebi: Result, demo_en: tuple[str, Node]) -> None:
     assert facts["Method"].startswith("width of the road-land polygon across its centreline")
     rows = _rule_rows(page)
     assert [td.text() for td in rows["SQ01"].iter("td")][4:6] == ["2.50 ha", "≤ 1.00 ha"]
-    assert rows["BH01"].one("div", class_="reason").text() == (
-        "not evaluated: the scheme has no 'buildings' layer"
-    )
+    assert rows["BH01"].one("td", class_="reason").text() == "the scheme has no 'buildings' layer"
     assert rows["SQ01"].one("span", class_="badge").text() == "fail"
     assert "Urban cluster area" in rows["CL01"].text()
 
@@ -474,12 +478,10 @@ def test_map_link_encodes_like_encode_uri_component() -> None:
 def test_nanjing_report(nanjing: Result, nanjing_zh: tuple[str, Node]) -> None:
     text, page = nanjing_zh
     rows = _rule_rows(page)
-    assert list(rows) == ["CL01", "CL02", "EC01", "EC02", "GR01", "GR02", "RD01", "SQ01"]
+    assert list(rows) == ["GR01", "GR02", "SQ01", "RD01", "CL01", "CL02", "EC01", "EC02"]
     for r in nanjing.summary.itertuples():
         assert rows[r.rule_id].attrs["data-status"] == r.status
-    assert rows["CL01"].one("div", class_="reason").text() == (
-        "未评估原因：方案缺少组团边界图层 clusters"
-    )
+    assert rows["CL01"].one("td", class_="reason").text() == "方案缺少组团边界图层 clusters"
     assert "EPSG:4549 CGCS2000 / 3-degree Gauss-Kruger CM 120E" in text
     articles = _articles(page)
     v = _violations(nanjing)
@@ -557,18 +559,25 @@ def test_findings_gpkg_demo(demo_hebi: Result, tmp_path: Path) -> None:
     f = demo_hebi.findings
     written = f[f["status"] != "pass"]
     codes = sorted(set(written["rule_id"]))
+    evaluated = sorted(set(written.loc[written["status"] != "not_evaluated", "rule_id"]))
+    not_evaluated = written[written["status"] == "not_evaluated"]
     # one layer per rule; rules mixing lines and areas are split by family
     assert layers["EC02_polygons"] == "MultiPolygon" and layers["EC02_lines"] == "MultiLineString"
     assert layers["RD01_polygons"] == "MultiPolygon" and layers["RD01_lines"] == "MultiLineString"
     assert layers["EC01"] == "MultiPolygon" and layers["GR03"] == "MultiPolygon"
-    assert layers["BH01"] is None  # not evaluated: a table without geometry
-    assert layers["summary"] is None
-    assert sorted(n.split("_")[0] for n in layers if n != "summary") == sorted(
-        [*codes, "EC02", "RD01"]
+    # the rules not evaluated: one table, not a table per rule
+    assert "BH01" not in layers and layers["not_evaluated"] is None
+    assert layers["summary"] is None and layers["layer_styles"] is None
+    tables = {"summary", "not_evaluated", "layer_styles"}
+    assert sorted(n.split("_")[0] for n in layers if n not in tables) == sorted(
+        [*evaluated, "EC02", "RD01"]
     )
     for code in codes:
         names = [n for n in layers if n.split("_")[0] == code]
         frames = [pyogrio.read_dataframe(path, layer=n) for n in names]
+        if not names:
+            ne = pyogrio.read_dataframe(path, layer="not_evaluated")
+            frames = [ne[ne["rule_id"] == code]]
         back = pd.concat(frames, ignore_index=True)
         expected = written[written["rule_id"] == code]
         assert len(back) == len(expected), code
@@ -597,7 +606,9 @@ def test_findings_gpkg_demo(demo_hebi: Result, tmp_path: Path) -> None:
     )
     gr03 = pyogrio.read_dataframe(path, layer="GR03")
     assert gr03["year"].tolist() == [2025]
-    bh01 = pyogrio.read_dataframe(path, layer="BH01")
+    ne = pyogrio.read_dataframe(path, layer="not_evaluated")
+    assert sorted(ne["rule_id"]) == sorted(not_evaluated["rule_id"])
+    bh01 = ne[ne["rule_id"] == "BH01"]
     assert bh01["status"].tolist() == ["not_evaluated"]
     assert bh01["message"].iloc[0].startswith("新建250米以上建筑（BH01）未评估：方案缺少建筑图层")
     summary = pyogrio.read_dataframe(path, layer="summary")
@@ -611,20 +622,18 @@ def test_findings_gpkg_nanjing_and_passes(nanjing: Result, tmp_path: Path) -> No
     write_findings_gpkg(nanjing, path)
     layers = _gpkg_layers(path)
     assert layers == {
-        "CL01": None,
-        "CL02": None,
-        "EC01": None,
-        "EC02": None,
         "GR01": "MultiPolygon",
         "GR02": "MultiPolygon",
         "RD01": "MultiLineString",
         "SQ01": "MultiPolygon",
+        "not_evaluated": None,
         "summary": None,
+        "layer_styles": None,
     }
     counts = {n: pyogrio.read_info(path, layer=n)["features"] for n in layers}
     assert counts == {
-        "CL01": 1, "CL02": 1, "EC01": 1, "EC02": 1,
-        "GR01": 9, "GR02": 8, "RD01": 2, "SQ01": 1, "summary": 8,
+        "GR01": 9, "GR02": 8, "RD01": 2, "SQ01": 1, "not_evaluated": 4, "summary": 8,
+        "layer_styles": 4,
     }  # fmt: skip
     rd01 = pyogrio.read_dataframe(path, layer="RD01")
     assert rd01["estimated"].tolist() == [True, True]

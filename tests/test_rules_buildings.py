@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import GK, X0, Y0, make_rule, make_scheme, run_rule
+from helpers import GK, X0, Y0, by_id, evaluate_rule, layer, make_rule, make_scheme
 from shapely.geometry import box
 
 import compliance
@@ -30,15 +30,6 @@ from compliance.rules.registry import CHECKS
 def b(fid: str, x: float, y: float, w: float = 20.0, d: float = 20.0, **attrs: object) -> dict:
     """A building record: a w × d m box with its lower-left corner at (X0 + x, Y0 + y)."""
     return {"id": fid, "geometry": box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + d), **attrs}
-
-
-def layer(*records: dict) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(list(records), geometry="geometry", crs=GK)
-
-
-def by_id(result: compliance.Result) -> dict[str, dict]:
-    f = result.findings
-    return {r["feature_id"]: r for r in f.to_dict("records")}
 
 
 def summary(result: compliance.Result) -> dict:
@@ -95,7 +86,7 @@ def test_bh01_height_over_250_fails_and_old_buildings_are_skipped():
             b("C", 200, 0, height_m=300.0, is_new=False),
         )
     )
-    r = run_rule(scheme, height_rule())
+    r = evaluate_rule(scheme, height_rule())
     f = by_id(r)
     assert set(f) == {"A", "B"}
     assert (f["A"]["status"], f["A"]["measured"], f["A"]["estimated"]) == ("fail", 260.0, False)
@@ -114,7 +105,7 @@ def test_bh01_height_from_floors_is_estimated_and_a_failure_warns():
             b("F", 200, 0, floors=np.nan, height_m=np.nan, is_new=True),
         )
     )
-    r = run_rule(scheme, height_rule())
+    r = evaluate_rule(scheme, height_rule())
     f = by_id(r)
     assert (f["D"]["status"], f["D"]["measured"], f["D"]["estimated"]) == ("warn", 270.0, True)
     assert (f["E"]["status"], f["E"]["measured"], f["E"]["estimated"]) == ("pass", 240.0, True)
@@ -134,7 +125,7 @@ def test_bh03_residential_over_100_fails_other_uses_skipped():
             b("O1", 200, 0, height_m=150.0, use="office", is_new=True),
         )
     )
-    r = run_rule(scheme, height_rule("BH03", 100.0, uses=res))
+    r = evaluate_rule(scheme, height_rule("BH03", 100.0, uses=res))
     f = by_id(r)
     assert (f["R1"]["status"], f["R1"]["measured"]) == ("fail", 110.0)
     assert (f["R2"]["status"], f["R2"]["measured"]) == ("pass", 99.0)
@@ -146,7 +137,7 @@ def test_bh03_residential_over_100_fails_other_uses_skipped():
 
 def test_bh01_nothing_in_scope_is_not_evaluated_with_the_reasons():
     scheme = make_scheme(buildings=layer(b("A", 0, 0, height_m=300.0, is_new=False)))
-    r = run_rule(scheme, height_rule())
+    r = evaluate_rule(scheme, height_rule())
     f = r.findings.iloc[0]
     assert f["status"] == "not_evaluated"
     assert "没有在适用范围内且数据齐全的建筑（非新建 1 个）" in f["message"]
@@ -156,7 +147,7 @@ def test_bh01_nothing_in_scope_is_not_evaluated_with_the_reasons():
 
 def test_bh01_new_only_without_is_new_is_not_evaluated():
     scheme = make_scheme(buildings=layer(b("A", 0, 0, height_m=300.0)))
-    r = run_rule(scheme, height_rule())
+    r = evaluate_rule(scheme, height_rule())
     f = r.findings.iloc[0]
     assert f["status"] == "not_evaluated"
     assert "is_new" in f["message"] and "is_new" in f["message_en"]
@@ -164,14 +155,14 @@ def test_bh01_new_only_without_is_new_is_not_evaluated():
 
 def test_bh01_without_height_or_floors_fields_is_not_evaluated():
     scheme = make_scheme(buildings=layer(b("A", 0, 0, is_new=True)))
-    f = run_rule(scheme, height_rule()).findings.iloc[0]
+    f = evaluate_rule(scheme, height_rule()).findings.iloc[0]
     assert f["status"] == "not_evaluated"
     assert "height_m" in f["message"] and "floors" in f["message"]
 
 
 def test_bh01_without_buildings_layer_is_not_evaluated():
     scheme = make_scheme(renewal_units=layer(b("U", 0, 0)))
-    f = run_rule(scheme, height_rule()).findings.iloc[0]
+    f = evaluate_rule(scheme, height_rule()).findings.iloc[0]
     assert f["status"] == "not_evaluated" and "buildings" in f["message"]
 
 
@@ -198,7 +189,7 @@ def clustering_rule(**params: object) -> compliance.Rule:
 
 
 def test_bh02_neighbours_pass_at_300_m_and_fail_at_2000_m():
-    r = run_rule(tall_scheme(), clustering_rule())
+    r = evaluate_rule(tall_scheme(), clustering_rule())
     f = by_id(r)
     assert set(f) == {"A", "B", "C"}
     assert (f["A"]["status"], f["A"]["measured"]) == ("pass", 300.0)
@@ -215,7 +206,7 @@ def test_bh02_a_lone_tall_building_fails():
     scheme = make_scheme(
         buildings=layer(b("A", 0, 0, 50, 50, height_m=120.0), b("L", 100, 0, height_m=20.0))
     )
-    f = by_id(run_rule(scheme, clustering_rule()))
+    f = by_id(evaluate_rule(scheme, clustering_rule()))
     assert f["A"]["status"] == "fail" and math.isnan(f["A"]["measured"])
     assert "方案中没有其他高度超过 100 米的建筑" in f["A"]["message"]
 
@@ -224,7 +215,7 @@ def test_bh02_zones_distance_to_height_zone_with_limit_zero():
     zones = gpd.GeoDataFrame(
         {"name": ["CBD"]}, geometry=[box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 200)], crs=GK
     )
-    r = run_rule(tall_scheme(height_zones=zones), clustering_rule(method="zones"))
+    r = evaluate_rule(tall_scheme(height_zones=zones), clustering_rule(method="zones"))
     f = by_id(r)
     assert (f["A"]["status"], f["A"]["measured"], f["A"]["limit"]) == ("pass", 0.0, 0.0)
     assert (f["C"]["status"], f["C"]["measured"], f["C"]["limit"]) == ("fail", 1850.0, 0.0)
@@ -233,7 +224,7 @@ def test_bh02_zones_distance_to_height_zone_with_limit_zero():
 
 
 def test_bh02_zones_without_height_zones_layer_is_not_evaluated():
-    f = run_rule(tall_scheme(), clustering_rule(method="zones")).findings.iloc[0]
+    f = evaluate_rule(tall_scheme(), clustering_rule(method="zones")).findings.iloc[0]
     assert f["status"] == "not_evaluated" and "height_zones" in f["message"]
 
 
@@ -254,7 +245,7 @@ def test_bh04_floors_of_new_housing():
             b("OLD", 200, 0, floors=25.0, height_m=np.nan, use="residential", is_new=False),
         )
     )
-    r = run_rule(scheme, floors_rule())
+    r = evaluate_rule(scheme, floors_rule())
     f = by_id(r)
     assert set(f) == {"R20", "R18", "H57"}
     assert (f["R20"]["status"], f["R20"]["measured"], f["R20"]["estimated"]) == ("fail", 20, False)
@@ -270,13 +261,13 @@ def test_bh04_floors_of_new_housing():
 
 def test_bh04_alxa_limit_of_12_floors():
     scheme = make_scheme(buildings=layer(b("R", 0, 0, floors=13.0, use="residential", is_new=True)))
-    f = by_id(run_rule(scheme, floors_rule(12.0)))
+    f = by_id(evaluate_rule(scheme, floors_rule(12.0)))
     assert (f["R"]["status"], f["R"]["measured"], f["R"]["limit"]) == ("fail", 13.0, 12.0)
 
 
 def test_bh04_without_use_field_is_not_evaluated():
     scheme = make_scheme(buildings=layer(b("R", 0, 0, floors=20.0, is_new=True)))
-    f = run_rule(scheme, floors_rule()).findings.iloc[0]
+    f = evaluate_rule(scheme, floors_rule()).findings.iloc[0]
     assert f["status"] == "not_evaluated" and "use" in f["message_en"]
 
 
@@ -298,7 +289,7 @@ def test_bh05_low_rise_share(high_m2, status, share):
             b("OLD", 400, 0, floors=3.0, floor_area_m2=9_000.0, use="住宅", is_new=False),
         )
     )
-    r = run_rule(scheme, low_rise_rule())
+    r = evaluate_rule(scheme, low_rise_rule())
     f = by_id(r)["*"]
     assert (f["status"], f["estimated"]) == (status, False)
     assert f["measured"] == pytest.approx(share, abs=1e-9)
@@ -319,7 +310,7 @@ def test_bh05_floor_area_from_footprint_is_estimated_and_warns():
             b("HIGH", 200, 0, 50, 40, floors=20.0, use="residential", is_new=True),
         )
     )
-    f = by_id(run_rule(scheme, low_rise_rule()))["*"]
+    f = by_id(evaluate_rule(scheme, low_rise_rule()))["*"]
     assert (f["status"], f["estimated"]) == ("warn", True)
     assert f["measured"] == pytest.approx(100 * 20_000 / 60_000, abs=1e-9)
 
@@ -341,7 +332,7 @@ def test_en01_pv_coverage_per_building():
             b("NP", 200, 0, use="office", pv_area_m2=np.nan, roof_area_m2=500.0, is_new=True),
         )
     )
-    r = run_rule(scheme, pv_rule())
+    r = evaluate_rule(scheme, pv_rule())
     f = by_id(r)
     assert set(f) == {"OF", "SC", "FA"}
     assert (f["OF"]["status"], f["OF"]["measured"]) == ("pass", 60.0)
@@ -357,7 +348,7 @@ def test_en01_pv_coverage_per_building():
 
 def test_en01_without_pv_field_is_not_evaluated():
     scheme = make_scheme(buildings=layer(b("OF", 0, 0, use="office", is_new=True)))
-    f = run_rule(scheme, pv_rule()).findings.iloc[0]
+    f = evaluate_rule(scheme, pv_rule()).findings.iloc[0]
     assert f["status"] == "not_evaluated" and "pv_area_m2" in f["message"]
 
 
@@ -380,7 +371,7 @@ def test_en02_solar_thermal_scope_and_values():
             b("RH", 200, 0, use="住宅", height_m=30.0, solar_thermal=True, is_new=True),
         )
     )
-    r = run_rule(scheme, solar_rule())
+    r = evaluate_rule(scheme, solar_rule())
     f = by_id(r)
     assert set(f) == {"R9", "HO", "RH"}
     assert (f["R9"]["status"], f["R9"]["measured"]) == ("warn", 0.0)
@@ -395,7 +386,7 @@ def test_en02_solar_thermal_scope_and_values():
 
 def test_en02_without_solar_thermal_field_is_not_evaluated():
     scheme = make_scheme(buildings=layer(b("R9", 0, 0, use="residential", floors=9.0, is_new=True)))
-    f = run_rule(scheme, solar_rule()).findings.iloc[0]
+    f = evaluate_rule(scheme, solar_rule()).findings.iloc[0]
     assert f["status"] == "not_evaluated"
     assert "solar_thermal" in f["message"] and "solar_thermal" in f["message_en"]
 
@@ -424,7 +415,7 @@ def test_gb01_large_public_buildings_need_one_star():
             b("PNA", 150, 0, use="public", floor_area_m2=30_000.0, green_star=np.nan, is_new=True),
         )
     )
-    r = run_rule(scheme, star_rule(tiers))
+    r = evaluate_rule(scheme, star_rule(tiers))
     f = by_id(r)
     assert set(f) == {"P25", "P30"}
     assert (f["P25"]["status"], f["P25"]["measured"], f["P25"]["limit"]) == ("fail", 0.0, 1.0)
@@ -446,7 +437,7 @@ def test_gb01_government_investment_needs_two_stars():
             b("P", 50, 0, use="public", investor="private", green_star=1.0, is_new=True),
         )
     )
-    f = by_id(run_rule(scheme, star_rule(tiers)))
+    f = by_id(evaluate_rule(scheme, star_rule(tiers)))
     assert (f["G"]["status"], f["G"]["measured"], f["G"]["limit"]) == ("fail", 1.0, 2.0)
     assert (f["P"]["status"], f["P"]["measured"], f["P"]["limit"]) == ("pass", 1.0, 1.0)
     assert "适用要求：投资主体为 Government，不低于 2 星" in f["G"]["message"]
@@ -478,11 +469,11 @@ def test_gb01_per_row_limits_and_undecidable_buildings_without_the_engine():
 
 def test_gb01_missing_fields_are_not_evaluated():
     no_star = make_scheme(buildings=layer(b("G", 0, 0, investor="government", is_new=True)))
-    f = run_rule(no_star, star_rule([{"stars": 1}])).findings.iloc[0]
+    f = evaluate_rule(no_star, star_rule([{"stars": 1}])).findings.iloc[0]
     assert f["status"] == "not_evaluated" and "green_star" in f["message"]
     no_investor = make_scheme(buildings=layer(b("G", 0, 0, green_star=1.0, is_new=True)))
     tiers = [{"investors": ["government"], "stars": 2}]
-    f = run_rule(no_investor, star_rule(tiers)).findings.iloc[0]
+    f = evaluate_rule(no_investor, star_rule(tiers)).findings.iloc[0]
     assert f["status"] == "not_evaluated" and "investor" in f["message"]
 
 
@@ -514,7 +505,7 @@ def test_ur01_from_unit_attributes():
             demolished_floor_area_m2=10_000.0,
         ),
     )
-    r = run_rule(make_scheme(renewal_units=units), demolition_rule())
+    r = evaluate_rule(make_scheme(renewal_units=units), demolition_rule())
     f = by_id(r)
     assert (f["U1"]["status"], f["U1"]["measured"], f["U1"]["estimated"]) == ("fail", 25.0, False)
     assert (f["U2"]["status"], f["U2"]["measured"]) == ("pass", 10.0)
@@ -533,7 +524,7 @@ def test_ur01_from_buildings_inside():
         b("D", 610, 10, 50, 40, floors=5.0, demolished=True, is_new=False),
         b("E", 700, 10, floor_area_m2=90_000.0, demolished=False, is_new=False),
     )
-    r = run_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
+    r = evaluate_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
     f = by_id(r)
     assert (f["U1"]["status"], f["U1"]["measured"], f["U1"]["estimated"]) == ("fail", 25.0, False)
     assert "拆除建筑面积 30,000 平方米 / 现状建筑面积 120,000 平方米" in f["U1"]["message"]
@@ -547,7 +538,9 @@ def test_ur01_estimated_failure_warns():
         b("D", 10, 10, 50, 40, floors=10.0, demolished=True, is_new=False),  # 20,000 m2
         b("E", 100, 10, floor_area_m2=30_000.0, demolished=False, is_new=False),
     )
-    f = by_id(run_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule()))
+    f = by_id(
+        evaluate_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
+    )
     assert (f["U1"]["status"], f["U1"]["measured"], f["U1"]["estimated"]) == ("warn", 40.0, True)
 
 
@@ -562,7 +555,7 @@ def test_ur01_units_lacking_floor_areas_are_skipped():
         b("E", 100, 10, 50, 40, floors=np.nan, floor_area_m2=16_000.0, demolished=False),
         b("X", 700, 10, floors=np.nan, floor_area_m2=np.nan, demolished=False),
     )
-    r = run_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
+    r = evaluate_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
     f = by_id(r)
     assert set(f) == {"U1"}
     assert (f["U1"]["status"], f["U1"]["measured"]) == ("pass", pytest.approx(20.0))
@@ -576,7 +569,7 @@ def test_ur01_units_lacking_floor_areas_are_skipped():
 def test_ur01_without_floor_areas_is_not_evaluated():
     units = layer(b("U1", 0, 0, 500, 500))
     buildings = layer(b("A", 10, 10, floor_area_m2=30_000.0, is_new=False))  # no 'demolished'
-    f = run_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
+    f = evaluate_rule(make_scheme(renewal_units=units, buildings=buildings), demolition_rule())
     row = f.findings.iloc[0]
     assert row["status"] == "not_evaluated"
     assert "demolished" in row["message"] and "existing_floor_area_m2" in row["message"]

@@ -17,9 +17,20 @@ import pytest
 import rasterio
 import rasterio.features
 from affine import Affine
-from conftest import GK, ROOT, X0, Y0, make_rule, make_scheme, run_rule
+from helpers import (
+    GK,
+    ROOT,
+    X0,
+    Y0,
+    by_id,
+    evaluate_rule,
+    layer,
+    line,
+    make_rule,
+    make_scheme,
+    poly,
+)
 from pyproj import CRS
-from shapely.geometry import LineString, box
 
 import compliance
 from compliance.reading.scheme import RasterInput
@@ -31,20 +42,6 @@ NANJING = ROOT / "sample_data" / "nanjing_xinjiekou" / "scheme.gpkg"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def poly(fid: str, x1: float, y1: float, x2: float, y2: float, **attrs: object) -> dict:
-    """A box record in local metres."""
-    return {"id": fid, "geometry": box(X0 + x1, Y0 + y1, X0 + x2, Y0 + y2), **attrs}
-
-
-def line(fid: str, *pts: tuple[float, float], **attrs: object) -> dict:
-    """A line record in local metres."""
-    return {"id": fid, "geometry": LineString([(X0 + x, Y0 + y) for x, y in pts]), **attrs}
-
-
-def layer(*records: dict) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(list(records), geometry="geometry", crs=GK)
 
 
 def write_raster(
@@ -89,10 +86,6 @@ def rows(scheme: compliance.Scheme, rule: compliance.Rule) -> dict[str, dict]:
     ev = evaluate(scheme, rule)
     assert ev.rows is not None, ev.not_evaluated
     return {r["feature_id"]: r for r in ev.rows.to_dict("records")}
-
-
-def by_id(result: compliance.Result) -> dict[str, dict]:
-    return {r["feature_id"]: r for r in result.findings.to_dict("records")}
 
 
 def not_evaluated_reason(scheme: compliance.Scheme, rule: compliance.Rule) -> str:
@@ -180,7 +173,7 @@ def demo_clusters(**attrs: object) -> gpd.GeoDataFrame:
 
 def test_cl02_population_from_the_raster_when_no_attribute_exists():
     scheme = with_rasters(make_scheme(clusters=demo_clusters()), population=POP)
-    f = by_id(run_rule(scheme, cl02()))
+    f = by_id(evaluate_rule(scheme, cl02()))
     assert f["N"]["measured"] == pytest.approx(12_500, rel=1e-9)
     assert f["S"]["measured"] == pytest.approx(8_000, rel=1e-9)
     assert f["E"]["measured"] == pytest.approx(7_500, rel=1e-9)
@@ -195,7 +188,7 @@ def test_cl02_attribute_then_parcels_then_raster():
     clusters["population"] = [560_000.0, np.nan, np.nan, np.nan]  # N: 10,000/km2
     parcels = layer(poly("P", 100, 100, 4900, 5900, population=300_000))  # inside S
     scheme = with_rasters(make_scheme(clusters=clusters, parcels=parcels), population=POP)
-    f = by_id(run_rule(scheme, cl02()))
+    f = by_id(evaluate_rule(scheme, cl02()))
     assert f["N"]["measured"] == pytest.approx(10_000)  # attribute, not the raster's 12,500
     assert f["S"]["measured"] == pytest.approx(10_000)  # parcels, not the raster's 8,000
     assert f["E"]["measured"] == pytest.approx(7_500)  # raster
@@ -214,7 +207,7 @@ def test_cl02_without_any_population_names_the_raster():
 
 def test_cl03_grid_from_the_population_raster():
     scheme = with_rasters(make_scheme(clusters=layer(poly("S", 0, 0, 5000, 6000))), population=POP)
-    result = run_rule(scheme, cl03())
+    result = evaluate_rule(scheme, cl03())
     f = by_id(result)
     assert len(f) == 30  # 5 × 6 cells of 1 km
     assert {round(r["measured"], 6) for r in f.values()} == {8_000.0}
@@ -231,7 +224,7 @@ def test_cl03_grid_fails_the_dense_cell(tmp_path):
     scheme = with_rasters(
         make_scheme(boundary=layer(poly("b", 0, 0, 2000, 1000))), population=raster
     )
-    f = by_id(run_rule(scheme, cl03()))  # no clusters: the grid lies over the boundary
+    f = by_id(evaluate_rule(scheme, cl03()))  # no clusters: the grid lies over the boundary
     assert f["520000,3950000"]["measured"] == pytest.approx(20_000)
     assert f["520000,3950000"]["status"] == "fail"
     assert f["521000,3950000"]["measured"] == pytest.approx(10_000)
@@ -245,7 +238,7 @@ def test_cl03_grid_from_parcels_with_partial_cells():
         poly("P1", 0, 0, 500, 1000, population=16_000),  # cell 1: 16,000 in 1 km2
         poly("P2", 1000, 0, 1500, 1000, population=3_000),  # cell 2: half inside
     )
-    result = run_rule(make_scheme(clusters=clusters, parcels=parcels), cl03())
+    result = evaluate_rule(make_scheme(clusters=clusters, parcels=parcels), cl03())
     f = by_id(result)
     assert f["520000,3950000"]["measured"] == pytest.approx(16_000)
     assert f["520000,3950000"]["status"] == "fail"
@@ -255,7 +248,9 @@ def test_cl03_grid_from_parcels_with_partial_cells():
     s = result.summary.iloc[0]
     assert s["skipped"] == 1 and "without population data" in s["note"]
 
-    stricter = run_rule(make_scheme(clusters=clusters, parcels=parcels), cl03(min_cell_share=0.6))
+    stricter = evaluate_rule(
+        make_scheme(clusters=clusters, parcels=parcels), cl03(min_cell_share=0.6)
+    )
     assert "521000,3950000" not in by_id(stricter)
     assert "less than 60% inside" in stricter.summary.iloc[0]["note"]
 
@@ -266,7 +261,7 @@ def test_cl03_parcel_method():
         poly("P2", 1000, 0, 1500, 1000, population=3_000),
         poly("P3", 2000, 0, 2500, 1000),
     )
-    result = run_rule(make_scheme(parcels=parcels), cl03(method="parcels"))
+    result = evaluate_rule(make_scheme(parcels=parcels), cl03(method="parcels"))
     f = by_id(result)
     assert (f["P1"]["measured"], f["P1"]["status"]) == (pytest.approx(20_000), "fail")
     assert (f["P2"]["measured"], f["P2"]["status"]) == (pytest.approx(6_000), "pass")
@@ -293,7 +288,7 @@ def test_rd02_dual_carriageway_counts_once():
         line("D1", (0, 500), (1000, 500), road_class="primary", oneway=True),
         line("D2", (1000, 520), (0, 520), road_class="primary", oneway=True),
     )
-    f = by_id(run_rule(make_scheme(boundary=km2_boundary(), roads=roads), rd02()))
+    f = by_id(evaluate_rule(make_scheme(boundary=km2_boundary(), roads=roads), rd02()))
     assert f["b"]["measured"] == pytest.approx(1.0)
     assert f["b"]["status"] == "fail"
     assert "2 条单向行驶的双幅路分幅按一半计" in f["b"]["message"]
@@ -309,7 +304,7 @@ def test_rd02_classes_clipping_and_road_land():
         line("O", (0, 900), (1000, 900), road_class="residential", oneway=True),  # not dual
         poly("P", 0, 950, 1000, 990, road_class="primary"),  # road land: skipped
     )
-    result = run_rule(make_scheme(boundary=km2_boundary(), roads=roads), rd02())
+    result = evaluate_rule(make_scheme(boundary=km2_boundary(), roads=roads), rd02())
     f = by_id(result)
     assert f["b"]["measured"] == pytest.approx(4.0)
     assert f["b"]["status"] == "fail"
@@ -319,14 +314,14 @@ def test_rd02_classes_clipping_and_road_land():
 
 def test_rd02_dense_network_passes():
     roads = layer(*(line(f"R{i}", (0, y), (1000, y)) for i, y in enumerate(range(50, 1000, 100))))
-    f = by_id(run_rule(make_scheme(boundary=km2_boundary(), roads=roads), rd02()))
+    f = by_id(evaluate_rule(make_scheme(boundary=km2_boundary(), roads=roads), rd02()))
     assert (f["b"]["measured"], f["b"]["status"]) == (pytest.approx(10.0), "pass")
 
 
 def test_rd02_falls_back_to_the_union_of_clusters():
     clusters = layer(poly("A", 0, 0, 1000, 1000), poly("B", 1000, 0, 2000, 1000))
     roads = layer(*(line(f"R{i}", (0, y), (2000, y)) for i, y in enumerate(range(50, 1000, 100))))
-    f = by_id(run_rule(make_scheme(clusters=clusters, roads=roads), rd02()))
+    f = by_id(evaluate_rule(make_scheme(clusters=clusters, roads=roads), rd02()))
     assert list(f) == ["*"]
     assert f["*"]["measured"] == pytest.approx(10.0)
     assert "the union of 'clusters'" in f["*"]["method"]
@@ -355,16 +350,20 @@ def test_gr04_from_green_spaces_and_green_parcels():
     )
     parcels = layer(poly("Q", 500, 0, 650, 1000, land_use="1402"))  # protective, 15 ha
     f = by_id(
-        run_rule(make_scheme(boundary=km2_boundary(), green_spaces=greens, parcels=parcels), gr04())
+        evaluate_rule(
+            make_scheme(boundary=km2_boundary(), green_spaces=greens, parcels=parcels), gr04()
+        )
     )
     assert (f["b"]["measured"], f["b"]["status"]) == (pytest.approx(40.0), "pass")
     assert "面积 40.0 公顷，范围面积 100.0 公顷" in f["b"]["message"]
 
-    only_park = run_rule(make_scheme(boundary=km2_boundary(), green_spaces=greens), gr04())
+    only_park = evaluate_rule(make_scheme(boundary=km2_boundary(), green_spaces=greens), gr04())
     g = by_id(only_park)["b"]
     assert (g["measured"], g["status"]) == (pytest.approx(25.0), "fail")
     parks = by_id(
-        run_rule(make_scheme(boundary=km2_boundary(), green_spaces=greens), gr04(kinds=["park"]))
+        evaluate_rule(
+            make_scheme(boundary=km2_boundary(), green_spaces=greens), gr04(kinds=["park"])
+        )
     )
     assert parks["b"]["measured"] == pytest.approx(20.0)
 
@@ -377,12 +376,12 @@ def test_gr04_from_a_land_cover_raster(tmp_path):
     raster = write_raster(tmp_path / "landcover.tif", lc)
     boundary = layer(poly("B1", 0, 0, 1000, 1000), poly("B2", 450, 0, 1000, 1000))
     scheme = with_rasters(make_scheme(boundary=boundary), landcover=raster)
-    f = by_id(run_rule(scheme, gr04()))
+    f = by_id(evaluate_rule(scheme, gr04()))
     assert (f["B1"]["measured"], f["B1"]["status"]) == (pytest.approx(40.0), "pass")
     assert (f["B2"]["measured"], f["B2"]["status"]) == (pytest.approx(0.0), "fail")
     assert "land-cover raster landcover.tif (EPSG:4547)" in f["B1"]["method"]
     assert "ESA WorldCover" in f["B1"]["message"]
-    grass = by_id(run_rule(scheme, gr04(landcover_classes=[30])))
+    grass = by_id(evaluate_rule(scheme, gr04(landcover_classes=[30])))
     assert grass["B1"]["measured"] == pytest.approx(10.0)
 
 
@@ -430,7 +429,7 @@ def test_gr05_population_from_the_raster_or_parcels():
 def test_gr05_findings_through_the_engine():
     boundary = layer(poly("B", 0, 0, 1000, 1000, population=20_000))
     greens = layer(poly("P", 0, 0, 300, 500, kind="park"))
-    f = by_id(run_rule(make_scheme(boundary=boundary, green_spaces=greens), gr05()))
+    f = by_id(evaluate_rule(make_scheme(boundary=boundary, green_spaces=greens), gr05()))
     assert (f["B"]["status"], f["B"]["measured"]) == ("fail", pytest.approx(7.5))
 
 
@@ -472,7 +471,7 @@ def test_gr06_population_from_the_raster_and_missing_inputs():
 
 def test_gr06_findings_through_the_engine():
     ways = layer(line("W", (0, 500), (1000, 500)))
-    f = by_id(run_rule(make_scheme(boundary=km2_boundary(), greenways=ways), gr06()))
+    f = by_id(evaluate_rule(make_scheme(boundary=km2_boundary(), greenways=ways), gr06()))
     assert (f["b"]["status"], f["b"]["measured"]) == ("fail", pytest.approx(1.0))
 
 
@@ -493,7 +492,7 @@ def pm_parcels() -> gpd.GeoDataFrame:
 
 
 def test_pm01_from_parcels_permeable_area():
-    f = by_id(run_rule(make_scheme(boundary=pm_boundary(), parcels=pm_parcels()), pm01()))
+    f = by_id(evaluate_rule(make_scheme(boundary=pm_boundary(), parcels=pm_parcels()), pm01()))
     # (5,000 + 3,000 + 5,000) ÷ (10,000 + 10,000 + 5,000)
     assert (f["B1"]["measured"], f["B1"]["status"]) == (pytest.approx(52.0), "pass")
     assert "B2" not in f  # no parcel, no raster: skipped
@@ -501,7 +500,7 @@ def test_pm01_from_parcels_permeable_area():
     assert "按 3 块有透水面积数据的地块计" in f["B1"]["message"]
     failing = pm_parcels()
     failing["permeable_area_m2"] = [1_000.0, 1_000.0, np.nan, 2_000.0]
-    g = by_id(run_rule(make_scheme(boundary=pm_boundary(), parcels=failing), pm01()))
+    g = by_id(evaluate_rule(make_scheme(boundary=pm_boundary(), parcels=failing), pm01()))
     assert (g["B1"]["measured"], g["B1"]["status"]) == (pytest.approx(12.0), "fail")
 
 
@@ -516,7 +515,7 @@ def test_pm01_from_an_impervious_raster(tmp_path, dtype, low, high, scale):
     values[:, 20:] = 0.9 if dtype == "float32" else 90  # B2: 90 % sealed
     raster = write_raster(tmp_path / "impervious.tif", values)
     scheme = with_rasters(make_scheme(boundary=pm_boundary()), impervious=raster)
-    f = by_id(run_rule(scheme, pm01()))
+    f = by_id(evaluate_rule(scheme, pm01()))
     assert (f["B1"]["measured"], f["B1"]["status"]) == (pytest.approx(50.0), "pass")
     assert (f["B2"]["measured"], f["B2"]["status"]) == (pytest.approx(10.0), "fail")
     assert f"values read as {scale}" in f["B1"]["method"]
@@ -528,7 +527,7 @@ def test_pm01_parcels_first_then_raster_per_polygon(tmp_path):
     scheme = with_rasters(
         make_scheme(boundary=pm_boundary(), parcels=pm_parcels()), impervious=raster
     )
-    f = by_id(run_rule(scheme, pm01()))
+    f = by_id(evaluate_rule(scheme, pm01()))
     assert f["B1"]["measured"] == pytest.approx(52.0)  # parcels win where they are
     assert f["B2"]["measured"] == pytest.approx(10.0)  # the raster elsewhere
     assert "impervious raster impervious.tif" in f["B2"]["method"]
@@ -540,7 +539,7 @@ def test_pm01_from_a_land_cover_raster(tmp_path):
     lc[:, 4] = 80  # water: permeable
     raster = write_raster(tmp_path / "landcover.tif", lc)
     scheme = with_rasters(make_scheme(boundary=pm_boundary()), landcover=raster)
-    f = by_id(run_rule(scheme, pm01()))
+    f = by_id(evaluate_rule(scheme, pm01()))
     assert (f["B1"]["measured"], f["B1"]["status"]) == (pytest.approx(50.0), "pass")
     assert (f["B2"]["measured"], f["B2"]["status"]) == (pytest.approx(0.0), "fail")
 
@@ -548,7 +547,7 @@ def test_pm01_from_a_land_cover_raster(tmp_path):
 def test_pm01_on_nanjing_with_the_derived_impervious_raster():
     raster = RASTERS / "nanjing_impervious.tif"
     scheme = compliance.read_scheme(NANJING, rasters={"impervious": raster})
-    f = run_rule(scheme, pm01()).findings.iloc[0]
+    f = evaluate_rule(scheme, pm01()).findings.iloc[0]
     boundary = scheme.layers["boundary"].to_crs(4549)
     with rasterio.open(raster) as src:
         values = src.read(1)
@@ -578,7 +577,7 @@ def test_dn01_between_six_and_ten_thousand():
         poly("B2", 3000, 0, 4000, 1000, population=12_000),
         poly("B3", 5000, 0, 6000, 1000, population=5_000),
     )
-    f = by_id(run_rule(make_scheme(boundary=boundary), dn01()))
+    f = by_id(evaluate_rule(make_scheme(boundary=boundary), dn01()))
     assert (f["B1"]["measured"], f["B1"]["status"]) == (pytest.approx(8_000), "pass")
     assert (f["B2"]["measured"], f["B2"]["status"]) == (pytest.approx(12_000), "fail")
     assert (f["B3"]["measured"], f["B3"]["status"]) == (pytest.approx(5_000), "fail")
@@ -588,12 +587,12 @@ def test_dn01_between_six_and_ten_thousand():
 def test_dn01_population_from_the_raster_and_from_parcels():
     boundary = layer(poly("S", 0, 0, 5000, 6000), poly("N", 0, 6150, 8000, 13150))
     scheme = with_rasters(make_scheme(boundary=boundary), population=POP)
-    f = by_id(run_rule(scheme, dn01()))
+    f = by_id(evaluate_rule(scheme, dn01()))
     assert (f["S"]["measured"], f["S"]["status"]) == (pytest.approx(8_000, rel=1e-9), "pass")
     assert (f["N"]["measured"], f["N"]["status"]) == (pytest.approx(12_500, rel=1e-9), "fail")
     assert "人口由人口栅格按像元覆盖比例汇总" in f["S"]["message"]
     parcels = layer(poly("R", 0, 0, 1000, 1000, population=270_000))
-    g = by_id(run_rule(make_scheme(boundary=boundary.iloc[:1], parcels=parcels), dn01()))
+    g = by_id(evaluate_rule(make_scheme(boundary=boundary.iloc[:1], parcels=parcels), dn01()))
     assert g["S"]["measured"] == pytest.approx(9_000)
 
 
@@ -667,7 +666,7 @@ def test_dn02_estimated_floor_area_is_marked():
 def test_dn02_estimated_failure_warns_through_the_engine():
     buildings = dn02_buildings(poly("H5", 200, 10, 250, 60, floors=15.0))  # 37,500 estimated
     scheme = make_scheme(boundary=km2_boundary(), parcels=dn02_parcels(), buildings=buildings)
-    f = by_id(run_rule(scheme, dn02()))
+    f = by_id(evaluate_rule(scheme, dn02()))
     assert (f["b"]["status"], f["b"]["measured"]) == ("warn", pytest.approx(0.85))
 
 

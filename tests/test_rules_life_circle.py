@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
-from conftest import X0, Y0, finding, make_rule, make_scheme, run_rule
+from helpers import X0, Y0, evaluate_rule, finding, make_rule, make_scheme
 
 import compliance
 from compliance.rules.checks.life_circle import LifeCircleParams
@@ -50,7 +50,7 @@ def test_straight_fails_on_the_farthest_kind() -> None:
         parcels=parcels(("P", 0, 0)),
         facilities=facilities(("school", pt(600, 0)), ("clinic", pt(0, 1200))),
     )
-    f = finding(run_rule(scheme, lc01(kinds=["school", "clinic"])), "LC01", "P")
+    f = finding(evaluate_rule(scheme, lc01(kinds=["school", "clinic"])), "LC01", "P")
     assert f["status"] == "fail"
     assert f["measured"] == 1200.0
     assert "最远为医疗卫生设施（clinic）1,200.0 米" in f["message"]
@@ -68,7 +68,7 @@ def test_straight_passes_within_the_limit_polygon_at_its_boundary() -> None:
             ("School", pt(0, 600)), (" clinic ", clinic), ("clinic", pt(0, 5000))
         ),
     )
-    result = run_rule(scheme, lc01(kinds=["school", "CLINIC"]))
+    result = evaluate_rule(scheme, lc01(kinds=["school", "CLINIC"]))
     p = finding(result, "LC01", "P")
     assert p["status"] == "pass"
     assert p["measured"] == 900.0  # kind compared case-insensitively, polygon reached at its edge
@@ -85,7 +85,7 @@ def test_missing_kind_fails_unmeasured() -> None:
         parcels=parcels(("P", 0, 0)),
         facilities=facilities(("school", pt(300, 400)), ("clinic", pt(0, 100)), (None, pt(0, 10))),
     )
-    result = run_rule(scheme, lc01(kinds=["school", "clinic", "elderly_care"]))
+    result = evaluate_rule(scheme, lc01(kinds=["school", "clinic", "elderly_care"]))
     f = finding(result, "LC01", "P")
     assert f["status"] == "fail"
     assert np.isnan(f["measured"])
@@ -104,7 +104,7 @@ def test_default_kinds_and_no_facilities_layer() -> None:
         "elderly_care",
         "sports",
     ]
-    result = run_rule(make_scheme(parcels=parcels(("P", 0, 0))), lc01())
+    result = evaluate_rule(make_scheme(parcels=parcels(("P", 0, 0))), lc01())
     f = result.findings.iloc[0]
     assert len(result.findings) == 1
     assert f["status"] == "not_evaluated"
@@ -138,10 +138,10 @@ def l_scheme() -> compliance.Scheme:
 
 def test_network_walk_fails_where_straight_passes() -> None:
     scheme = l_scheme()
-    straight = finding(run_rule(scheme, lc01(kinds=["school"])), "LC01", "P")
+    straight = finding(evaluate_rule(scheme, lc01(kinds=["school"])), "LC01", "P")
     assert straight["status"] == "pass"
     assert straight["measured"] == pytest.approx(700.0, abs=1e-9)
-    walk = finding(run_rule(scheme, lc01(kinds=["school"], method="network")), "LC01", "P")
+    walk = finding(evaluate_rule(scheme, lc01(kinds=["school"], method="network")), "LC01", "P")
     assert walk["status"] == "fail"
     assert walk["measured"] == pytest.approx(30 + 600 + 450 + 40, abs=1e-6)
     assert "farthest: school at 1,120.0 m" in walk["message_en"]
@@ -151,14 +151,14 @@ def test_network_walk_fails_where_straight_passes() -> None:
 
 def test_network_parcel_beyond_snap_is_unreachable() -> None:
     # "far" is centred at (0, 300): its nearest node, A, is 330 m away.
-    result = run_rule(l_scheme(), lc01(kinds=["school"], method="network"))
+    result = evaluate_rule(l_scheme(), lc01(kinds=["school"], method="network"))
     f = finding(result, "LC01", "far")
     assert f["status"] == "fail"
     assert np.isnan(f["measured"])
     assert "representative point 330.0 m from the nearest road node" in f["message_en"]
     assert "unreachable along the network" in f["message_en"]
     assert "超过 200 米的接入距离" in f["message"]
-    wide = run_rule(l_scheme(), lc01(kinds=["school"], method="network", max_snap_m=400))
+    wide = evaluate_rule(l_scheme(), lc01(kinds=["school"], method="network", max_snap_m=400))
     f = finding(wide, "LC01", "far")
     assert f["measured"] == pytest.approx(330 + 1050 + 40, abs=1e-6)
 
@@ -174,7 +174,9 @@ def test_network_facility_beyond_snap_or_cutoff_is_unreachable() -> None:
         facilities=facilities(("clinic", pt(0, 250)), ("market", pt(3500, -30))),
         roads=roads,
     )
-    f = finding(run_rule(scheme, lc01(kinds=["clinic", "market"], method="network")), "LC01", "P")
+    f = finding(
+        evaluate_rule(scheme, lc01(kinds=["clinic", "market"], method="network")), "LC01", "P"
+    )
     assert f["status"] == "fail"
     assert np.isnan(f["measured"])
     assert (
@@ -189,7 +191,7 @@ def test_network_without_roads_is_not_evaluated() -> None:
     scheme = make_scheme(
         parcels=parcels(("P", 0, 0)), facilities=facilities(("school", pt(0, 100)))
     )
-    result = run_rule(scheme, lc01(kinds=["school"], method="network"))
+    result = evaluate_rule(scheme, lc01(kinds=["school"], method="network"))
     assert result.findings["status"].tolist() == ["not_evaluated"]
     assert "roads" in result.findings["message_en"].iloc[0]
 

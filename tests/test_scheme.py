@@ -6,7 +6,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO
+from helpers import DEMO
 from shapely.geometry import LineString, Polygon, box
 
 import compliance
@@ -122,3 +122,21 @@ def test_land_use_codes():
     ]
     assert green_kind(codes).tolist()[5:10] == ["park", "park", "protective", "protective", pd.NA]
     assert is_construction(codes).tolist()[10:15] == [True, True, False, False, False]
+
+
+def test_a_scheme_built_in_python_refuses_degrees_and_mixed_crs():
+    import geopandas as gpd
+    import pytest
+    from shapely import box
+
+    import compliance
+
+    plaza = gpd.GeoDataFrame({"hard_area_m2": [None]}, geometry=[box(116, 39, 116.02, 39.02)])
+    with pytest.raises(compliance.InputError, match=r"found EPSG:4326 .*geographic \(degrees\)"):
+        compliance.Scheme(layers={"squares": plaza.set_crs(4326)}, crs="EPSG:4326")
+    with pytest.raises(compliance.InputError, match=r"in US survey foot"):
+        compliance.Scheme(layers={}, crs="EPSG:2249")
+    with pytest.raises(compliance.InputError, match=r"layer 'squares' is in EPSG:4326"):
+        compliance.Scheme(layers={"squares": plaza.set_crs(4326)}, crs="EPSG:4547")
+    metric = plaza.set_crs(4326).to_crs(4547)
+    assert compliance.Scheme(layers={"squares": metric}, crs=4547).crs.to_epsg() == 4547

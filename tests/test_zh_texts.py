@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from conftest import DEMO, GK, ROOT, X0, Y0, make_rule, make_scheme
+from helpers import DEMO, GK, ROOT, X0, Y0, make_rule, make_scheme
 from markupsafe import escape
 from shapely.geometry import box
 

@@ -1,4 +1,5 @@
-"""Writing a run's outputs: ``findings.geojson``, ``summary.csv``, ``map.html``, ``run.json``.
+"""Writing a run's outputs: ``findings.geojson``, ``summary.csv``, ``map.html``,
+``report.html``, ``findings.gpkg``, ``opinion.docx``, ``findings.xlsx``, ``run.json``.
 
 Everything is written into a temporary directory beside ``--out`` and moved
 into place only when complete, so a failed run leaves no partial output.  An
@@ -16,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -24,10 +26,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from ..engine import SUMMARY_COLUMNS, Result
 from ..errors import OutputError
+from ..inspect import input_facts
+from ..paths import check_output_name, is_within, refuse_inputs_inside
+from .provenance import Provenance
+from .provenance import provenance as _provenance
 
 try:
     import fcntl
@@ -40,6 +47,11 @@ MAP_FILE = "map.html"
 REPORT_FILE = "report.html"
 FINDINGS_GPKG_FILE = "findings.gpkg"
 RUN_FILE = "run.json"
+OPINION_FILE = "opinion.docx"
+WORKBOOK_FILE = "findings.xlsx"
+
+#: CRSs ``findings.gpkg`` may be written in (``--findings-crs``).
+FINDINGS_CRS_CHOICES = ("4326", "measuring")
 
 
 #: Grid the findings' coordinates are written on, degrees: the 7 decimals of
@@ -100,15 +112,44 @@ def write_findings(result: Result, path: Path, *, include_passes: bool = False) 
     out.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
 
 
+def rounded_summary(result: Result) -> pd.DataFrame:
+    """The summary as written: values rounded to their unit's precision, integer years.
+
+    ``worst``, ``limit`` and ``limit_low`` are rounded to the decimals the
+    messages print them with (:func:`compliance.outputs.provenance.decimals`),
+    so ``5252.100840336135`` persons/km² is written ``5252.0``; ``year`` and
+    the counts are integers (empty when missing), never ``2025.0``.
+    """
+    from .provenance import decimals
+
+    out = result.summary[SUMMARY_COLUMNS].copy()
+    places = out["unit"].astype(str).map(decimals).to_numpy()
+    for c in ("worst", "limit", "limit_low"):
+        values = pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float, copy=True)
+        for d in np.unique(places):  # a handful of precisions
+            same = places == d
+            values[same] = np.round(values[same], int(d))
+        out[c] = values
+    for c in ("year", "checked", "failed", "skipped", "excepted"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").round().astype("Int64")
+    return out
+
+
 def write_summary(result: Result, path: Path) -> None:
-    """Write ``summary.csv`` (UTF-8), one row per rule."""
-    result.summary[SUMMARY_COLUMNS].to_csv(path, index=False, encoding="utf-8")
+    """Write ``summary.csv``: UTF-8 without a BOM (scripts read it), one row per rule.
+
+    Values rounded to their unit's precision and integer years
+    (:func:`rounded_summary`).  Spreadsheet users open ``findings.xlsx``.
+    """
+    rounded_summary(result).to_csv(path, index=False, encoding="utf-8")
 
 
-def run_info(result: Result) -> dict[str, object]:
-    """What the run was: scheme, profile, measuring CRS, repairs, notes and warnings."""
+def run_info(result: Result, provenance: Provenance | None = None) -> dict[str, object]:
+    """What the run was: scheme, profile, measuring CRS, repairs, notes, warnings, provenance."""
     s = result.scheme
+    prov = {} if provenance is None else {"provenance": provenance.as_dict()}
     return {
+        **prov,
         "scheme": s.source,
         "layer_sources": s.layer_sources,
         "profile": result.profile.name,
@@ -122,11 +163,8 @@ def run_info(result: Result) -> dict[str, object]:
         "notes": result.notes,
         "warnings": s.warnings,
         "exit_code": result.exit_code,
+        "inputs": input_facts(result),
     }
-
-
-def _is_within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 def _inputs_of(result: Result) -> list[Path]:
@@ -137,7 +175,10 @@ def _inputs_of(result: Result) -> list[Path]:
 
 
 def check_out_dir(
-    out_dir: str | Path, *, force: bool = False, inputs: Iterable[str | Path] = ()
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path | tuple[str, str | Path | None]] = (),
 ) -> Path:
     """Refuse an output directory the run must not write; call before a long run.
 
@@ -150,9 +191,11 @@ def check_out_dir(
         The output directory (``--out``).
     force : bool
         Replace an existing directory that is not empty.
-    inputs : iterable of str or pathlib.Path
-        The run's input files and folders (scheme, rasters, exceptions file):
-        ``out_dir`` must be none of them and contain none of them.
+    inputs : iterable of path, or of (label, path or None)
+        The run's input files and folders (scheme, rasters, exceptions file,
+        field map, rule folder), labelled for the message (``"input"`` when
+        not): ``out_dir`` must be none of them and contain none of them
+        (:func:`compliance.paths.refuse_inputs_inside`).
 
     Returns
     -------
@@ -162,18 +205,15 @@ def check_out_dir(
     Raises
     ------
     OutputError
-        ``out_dir`` is an input or contains one; exists and is not a
+        ``out_dir`` is an input or contains one; its name holds a control
+        character or is too long for the file system
+        (:func:`compliance.paths.check_output_name`); it exists and is not a
         directory; exists, is not empty and ``force`` is false.
     """
+    check_output_name(out_dir)
+    labelled = [i if isinstance(i, tuple) else ("input", i) for i in inputs]
+    refuse_inputs_inside(labelled, [("output directory", out_dir)])
     out = Path(out_dir).resolve()
-    for given in inputs:
-        inp = Path(given).resolve()
-        if _is_within(inp, out):
-            what = "is the input" if inp == out else f"contains the input {given}"
-            raise OutputError(
-                f"{out_dir}: the output directory {what}; replacing it would delete the "
-                "input: choose another --out"
-            )
     _check_existing(out, Path(out_dir), force=force)
     return out
 
@@ -181,22 +221,134 @@ def check_out_dir(
 def _check_existing(out: Path, shown: Path, *, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputError(f"{shown}: exists and is not a directory; choose another --out")
-    if not force and out.is_dir() and any(out.iterdir()):
+    if not force and out.is_dir() and any(not _is_ours(p, out) for p in out.iterdir()):
         raise OutputError(f"{shown} exists and is not empty; use --force to replace it")
 
 
+#: Names of this tool's temporary folders of an output ``NAME``: ``.NAME.xxxxxxxx.tmp``
+#: (being written) and ``.NAME.xxxxxxxx.old`` (the output it replaced, being deleted),
+#: ``xxxxxxxx`` from :func:`tempfile.mkdtemp`.
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.(?:tmp|old)")
+
+#: Files of an output folder written by this tool (and by its other writers), by suffix;
+#: a folder holding ``run.json`` and only such files is a previous output of this tool.
+OUTPUT_SUFFIXES = frozenset(
+    {".geojson", ".csv", ".html", ".gpkg", ".json", ".docx", ".xlsx", ".pdf", ".png", ".svg"}
+)
+
+
+def _is_temporary(path: Path, out: Path) -> bool:
+    """Whether ``path`` is named as one of this tool's temporary folders of ``out``."""
+    m = _TEMPORARY.fullmatch(path.name)
+    return m is not None and m["name"] == out.name and path.is_dir() and not path.is_symlink()
+
+
+def holds_previous_output(folder: str | Path) -> bool:
+    """Whether a folder holds an output of this tool and nothing else.
+
+    True for a folder with a ``run.json`` this tool wrote (a JSON object with
+    ``scheme``, ``profile`` and ``exit_code``) whose other entries are all
+    files with a suffix of :data:`OUTPUT_SUFFIXES` (or this tool's temporary
+    folders).  A folder a user keeps other files in (notes, sub-folders) is
+    not: replacing it would delete them.
+    """
+    p = Path(folder)
+    try:
+        info = json.loads((p / RUN_FILE).read_text(encoding="utf-8"))
+        if not isinstance(info, dict) or not {"scheme", "profile", "exit_code"} <= set(info):
+            return False
+        return all(
+            _is_temporary(e, p)
+            or (e.is_file() and not e.is_symlink() and e.suffix.lower() in OUTPUT_SUFFIXES)
+            for e in p.iterdir()  # the few files of one output
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def clean_stale_temporaries(out: str | Path, *, keep: Iterable[str | Path] = ()) -> list[Path]:
+    """Remove the temporary folders a killed run of this tool left beside ``out`` (or in it).
+
+    A run holds an exclusive ``flock`` on its temporary folder from its
+    creation until the output is in place; a folder named as a temporary
+    folder of ``out`` that no process holds was left by a run that was
+    killed (SIGKILL, power loss) and is removed.  A folder another run is
+    writing is locked and kept.  Call with the swap lock held (see
+    :func:`write_outputs`), so no run is between creating its folder and
+    locking it.
+
+    Parameters
+    ----------
+    out : str or pathlib.Path
+        The output folder.
+    keep : iterable of path
+        Inputs of the run: a folder that is or holds one is never removed.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders removed.
+    """
+    target = Path(out).resolve()
+    kept = list(keep)
+    places = [target.parent] + ([target] if target.is_dir() else [])
+    removed = []
+    for place in places:
+        try:
+            entries = list(place.iterdir())
+        except OSError:
+            continue
+        for entry in entries:  # the folder's entries: a handful
+            if not _is_temporary(entry, target):
+                continue
+            if any(is_within(k, entry) for k in kept):
+                continue
+            if _lock_dir(entry, wait=False) is None:
+                continue  # a run is writing it
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+def _lock_dir(folder: Path, *, wait: bool) -> int | None:
+    """An open descriptor holding an exclusive flock on ``folder``; None when another holds it.
+
+    The lock goes with the descriptor: closing it (or the process ending,
+    however it ends) releases it.  Without ``fcntl`` (Windows) no lock is
+    taken and a descriptor of -1 is returned.
+    """
+    if fcntl is None:  # pragma: no cover
+        return -1
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _unlock_dir(fd: int | None) -> None:
+    if fd is not None and fd >= 0:
+        os.close(fd)
+
+
 @contextmanager
-def _swap_lock(out: Path) -> Iterator[None]:
+def _swap_lock(out: Path, lock: Path | None = None) -> Iterator[None]:
     """Hold an exclusive lock on ``.NAME.lock`` beside ``out``; remove it when done.
 
     A waiter that wakes on a lock file its holder has already removed retries
     on the current file, so at most one run holds the lock at a time.  Where
-    the platform has no ``fcntl`` (Windows) nothing is locked.
+    the platform has no ``fcntl`` (Windows) nothing is locked.  ``lock``
+    names another lock file (inside ``out`` when ``out`` is a mount point).
     """
     if fcntl is None:  # pragma: no cover
         yield
         return
-    lock = out.with_name(f".{out.name}.lock")
+    lock = lock if lock is not None else out.with_name(f".{out.name}.lock")
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -220,6 +372,14 @@ def _swap_lock(out: Path) -> Iterator[None]:
             os.close(fd)  # closing releases the lock
 
 
+def _is_mount_point(out: Path) -> bool:
+    """An existing folder that cannot be renamed over (a mount point, e.g. a Docker volume)."""
+    try:
+        return out.is_dir() and not out.is_symlink() and os.path.ismount(out)
+    except OSError:
+        return False
+
+
 def write_outputs(
     result: Result,
     out_dir: str | Path,
@@ -230,7 +390,10 @@ def write_outputs(
     lang: str = "zh",
     basemap: str = "osm",
     tianditu_key: str | None = None,
-    offline: bool = False,
+    offline: bool = True,
+    findings_crs: str = "4326",
+    rules_dir: str | Path | None = None,
+    inputs: dict[str, str | Path | None] | None = None,
 ) -> Path:
     """Write all outputs of a run into ``out_dir``, atomically.
 
@@ -254,9 +417,18 @@ def write_outputs(
         Without it such a directory is an error.  An empty directory is
         always replaced.
     lang : {"zh", "en"}
-        Language of ``report.html``.
+        Language of ``report.html`` and ``opinion.docx``.
     basemap, tianditu_key, offline
-        Of ``map.html``: see :func:`compliance.outputs.map.render_map`.
+        Of ``map.html``: see :func:`compliance.outputs.map.render_map`
+        (``offline`` True by default: Leaflet inlined).
+    findings_crs : {"4326", "measuring"}
+        CRS of ``findings.gpkg``: EPSG:4326 (default) or the measuring CRS
+        of the run (CGCS2000 Gauss-Krüger or UTM, metres).
+    rules_dir : str or pathlib.Path, optional
+        Catalogue folder the profile came from, for its hash (provenance).
+    inputs : dict, optional
+        Input files by role not known to the result (``field_map``,
+        ``exceptions``), hashed into the provenance.
 
     Returns
     -------
@@ -275,7 +447,7 @@ def write_outputs(
     created = _missing_parents(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        tmp, held = _make_temporary(out, keep=_inputs_of(result))
     except OSError as exc:
         _remove_empty(created)
         raise OutputError(
@@ -286,11 +458,21 @@ def write_outputs(
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; outputs are for others to read
+        from .opinion import write_opinion
         from .report import render_report, write_findings_gpkg
+        from .workbook import write_workbook
 
+        prov = _provenance(result, rules_dir=rules_dir, inputs=inputs)
         write_findings(result, tmp / FINDINGS_FILE, include_passes=include_passes)
-        write_findings_gpkg(result, tmp / FINDINGS_GPKG_FILE, include_passes=include_passes)
+        write_findings_gpkg(
+            result,
+            tmp / FINDINGS_GPKG_FILE,
+            include_passes=include_passes,
+            crs="measuring" if findings_crs == "measuring" else 4326,
+        )
         write_summary(result, tmp / SUMMARY_FILE)
+        write_workbook(result, tmp / WORKBOOK_FILE, provenance=prov)
+        write_opinion(result, tmp / OPINION_FILE, lang=lang, provenance=prov)
         if map_html:
             from .map import render_map
 
@@ -300,22 +482,30 @@ def write_outputs(
                 basemap=basemap,
                 tianditu_key=tianditu_key,
                 offline=offline,
+                provenance=prov,
             )
-        render_report(result, tmp / REPORT_FILE, lang=lang, map_href=MAP_FILE if map_html else None)
-        (tmp / RUN_FILE).write_text(
-            json.dumps(run_info(result), ensure_ascii=False, indent=2), encoding="utf-8"
+        render_report(
+            result,
+            tmp / REPORT_FILE,
+            lang=lang,
+            map_href=MAP_FILE if map_html else None,
+            provenance=prov,
         )
-        with _swap_lock(out):
+        (tmp / RUN_FILE).write_text(
+            json.dumps(run_info(result, prov), ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        with _swap_lock(out, _lock_file(out)):
             _check_existing(out, shown, force=force)  # again: another run may have finished
             old = _replace_dir(tmp, out, shown)
     except BaseException as exc:
+        _unlock_dir(held)
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(created)
-        if isinstance(exc, OSError) and exc.errno in _PLACE_ERRORS:
-            raise OutputError(
-                f"{shown}: cannot write the output ({_reason(exc)}); choose another --out"
-            ) from exc
+        place_error = _place_error(exc, shown, tmp)
+        if place_error is not None:
+            raise place_error from exc
         raise
+    _unlock_dir(held)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return Path(out_dir)
@@ -325,6 +515,65 @@ def write_outputs(
 _PLACE_ERRORS = frozenset(
     {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENAMETOOLONG}
 )
+
+
+#: Words of an error (GDAL's, a library's) that say the disk is full.
+_NO_SPACE = ("no space left", "disk quota", "disk full", "not enough space")
+
+
+def _place_error(exc: BaseException, shown: Path, tmp: Path) -> OutputError | None:
+    """The one-line error of a failure of the place (disk full, permissions), else None.
+
+    GDAL and other writers report a full disk in their own words and name the
+    temporary folder (removed by then): the message names ``--out`` instead.
+    """
+    if not isinstance(exc, Exception):
+        return None
+    text = " ".join(str(exc).split())
+    full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(
+        w in text.lower() for w in _NO_SPACE
+    )
+    if not full:
+        try:  # a writer's failure ("Cannot write feature") with the disk (nearly) full
+            full = shutil.disk_usage(tmp.parent).free < LOW_SPACE_BYTES
+        except OSError:
+            full = False
+    if full:
+        return OutputError(
+            f"{shown}: cannot write the output: no space left on the device; "
+            "free some space or choose another --out (nothing was written)"
+        )
+    if isinstance(exc, OutputError):  # a writer's own: name --out, not the temporary folder
+        return OutputError(text.replace(str(tmp), str(shown)))
+    if isinstance(exc, OSError) and exc.errno in _PLACE_ERRORS:
+        return OutputError(
+            f"{shown}: cannot write the output ({_reason(exc)}); choose another --out"
+        )
+    return None
+
+
+#: Free space below which a writer's failure in the output's place is taken for a full disk.
+LOW_SPACE_BYTES = 4 * 1024 * 1024
+
+
+def _lock_file(out: Path) -> Path:
+    """The swap lock: beside ``out``, or inside it when it is a mount point."""
+    name = f".{out.name}.lock"
+    return out / name if _is_mount_point(out) else out.with_name(name)
+
+
+def _make_temporary(out: Path, *, keep: Iterable[str | Path]) -> tuple[Path, int | None]:
+    """A new temporary folder for ``out``, locked, after removing stale ones.
+
+    Beside ``out``, or inside it when ``out`` is a mount point (an empty
+    Docker volume cannot be renamed over: the files are moved into it).
+    Made under the swap lock so that no cleaner sees it before it is locked.
+    """
+    place = out if _is_mount_point(out) else out.parent
+    with _swap_lock(out, _lock_file(out)):
+        clean_stale_temporaries(out, keep=keep)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=place))
+        return tmp, _lock_dir(tmp, wait=False)
 
 
 def _reason(exc: OSError) -> str:
@@ -344,14 +593,43 @@ def _remove_empty(folders: list[Path]) -> None:
             break
 
 
+def _is_ours(path: Path, out: Path) -> bool:
+    return _is_temporary(path, out) or path.name == f".{out.name}.lock"
+
+
+def _fill_in_place(new: Path, out: Path) -> None:
+    """Replace the contents of ``out`` (a mount point) by those of ``new``, file by file.
+
+    Used where ``out`` itself cannot be renamed: the previous contents
+    (checked replaceable before) are removed and each finished file moved in.
+    Not one step as a whole, but every file is complete.
+    """
+    for entry in list(out.iterdir()):  # the previous output's few files
+        if entry == new or _is_ours(entry, out):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    for entry in list(new.iterdir()):  # the new output's few files
+        shutil.move(str(entry), str(out / entry.name))
+    new.rmdir()
+
+
 def _replace_dir(new: Path, out: Path, shown: Path) -> Path | None:
     """Move ``new`` to ``out``; return where the previous ``out`` went (to delete), if any."""
     old = None
+    if new.parent == out:  # out is a mount point: fill it
+        _fill_in_place(new, out)
+        return None
     if out.exists():
         old = new.with_name(new.name[: -len(".tmp")] + ".old")
         try:
             out.rename(old)
         except OSError as exc:
+            if exc.errno in (errno.EBUSY, errno.EXDEV) and out.is_dir():
+                _fill_in_place(new, out)  # a bind mount os.path.ismount does not see
+                return None
             raise OutputError(
                 f"{shown}: cannot replace the existing output ({_reason(exc)})"
             ) from exc

@@ -41,6 +41,7 @@ from folium.template import Template
 from pyproj import CRS, Transformer
 
 from ..engine import UNIT_ZH, Result, fmt
+from . import provenance as _provenance
 from .mapstyle import BASEMAPS as BASEMAPS  # re-exported: the map's public names
 from .mapstyle import FALLBACK_COLOURS as FALLBACK_COLOURS
 from .mapstyle import RULE_COLOURS as RULE_COLOURS
@@ -48,7 +49,7 @@ from .mapstyle import rule_colour, validate_basemap
 from .mapstyle import violation_href as violation_href
 
 #: Leaflet vendored from the npm package ``leaflet`` (BSD-2-Clause, LICENSE
-#: beside it), inlined into the page when ``offline=True``.
+#: beside it), inlined into the page unless ``offline=False`` (``--cdn``).
 LEAFLET_VERSION = "1.9.4"
 LEAFLET_DIR = Path(__file__).parent / "assets" / "leaflet"
 _LEAFLET_CDN = f"https://cdn.jsdelivr.net/npm/leaflet@{LEAFLET_VERSION}/dist"
@@ -143,6 +144,8 @@ _CSS = """
     vertical-align: middle; border-width: 2px;
 }
 .cc-muted { color: #888; }
+.cc-tiles-failed { max-width: 420px; font-size: 12px; }
+.cc-prov { margin-top: 2px; word-break: break-all; }
 .cc-small { font-size: 11px; }
 .cc-box, .cc-box * { box-sizing: border-box; }
 .foliumpopup table { border-collapse: collapse; }
@@ -902,7 +905,54 @@ def _leaflet_head(offline: bool) -> str:
     )
 
 
-def _title_html(result: Result, violations: pd.DataFrame) -> str:
+#: Said once, in a box at the bottom left, when basemap tiles cannot be loaded.
+TILES_FAILED_TEXT = (
+    "底图无法加载（无网络或服务被阻断），方案在空白底图上显示 / "
+    "basemap tiles could not be loaded (offline or blocked): the scheme is drawn on a plain "
+    "background"
+)
+
+
+class _TilesFallback(MacroElement):
+    """On the first tile that fails to load: a plain background and one notice."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, said = false;
+            function failed() {
+                if (said) { return; }
+                said = true;
+                map.getContainer().style.background = {{ this.background|tojson }};
+                var note = L.control({position: "bottomleft"});
+                note.onAdd = function () {
+                    var div = L.DomUtil.create("div", "cc-box cc-tiles-failed");
+                    div.textContent = {{ this.text|tojson }};
+                    return div;
+                };
+                note.addTo(map);
+            }
+            function watch(layer) {
+                if (layer instanceof L.TileLayer) { layer.on("tileerror", failed); }
+            }
+            map.eachLayer(watch);
+            map.on("layeradd", function (e) { watch(e.layer); });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "TilesFallback"
+        self.background = _NO_BASEMAP_BACKGROUND
+        self.text = TILES_FAILED_TEXT
+
+
+def _title_html(
+    result: Result, violations: pd.DataFrame, prov: _provenance.Provenance | None = None
+) -> str:
     s = result.summary
     n_fail = int((violations["status"] == "fail").sum())
     n_warn = int((violations["status"] == "warn").sum())
@@ -924,6 +974,11 @@ def _title_html(result: Result, violations: pd.DataFrame) -> str:
         f"<div>方案 scheme: {_esc(result.scheme.source)}</div>"
         f"<div>规则 profile: {_esc(prof.name)} {_esc(prof.title_zh)} — {_esc(prof.document)}</div>"
         f"<div><b>{_esc(counts)}</b></div>"
+        + (
+            f'<div class="cc-small cc-muted cc-prov">{_esc(_provenance.short_line(prov))}</div>'
+            if prov is not None
+            else ""
+        )
     )
 
 
@@ -933,7 +988,8 @@ def render_map(
     *,
     basemap: str = "osm",
     tianditu_key: str | None = None,
-    offline: bool = False,
+    offline: bool = True,
+    provenance: _provenance.Provenance | None = None,
 ) -> None:
     """Render a check run as an interactive HTML map for review.
 
@@ -963,7 +1019,12 @@ def render_map(
       filters the entries by feature id, name, rule or title;
     * a legend (rules drawn with colour and fail/warn counts, rules not
       evaluated with the reason, rules passed, the measuring CRS, the profile),
-      a title box (scheme, profile, counts) and a metric scale bar.
+      a title box (scheme, profile, counts, and the provenance: tool version,
+      rule-catalogue and input hashes) and a metric scale bar.
+
+    When a basemap tile fails to load (no network, a blocked server), the page
+    says so once (:data:`TILES_FAILED_TEXT`, bottom left) and draws the scheme
+    on a plain background; nothing else the page runs comes from the network.
 
     Opening ``map.html#rule=<rule_id>&fid=<feature_id>`` (both percent-encoded,
     see :func:`violation_href`) zooms to that violation and opens its popup, on
@@ -990,10 +1051,13 @@ def render_map(
         The Tianditu key (``tk``), required with ``basemap="tianditu"``.  It is
         written into the page.
     offline : bool
-        Inline Leaflet's script, style and images (vendored in
-        :data:`LEAFLET_DIR`) so the page needs no network, tiles aside; by
-        default Leaflet is loaded from a CDN.  Either way the page loads no
-        jQuery, Bootstrap or Font Awesome.
+        True (the default): inline Leaflet's script, style and images
+        (vendored in :data:`LEAFLET_DIR`) so the page needs no network, tiles
+        aside.  False (``--cdn``): load Leaflet from a CDN, a smaller page.
+        Either way the page loads no jQuery, Bootstrap or Font Awesome.
+    provenance : Provenance, optional
+        What produced the run (:func:`compliance.outputs.provenance.provenance`),
+        shown in the title box.
 
     Returns
     -------
@@ -1059,6 +1123,8 @@ def render_map(
             name="compliance_background",
         )
     _add_basemap(m, basemap, key)
+    if basemap != "none":
+        _TilesFallback().add_to(m)
 
     folium.map.CustomPane(_CONTEXT_PANE, z_index=350, pointer_events=False).add_to(m)
     for _name, label, opts, gdf in context:
@@ -1114,7 +1180,7 @@ def render_map(
     context_present = [(label, opts) for _n, label, opts, _g in context]
     legend = _legend_html(result, rule_order, titles, counts, undrawn_counts, context_present)
     _Box(legend, "bottomright", "cc-legend").add_to(m)
-    _Box(_title_html(result, bad), "topcenter", "cc-title").add_to(m)
+    _Box(_title_html(result, bad, provenance), "topcenter", "cc-title").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     # The view is fitted by the list's script (clear of the boxes, unanimated).
     fit = None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]

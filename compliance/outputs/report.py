@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,9 +40,11 @@ import shapely
 from markupsafe import Markup
 from pyproj import CRS
 
+from .. import __version__
 from ..engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
 from ..errors import OutputError
 from .mapstyle import rule_colour, violation_href
+from .provenance import Provenance
 
 #: Violation sections drawn per rule at most (most severe first); the rest are
 #: counted and left to ``findings.geojson`` / ``findings.gpkg``.
@@ -57,6 +60,9 @@ WINDOW_PAD_SHARE = 0.2
 WINDOW_PAD_MIN_M = 40.0
 #: Narrowest window shown, in metres (a point or a short line still gets its surroundings).
 WINDOW_MIN_WIDTH_M = 240.0
+
+#: A distance limit shorter than this on the map (pixels) is not drawn as a bar.
+MIN_LIMIT_BAR_PX = 10.0
 
 #: Statuses that get a section of their own.
 VIOLATION_STATUSES = ("fail", "warn", "excepted")
@@ -126,6 +132,7 @@ LABELS: dict[str, dict[str, str]] = {
         "crs": "量测坐标系 Measuring CRS",
         "crs_note": "长度、面积均在此投影坐标系中以米量测",
         "date": "检查日期 Date",
+        "tool": "工具版本 Tool",
         "layers": "图层 Layers",
         "rasters": "栅格 Rasters",
         "notes": "说明 Notes",
@@ -141,6 +148,10 @@ LABELS: dict[str, dict[str, str]] = {
         "col_year": "年份 Year",
         "col_clause": "依据条文 Clause",
         "violations_heading": "二、问题清单 Violations",
+        "ne_heading": "三、未评估的规则 Rules not evaluated",
+        "ne_intro": "以下规则因缺少图层、字段或栅格而未评估，不作为符合或不符合的结论。",
+        "col_reason": "未评估原因 Reason",
+        "page": "页",
         "no_violations": "未发现不符合、提示或例外项。",
         "sentence": "审查意见 Sentence",
         "copy_label": "复制 / copy",
@@ -172,7 +183,9 @@ LABELS: dict[str, dict[str, str]] = {
         "reason": "未评估原因",
         "note": "备注",
         "basis": "所依据",
-        "figure": "图：{code} {fid}（{colour}色）及周边{context}；比例尺单位米，N 指向坐标北",
+        "figure": "图：{code} {fid}（{colour}色）及周边{context}；左下为比例尺{bar}；N 指向坐标北",
+        "figure_bar": "，色条为限值 {limit}的图上长度",
+        "limit_bar": "限值 {limit}",
         "context_none": "（无其他图层）",
         "north": "北",
         "km": "公里",
@@ -202,6 +215,7 @@ LABELS: dict[str, dict[str, str]] = {
         "crs": "Measuring CRS",
         "crs_note": "lengths and areas are measured in metres in this projected CRS",
         "date": "Date",
+        "tool": "Tool",
         "layers": "Layers",
         "rasters": "Rasters",
         "notes": "Notes",
@@ -217,6 +231,11 @@ LABELS: dict[str, dict[str, str]] = {
         "col_year": "Year",
         "col_clause": "Clause",
         "violations_heading": "2. Violations",
+        "ne_heading": "3. Rules not evaluated",
+        "ne_intro": "These rules could not be evaluated (a layer, field or raster is missing); "
+        "they are neither passed nor failed.",
+        "col_reason": "Reason",
+        "page": "page",
         "no_violations": "No fail, warn or excepted findings.",
         "sentence": "Sentence",
         "copy_label": "copy / 复制",
@@ -249,7 +268,9 @@ LABELS: dict[str, dict[str, str]] = {
         "note": "note",
         "basis": "restating",
         "figure": "Map: {code} {fid} (in {colour}) and its surroundings{context}; "
-        "scale in metres, N points to grid north",
+        "scale bar bottom left{bar}; N points to grid north",
+        "figure_bar": ", the coloured bar is the limit of {limit} at the map's scale",
+        "limit_bar": "limit {limit}",
         "context_none": " (no other layer)",
         "north": "N",
         "km": "km",
@@ -306,6 +327,16 @@ def _value(value: float, unit: str, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     return fmt(value, unit) + _unit(unit, lang)
+
+
+def _keep_unit(text: str, unit: str, lang: str) -> Markup:
+    """``text`` (escaped) with each unit in a no-wrap span: "平方公里" never breaks in two."""
+    u = _unit(unit, lang).strip()
+    escaped = str(Markup.escape(text))
+    if not u:
+        return Markup(escaped)
+    kept = Markup(' <span class="nb">{}</span>').format(u)
+    return Markup(escaped.replace(" " + str(Markup.escape(u)), str(kept)))
 
 
 def _limit_text(
@@ -408,13 +439,13 @@ class _Window:
         return SVG_WIDTH_PX / (self.maxx - self.minx)
 
     @classmethod
-    def around(cls, geom: shapely.Geometry) -> _Window:
+    def around(cls, geom: shapely.Geometry, min_width: float = WINDOW_MIN_WIDTH_M) -> _Window:
         minx, miny, maxx, maxy = shapely.bounds(geom)
         pad = max(WINDOW_PAD_SHARE * max(maxx - minx, maxy - miny), WINDOW_PAD_MIN_M)
         minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         aspect = SVG_WIDTH_PX / SVG_HEIGHT_PX
-        w = max(maxx - minx, (maxy - miny) * aspect, WINDOW_MIN_WIDTH_M)
+        w = max(maxx - minx, (maxy - miny) * aspect, min_width)
         h = w / aspect
         return cls(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
@@ -513,6 +544,21 @@ def _scale_bar(win: _Window, lang: str) -> str:
     )
 
 
+def _limit_bar(win: _Window, length_m: float, label: str, colour: str) -> str:
+    """A bar as long as a distance limit (service radius, corridor width) at the map's scale."""
+    w = length_m * win.scale
+    x0, y0 = 10.0, SVG_HEIGHT_PX - 36.0
+    return (
+        '<g class="limit-bar">'
+        f'<rect x="{x0 - 4}" y="{y0 - 15}" width="{max(w, 60.0) + 8:.1f}" height="20" '
+        'fill="#fff" fill-opacity="0.8"/>'
+        f'<path d="M{x0} {y0}H{x0 + w:.1f}" stroke="{colour}" stroke-width="4" '
+        'stroke-linecap="butt"/>'
+        f'<text x="{x0}" y="{y0 - 5}" font-size="10" fill="#222">'
+        f"{html.escape(label)}</text></g>"
+    )
+
+
 def _north_arrow(lang: str) -> str:
     x, y = SVG_WIDTH_PX - 18.0, 10.0
     label = LABELS[lang]["north"]
@@ -532,6 +578,8 @@ def svg_map(
     status: str,
     lang: str = "zh",
     label: str = "",
+    limit_m: float | None = None,
+    limit_label: str = "",
 ) -> tuple[str, list[str]]:
     """A small map of one violation over its surroundings, as an inline SVG element.
 
@@ -552,6 +600,12 @@ def svg_map(
         ``zh`` or ``en``, for the scale bar and north arrow.
     label : str
         Accessible name of the figure (escaped here).
+    limit_m : float, optional
+        A distance limit the violation is held to (the 300 m service radius,
+        the 100 m corridor width), metres: drawn as a bar of that length in
+        the rule's colour above the scale bar, labelled ``limit_label``
+        (unless shorter than :data:`MIN_LIMIT_BAR_PX`); the window is then
+        at least 2.2 times as wide.
 
     Returns
     -------
@@ -561,7 +615,9 @@ def svg_map(
     drawn : list of str
         Names of the context layers drawn.
     """
-    win = _Window.around(geom)
+    show_limit = limit_m is not None and math.isfinite(limit_m) and limit_m > 0
+    min_width = max(WINDOW_MIN_WIDTH_M, 2.2 * limit_m) if show_limit and limit_m else None
+    win = _Window.around(geom, min_width or WINDOW_MIN_WIDTH_M)
     px_m = 1.0 / win.scale  # metres per pixel
     box = shapely.box(win.minx, win.miny, win.maxx, win.maxy)
     subject = _fit_vertices(
@@ -621,6 +677,11 @@ def svg_map(
         f'aria-label="{html.escape(label, quote=True)}">'
         f'<rect width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" fill="#fcfcfa"/>'
         + "".join(body)
+        + (
+            _limit_bar(win, limit_m, limit_label, colour)
+            if show_limit and limit_m and limit_m * win.scale >= MIN_LIMIT_BAR_PX
+            else ""
+        )
         + _scale_bar(win, lang)
         + _north_arrow(lang)
         + "</svg>"
@@ -686,8 +747,14 @@ def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any
                 "checked": int(r["checked"]),
                 "failed": int(r["failed"]),
                 "excepted": int(r["excepted"]),
-                "worst": _value(float(r["worst"]), str(r["unit"]), lang),
-                "limit": _limit_text(comparison, float(r["limit"]), low, str(r["unit"]), lang),
+                "worst": _keep_unit(
+                    _value(float(r["worst"]), str(r["unit"]), lang), str(r["unit"]), lang
+                ),
+                "limit": _keep_unit(
+                    _limit_text(comparison, float(r["limit"]), low, str(r["unit"]), lang),
+                    str(r["unit"]),
+                    lang,
+                ),
                 "year": "" if pd.isna(r["year"]) else str(int(r["year"])),
                 "clause": clause,
                 "reason": reason,
@@ -767,6 +834,8 @@ def _violation_groups(
             xy = lon_lat = ""
             if has_geom[i]:
                 names = _CONTEXT_NAMES[lang]
+                limit_m = lim if unit == "m" and math.isfinite(lim) and lim <= 2000 else None
+                limit_value = _value(lim, unit, lang)
                 svg, drawn = svg_map(
                     geoms[i],
                     context,
@@ -774,6 +843,8 @@ def _violation_groups(
                     status=status,
                     lang=lang,
                     label=f"{code} {fid}",
+                    limit_m=limit_m,
+                    limit_label=lab["limit_bar"].format(limit=limit_value),
                 )
                 c: Any = centroids[i]
                 xy = f"X {c.x:,.1f} m, Y {c.y:,.1f} m"
@@ -786,7 +857,13 @@ def _violation_groups(
                     (ctx if lang == "zh" else ": " + ctx) if drawn else lab["context_none"]
                 )
                 caption = lab["figure"].format(
-                    code=code, fid=fid, colour=_COLOUR_WORD[lang], context=context_text
+                    code=code,
+                    fid=fid,
+                    colour=_COLOUR_WORD[lang],
+                    context=context_text,
+                    bar=lab["figure_bar"].format(limit=limit_value)
+                    if 'class="limit-bar"' in svg
+                    else "",
                 )
             else:
                 caption = ""
@@ -799,9 +876,12 @@ def _violation_groups(
                     "status": status,
                     "status_text": lab[f"status.{status}"],
                     "sentence": str(row["message"] if lang == "zh" else row["message_en"]),
-                    "measured": _value(m, unit, lang) + (lab["estimated"] if estimated else ""),
-                    "limit": _limit_text(comparison, lim, lo, unit, lang),
-                    "excess": _excess_text(comparison, m, lim, lo, unit, lang),
+                    "measured": _keep_unit(_value(m, unit, lang), unit, lang)
+                    + (lab["estimated"] if estimated else ""),
+                    "limit": _keep_unit(_limit_text(comparison, lim, lo, unit, lang), unit, lang),
+                    "excess": _keep_unit(
+                        _excess_text(comparison, m, lim, lo, unit, lang), unit, lang
+                    ),
                     "method": (_text(row.get("method_zh")) if lang == "zh" else "")
                     or _text(row.get("method")),
                     "exception_reason": _text(row["exception_reason"]),
@@ -846,8 +926,20 @@ def _violation_groups(
     return groups
 
 
+#: Unit words of running text (clauses, sentences) kept on one line, longest first.
+_UNIT_WORDS = re.compile(
+    "(万人/平方公里|人/平方公里|公里/平方公里|平方公里|平方米/人|平方米|公里/万人|公顷)"
+)
+
+
+def keep_units(text: object) -> Markup:
+    """Jinja filter: ``text`` escaped, its unit words (平方公里, 公顷 …) in no-wrap spans."""
+    escaped = str(Markup.escape(text))
+    return Markup(_UNIT_WORDS.sub(r'<span class="nb">\1</span>', escaped))
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
         trim_blocks=True,
@@ -855,6 +947,8 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    env.filters["keep_units"] = keep_units
+    return env
 
 
 def render_report(
@@ -865,6 +959,7 @@ def render_report(
     map_href: str | None = "map.html",
     max_per_rule: int = MAX_SECTIONS_PER_RULE,
     today: date | None = None,
+    provenance: Provenance | None = None,
 ) -> None:
     """Write the reviewer's report of a check run: one self-contained HTML page.
 
@@ -911,6 +1006,9 @@ def render_report(
         Violation sections per rule at most.
     today : datetime.date, optional
         The run date printed; default today.
+    provenance : Provenance, optional
+        Tool version, rule-catalogue and input hashes for the header; by
+        default the tool version alone.
 
     Raises
     ------
@@ -935,6 +1033,10 @@ def render_report(
     ]
     prof = result.profile
     scheme = result.scheme
+    # Failures first, then warnings, exceptions and passes; rules not evaluated last, apart.
+    rule_rows = sorted(
+        _rule_rows(result, lang, shown), key=lambda r: -STATUS_ORDER.get(r["status"], 0)
+    )
     context = {
         "lab": lab,
         "lang": lang,
@@ -950,10 +1052,17 @@ def render_report(
         "notes": list(result.notes),
         "rule_counts": rule_counts,
         "finding_counts": finding_counts,
-        "rules": _rule_rows(result, lang, shown),
+        "rules": [r for r in rule_rows if r["status"] != "not_evaluated"],
+        "not_evaluated": [r for r in rule_rows if r["status"] == "not_evaluated"],
         "groups": groups,
         "status_colour": _STATUS_COLOUR,
         "svg_width": SVG_WIDTH_PX,
+        "provenance": (
+            provenance.lines(lang)
+            if provenance is not None
+            else [(lab["tool"], f"compliance {__version__}")]
+        ),
+        "tool_version": __version__,
     }
     text = _environment().get_template("report.html.j2").render(**context)
     _write_text(Path(path), text)
@@ -1030,14 +1139,22 @@ def _typed_findings(f: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
-def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: bool = False) -> None:
-    """Write the findings as a GeoPackage: one layer per rule, and a ``summary`` table.
+def write_findings_gpkg(
+    result: Result,
+    path: str | Path,
+    *,
+    include_passes: bool = False,
+    crs: int | str = 4326,
+) -> None:
+    """Write the findings as a GeoPackage: one layer per rule, ``not_evaluated``,
+    ``summary``, and QGIS styles.
 
     Layers:
 
     * one per rule code with findings (``fail``, ``warn``, ``excepted`` and
       ``not_evaluated``; ``pass`` too with ``include_passes``), named by the
-      code (``EC01``), EPSG:4326, every finding property a column: text as
+      code (``EC01``), EPSG:4326 (or the measuring CRS with
+      ``crs="measuring"``), every finding property a column: text as
       TEXT (UTF-8, as GeoPackage always is), ``measured``, ``limit``,
       ``limit_low`` REAL, ``estimated`` BOOLEAN (an INTEGER 0/1), ``year``
       INTEGER (NULL when the rule has no target year).  The layer's
@@ -1053,11 +1170,14 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
       ArcGIS.  A geometry collection keeps its parts of the highest
       dimension.  Findings without geometry (aggregate findings) stay in the
       rule's layer with a NULL geometry, in its first family layer.
-    * a rule whose findings all lack geometry (``not_evaluated``) is a
-      non-spatial attribute table named by its code (QGIS and ArcGIS open
-      it as a table).
+    * ``not_evaluated``: one non-spatial table holding the finding of every
+      rule not evaluated (its ``message`` says why), instead of a
+      geometry-less table per rule cluttering the layer list.
     * ``summary``: a non-spatial table, one row per rule, the columns of
       ``summary.csv``.
+    * ``layer_styles``: the default QGIS style of each rule layer
+      (:mod:`compliance.outputs.gpkgstyle`): colour of the rule as on
+      ``map.html``, ``fail`` solid, ``warn`` dashed, as QML and SLD.
 
     Parameters
     ----------
@@ -1068,6 +1188,9 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
         and moved into place).
     include_passes : bool
         Also write every ``pass`` finding.
+    crs : int, str
+        ``4326`` (default, longitude/latitude) or ``"measuring"``: the
+        projected measuring CRS of the run (metres), as measured.
 
     Raises
     ------
@@ -1078,8 +1201,8 @@ def write_findings_gpkg(result: Result, path: str | Path, *, include_passes: boo
     f = result.findings
     if not include_passes:
         f = f[f["status"] != "pass"]
-    if f.crs is not None and len(f):
-        f = f.to_crs(4326)
+    if f.crs is not None and len(f) and crs != "measuring":
+        f = f.to_crs(crs)
     order = [str(c) for c in result.summary["rule_id"]]
     order += [c for c in pd.unique(f["rule_id"].astype(str)) if c not in order]
     tmp = path.with_name(f".{path.stem}.tmp.gpkg")
@@ -1109,13 +1232,17 @@ def _sqlite_without_sync() -> Iterator[None]:
 
 
 def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tmp: Path) -> None:
+    from .gpkgstyle import write_layer_styles
+
     rules = result.profile.rules
     # typed and grouped by family once for all rules, then sliced per rule
     typed = _typed_findings(f)
     family, written = _as_family(f.geometry.to_numpy())
     rule_ids = f["rule_id"].astype(str).to_numpy()
+    not_evaluated = f["status"].astype(str).to_numpy() == "not_evaluated"
+    styled: list[tuple[str, str, str, str]] = []
     for code in order:  # one layer per rule
-        mine = rule_ids == code
+        mine = (rule_ids == code) & ~not_evaluated
         if not mine.any():
             continue
         part = f[mine]
@@ -1137,9 +1264,19 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
             name = code if len(present) == 1 else f"{code}_{_FAMILIES[d][0]}"
             gdf = gpd.GeoDataFrame(
                 attrs[sel].reset_index(drop=True),
-                geometry=gpd.GeoSeries(geoms[sel], crs=4326 if f.crs is not None else None),
+                geometry=gpd.GeoSeries(geoms[sel], crs=f.crs),
             )
             _write_layer(tmp, gdf, name, title_zh, title_en, clause, _FAMILIES[d][1])
+            styled.append((name, code, _FAMILIES[d][0], f"{code} {title_zh}"))
+    if not_evaluated.any():
+        _write_layer(
+            tmp,
+            typed[not_evaluated].reset_index(drop=True),
+            "not_evaluated",
+            "未评估的规则",
+            "rules not evaluated",
+            "each row: a rule that could not be evaluated; message says why",
+        )
     summary = result.summary.reindex(columns=SUMMARY_COLUMNS).copy()
     for c in ("checked", "failed", "skipped", "excepted"):
         summary[c] = pd.to_numeric(summary[c], errors="coerce").astype("Int64")
@@ -1154,6 +1291,7 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
         "summary of the rules",
         f"{result.profile.name}: {result.profile.document}; CRS {result.scheme.crs_label}",
     )
+    write_layer_styles(tmp, styled)
 
 
 def _write_layer(

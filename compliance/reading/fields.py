@@ -41,10 +41,10 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError
+from ..safeyaml import load_yaml_file
 from .contract import LAYERS
 from .landuse import normalize_codes
 
@@ -71,6 +71,7 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
         "道路",
         "道路中心线",
         "道路红线",
+        "道路用地",  # road land (polygons), beside 道路中心线 in a File Geodatabase
         "城市道路",
         "规划道路",
         "路网",
@@ -84,6 +85,9 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
     "corridors": ("生态廊道", "廊道", "绿廊", "corridor"),
     "boundary": (
         "规划范围",
+        "用地红线",  # a site plan's 用地红线 / 建设用地红线 (the site boundary)
+        "建设用地红线",
+        "用地范围",
         "边界",
         "规划边界",
         "研究范围",
@@ -359,6 +363,14 @@ _CODE_AND_NAME = re.compile(r"^\s*([0-9]{2,6}[A-Z]?|[A-Za-z][0-9]{0,2}[a-z]?)\s*
 LandUseCodes = Literal["auto", "2023", "tdd"]
 
 
+class _DxfSection(BaseModel):
+    """The mapping file's ``dxf`` section: what CAD layers mean beyond their names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    existing_buildings: list[str] = Field(default_factory=list)
+
+
 class _FieldMapFile(BaseModel):
     """The mapping file's schema."""
 
@@ -367,6 +379,8 @@ class _FieldMapFile(BaseModel):
     layers: dict[str, str | None] = Field(default_factory=dict)
     fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     land_use_codes: LandUseCodes = "auto"
+    source_crs: str | int | None = None
+    dxf: _DxfSection = Field(default_factory=lambda: _DxfSection())
 
 
 @dataclass(frozen=True)
@@ -384,6 +398,12 @@ class FieldMap:
           parcels:                  # source field -> contract field
             TDYT: land_use
         land_use_codes: auto        # auto | 2023 | tdd (三调 codes in the land-use field)
+        source_crs: EPSG:4526       # CRS of inputs that have none (a DXF drawing)
+        dxf:
+          existing_buildings: [ZP-XZJZ]   # CAD layers of existing buildings (is_new false)
+
+    CAD layer names of a DXF drawing are source layers like any other: map
+    them under ``layers``.
 
     Attributes
     ----------
@@ -396,12 +416,20 @@ class FieldMap:
         ``auto``: a ``DLBM``/``地类编码`` field holds 三调 codes, any other
         land-use field 2023 codes or GB 50137 letters; ``tdd``: every land-use
         field holds 三调 codes; ``2023``: none does.
+    source_crs : str or None
+        The CRS of input layers that carry none (a DXF drawing, a Shapefile
+        without ``.prj``), as ``--source-crs`` gives it; the option wins.
+    dxf_existing_buildings : tuple of str
+        CAD layers whose buildings exist already (``is_new`` false), beyond
+        the recognised names (现状建筑 …).
     """
 
     path: str = ""
     layers: dict[str, str | None] = field(default_factory=dict)
     fields: dict[str, dict[str, str]] = field(default_factory=dict)
     land_use_codes: LandUseCodes = "auto"
+    source_crs: str | None = None
+    dxf_existing_buildings: tuple[str, ...] = ()
 
     def field_sources(self, layer: str) -> list[tuple[str, str, str]]:
         """(source field, contract field, section) pairs for a contract layer, its section first."""
@@ -437,16 +465,9 @@ def load_field_map(path: str | Path) -> FieldMap:
         contract field of a layer.  The message names the file (and line).
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{p}: the mapping file cannot be read ({exc})") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"{p}:{mark.line + 1}" if mark else str(p)
-        raise InputError(f"{at}: the mapping file is not valid YAML") from exc
+    if not p.is_file():
+        raise InputError(f"{p}: the mapping file is not found")
+    data = load_yaml_file(p)  # size and aliases limited: a small file cannot exhaust memory
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -457,7 +478,8 @@ def load_field_map(path: str | Path) -> FieldMap:
         err = exc.errors()[0]
         loc = ".".join(str(k) for k in err["loc"])
         raise InputError(
-            f"{p}: {loc}: {err['msg']} (a mapping file holds layers, fields and land_use_codes)"
+            f"{p}: {loc}: {err['msg']} (a mapping file holds layers, fields, land_use_codes, "
+            f"source_crs and dxf)"
         ) from exc
     contract = _contract()
     for source, target in raw.layers.items():
@@ -488,11 +510,25 @@ def load_field_map(path: str | Path) -> FieldMap:
                     f"'{target}'; keep one"
                 )
             seen[target] = source
+    source_crs = None if raw.source_crs is None else str(raw.source_crs)
+    if source_crs is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(int(source_crs) if source_crs.isdigit() else source_crs)
+        except CRSError as exc:
+            raise InputError(
+                f"{p}: source_crs: '{source_crs}' is not a CRS pyproj knows; give e.g. "
+                f"EPSG:4526 (CGCS2000 / 3-degree Gauss-Kruger zone 38)"
+            ) from exc
     return FieldMap(
         path=str(p),
         layers=dict(raw.layers),
         fields={k: dict(v) for k, v in raw.fields.items()},
         land_use_codes=raw.land_use_codes,
+        source_crs=source_crs,
+        dxf_existing_buildings=tuple(raw.dxf.existing_buildings),
     )
 
 
@@ -717,7 +753,7 @@ def translate_values(
     """
     notes: list[str] = []
     if "land_use" in frame.columns and frame["land_use"].notna().any():
-        before = frame["land_use"].astype("string").str.strip()
+        before = frame["land_use"].astype("string").str.normalize("NFKC").str.strip()
         codes = before.str.extract(_CODE_AND_NAME, expand=False).astype("string")
         value = codes.fillna(before)
         named = value.map(LAND_USE_NAMES).astype("string")

@@ -20,14 +20,24 @@ CONSTRUCTION_PREFIXES_2023 = ("06", "07", "08", "09", "10", "11", "12", "13", "1
 CONSTRUCTION_LETTERS = ("R", "A", "B", "M", "W", "S", "U", "H")
 
 
+#: A 2023 code: first-level class 01–24, then two or four more digits.
+CODE_2023 = r"(?:0[1-9]|1\d|2[0-4])(?:\d{2}){0,2}"
+#: A GB 50137-2011 code: a class letter, then up to three digits (``R2``, ``H14``, ``E1``).
+CODE_GB50137 = r"[RABMWSUGHE]\d{0,3}"
+
+
 def normalize_codes(codes: pd.Series) -> pd.Series:
     """Canonical text form of land-use codes.
 
-    Strips blanks, upper-cases letters and restores the leading zero that
-    numeric storage drops (``701`` → ``"0701"``, ``70101`` → ``"070101"``).
-    Missing values stay missing (``<NA>``).
+    Folds full-width and other compatibility characters to plain ones (NFKC:
+    ``"０７０１"`` → ``"0701"``, ``"Ｒ２"`` → ``"R2"``), removes every blank
+    (spaces inside a code too, the ideographic space included), upper-cases
+    letters and restores the leading zero that numeric storage drops
+    (``701`` → ``"0701"``, ``70101`` → ``"070101"``).  Missing values stay
+    missing (``<NA>``).
     """
-    text = codes.astype("string").str.strip().str.upper()
+    text = codes.astype("string").str.normalize("NFKC")
+    text = text.str.replace(r"\s+", "", regex=True).str.upper()
     text = text.str.replace(r"\.0$", "", regex=True)  # 701.0 read from a float column
     odd_digits = text.str.fullmatch(r"\d+") & (text.str.len() % 2 == 1)
     return text.where(~odd_digits.fillna(False), "0" + text)
@@ -64,3 +74,26 @@ def is_construction(codes: pd.Series) -> pd.Series:
     by_number = c.str[:2].isin(CONSTRUCTION_PREFIXES_2023) & c.str.fullmatch(r"\d{2,}")
     by_letter = c.str[:1].isin(CONSTRUCTION_LETTERS) & c.str.fullmatch(r"[A-Z]\d*")
     return (by_number.fillna(False) | by_letter.fillna(False)).astype(bool)
+
+
+def unclassified(codes: pd.Series) -> pd.Series:
+    """Codes that are neither 2023 codes nor GB 50137 letters: no land use can be read from them.
+
+    Parameters
+    ----------
+    codes : pandas.Series
+        Land-use codes as read (any text).
+
+    Returns
+    -------
+    pandas.Series of bool
+        True where a code is given (not missing, not blank) and, once
+        normalised (:func:`normalize_codes`), matches neither
+        :data:`CODE_2023` nor :data:`CODE_GB50137`.  Such a parcel counts as
+        no land use (not residential, not green, not construction): the
+        reader warns about them, naming the codes.
+    """
+    c = normalize_codes(codes)
+    known = c.str.fullmatch(CODE_2023) | c.str.fullmatch(CODE_GB50137)
+    given = c.notna() & (c != "")
+    return (given & ~known.fillna(False)).fillna(False).astype(bool)

@@ -1,160 +1,57 @@
 """The rule catalogue: profiles of rules loaded from ``rules/*.yaml``.
 
-A profile file names the plan it follows and lists rules by code.  A profile
-may inherit another (every city profile inherits ``national``): the child's
-entry for a code is merged key by key over the parent's, and ``params`` are
-merged too, so a city states only what its own plan changes.  Every effective
-rule is validated (unknown keys are errors) and its quote must stand verbatim
-in the seed text it cites (``rules/seeds/``).  Errors name the file and line.
+A profile file names the plan it follows and lists rules by code, with only
+what that plan states: limit(s), target year(s), severity and the plan's
+hedging wording, scope (``applies_to``), the clause, parameter overrides and,
+optionally, the plan's own title.  Everything else about a code (measure,
+layer, unit, comparison, default parameters, documentation) is its rule
+type's, declared once in :mod:`compliance.rules.checks`
+(:data:`compliance.rules.registry.TYPES`).
+
+A profile may inherit another (every city profile inherits ``national``):
+the child's entry for a code is merged key by key over the parent's, and
+``params`` are merged too.  Every effective rule is validated (unknown keys
+are errors; a unit that is not the measure's must convert to it) and its
+quote must stand verbatim in the seed text it cites (``rules/seeds/``).
+Errors name the file and line.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RuleFileError
+from . import checks as _checks  # noqa: F401  (declares the rule types)
+from .model import Rule as Rule
+from .model import Source as Source
+from .model import choose_year
+from .registry import COMPATIBLE, TYPES, RuleType
+from .units import UNITS
 
-Unit = Literal[
-    "m",
-    "m2",
-    "ha",
-    "km2",
-    "persons/km2",
-    "km/km2",
-    "%",
-    "floors",
-    "ratio",
-    "m2/person",
-    "km/10k persons",
-    "stars",
-]
-Comparison = Literal["<=", ">=", "<", ">", "between"]
-Severity = Literal["fail", "warn"]
-
-_RULE_CODE = r"^[A-Z]{2}\d{2}$"
-
-
-class Source(BaseModel):
-    """Where a rule stands: seed file, section as printed, the sentence verbatim."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    seed: str = Field(description="file name in rules/seeds/, e.g. 002_7c2abb0a5bb26d87.txt")
-    document: str = Field(description="the plan's title and number, in Chinese")
-    section: str = Field(description="section as printed in the plan, e.g. 三(一)")
-    quote: str = Field(description="the original Chinese sentence, verbatim", min_length=4)
-    basis: str | None = Field(
-        default=None, description="higher document the rule restates, e.g. 建标〔2022〕53号"
-    )
-
-
-class Target(BaseModel):
-    """The limit of a rule for one target year (2023, 2025, 2030 …)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    year: int
-    limit: float
-    limit_low: float | None = None
-    severity: Severity | None = None
-    wording: str | None = None
-    source: Source | None = Field(
-        default=None, description="the clause stating this year's limit, when not the rule's"
-    )
-
-
-class Rule(BaseModel):
-    """One checkable rule with its limit, as a profile states it.
-
-    ``comparison`` ``between`` holds the measured value within
-    ``limit_low`` … ``limit`` (both inclusive).  A rule with ``targets`` has
-    one limit per target year; the loader resolves it to the year asked for
-    (:func:`choose_year`), so ``limit``, ``year`` and ``source`` are the
-    effective ones and ``targets`` lists them all.
-
-    ``applies_to: county`` marks a clause about county towns (县城): it is not
-    applicable to a scheme whose ``boundary`` says it is a city (every
-    ``kind`` given is ``city``), and applies to any other.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    code: str = Field(pattern=_RULE_CODE)
-    title_zh: str
-    title_en: str
-    measure: str = Field(description="name of the check that measures it")
-    layer: str = Field(description="input layer the findings are about")
-    comparison: Comparison
-    limit: float
-    limit_low: float | None = Field(default=None, description="lower bound of a 'between' rule")
-    unit: Unit
-    severity: Severity
-    wording: str | None = Field(
-        default=None, description="the plan's hedge that makes it a warning: 原则上, 力争…"
-    )
-    year: int | None = Field(default=None, description="target year of the limit")
-    applies_to: Literal["county"] | None = Field(
-        default=None, description="'county': a clause about county towns (县城) only"
-    )
-    targets: list[Target] = Field(default_factory=list)
-    params: dict[str, Any] = Field(default_factory=dict)
-    source: Source
-
-    @model_validator(mode="after")
-    def _range_is_complete(self) -> Rule:
-        if self.comparison == "between":
-            if self.limit_low is None:
-                raise ValueError("comparison 'between' needs limit_low (the lower bound)")
-            if self.limit_low > self.limit:
-                raise ValueError(f"limit_low {self.limit_low} is above limit {self.limit}")
-        return self
-
-    def passes(self, measured: float, limit: float | None = None) -> bool:
-        """Whether a measured value satisfies the rule (NaN never passes)."""
-        lim = self.limit if limit is None else limit
-        if self.comparison == "between":
-            low = self.limit_low if self.limit_low is not None else float("-inf")
-            return bool(low <= measured <= lim)
-        return bool(_COMPARE[self.comparison](measured, lim))
-
-
-_COMPARE = {
-    "<=": lambda a, b: a <= b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    ">": lambda a, b: a > b,
-}
-
-
-def choose_year(years: list[int], year: int | None = None, today: date | None = None) -> int:
-    """The target year whose limit applies.
-
-    Parameters
-    ----------
-    years : list of int
-        Target years a rule states (e.g. 2025 and 2030).
-    year : int, optional
-        The year asked for (``--year``).  Default: the current year, so that
-        the nearest target year not yet passed applies.
-    today : datetime.date, optional
-        For tests; defaults to today.
-
-    Returns
-    -------
-    int
-        ``year`` itself when stated; else the nearest stated year after it;
-        else (every target passed) the latest stated year.
-    """
-    asked = year if year is not None else (today or date.today()).year
-    later = [y for y in years if y >= asked]
-    return min(later) if later else max(years)
+#: What a profile's entry for a rule may state: what its plan says.
+ENTRY_KEYS = frozenset(
+    {
+        "title_zh",
+        "title_en",
+        "comparison",
+        "limit",
+        "limit_low",
+        "unit",
+        "severity",
+        "wording",
+        "year",
+        "applies_to",
+        "targets",
+        "params",
+        "source",
+    }
+)
 
 
 class Profile(BaseModel):
@@ -314,6 +211,92 @@ def _raw_rules(
     return pf, rules
 
 
+def _with_type(code: str, entry: dict[str, Any], files: _Files) -> dict[str, Any]:
+    """A profile's entry for a rule completed by its rule type's declaration.
+
+    Raises
+    ------
+    RuleFileError
+        No type declares the code; the entry has a key a profile does not
+        state (the type's); a comparison of the other direction; a unit that
+        is unknown or of another dimension than the measure's.  File and line.
+    """
+    rule_type = TYPES.get(code)
+    if rule_type is None:
+        raise RuleFileError(
+            f"{_where_rule(files, ('rules', code))}: rule {code}: no rule type declares this "
+            f"code (declared: {', '.join(sorted(TYPES))}); declare it in "
+            "compliance/rules/checks/ (README: Adding a rule)"
+        )
+    extra = sorted(set(entry) - ENTRY_KEYS - {"code"})
+    if extra:
+        key = extra[0]
+        owned = key in ("measure", "layer", "code")
+        raise RuleFileError(
+            f"{_where_rule(files, ('rules', code, key))}: rule {code}: {key}: "
+            + (
+                f"declared once by the rule type ({rule_type.declared_at}), not in a profile"
+                if owned
+                else f"not a key of a profile's rule (keys: {', '.join(sorted(ENTRY_KEYS))})"
+            )
+        )
+    comparison = entry.get("comparison", rule_type.comparison)
+    if comparison not in COMPATIBLE[rule_type.comparison]:
+        raise RuleFileError(
+            f"{_where_rule(files, ('rules', code, 'comparison'))}: rule {code}: comparison "
+            f"'{comparison}' does not fit the rule type's '{rule_type.comparison}' "
+            f"(allowed: {', '.join(COMPATIBLE[rule_type.comparison])})"
+        )
+    data = {
+        "code": code,
+        "title_zh": rule_type.title_zh,
+        "title_en": rule_type.title_en,
+        **entry,
+        "measure": rule_type.measure.name,
+        "layer": rule_type.layer,
+        "comparison": comparison,
+        "unit": rule_type.unit,
+        "params": {**rule_type.params, **(entry.get("params") or {})},
+    }
+    stated = entry.get("unit", rule_type.unit)
+    if stated != rule_type.unit:
+        data = _converted(data, stated, rule_type, files)
+    return data
+
+
+def _converted(
+    data: dict[str, Any], stated: object, rule_type: RuleType, files: _Files
+) -> dict[str, Any]:
+    """The entry's limits converted from the unit it states to its measure's unit."""
+    keys = ("rules", rule_type.code, "unit")
+    if not isinstance(stated, str) or stated not in UNITS:
+        raise RuleFileError(
+            f"{_where_rule(files, keys)}: rule {rule_type.code}: unit '{stated}' is unknown "
+            f"(known: {', '.join(UNITS)})"
+        )
+    source, target = UNITS[stated], UNITS[rule_type.unit]
+    try:
+
+        def conv(value: object) -> object:
+            return source.convert(float(value), target) if isinstance(value, int | float) else value
+
+        out = {k: conv(v) if k in ("limit", "limit_low") else v for k, v in data.items()}
+        if isinstance(data.get("targets"), list):
+            out["targets"] = [
+                {k: conv(v) if k in ("limit", "limit_low") else v for k, v in t.items()}
+                if isinstance(t, dict)
+                else t
+                for t in data["targets"]
+            ]
+    except ValueError:
+        raise RuleFileError(
+            f"{_where_rule(files, keys)}: rule {rule_type.code}: unit '{stated}' does not fit "
+            f"measure {rule_type.measure.name} (expected {rule_type.unit} or a unit of the "
+            "same dimension)"
+        ) from None
+    return out
+
+
 def _resolve_targets(data: dict[str, Any], year: int | None) -> dict[str, Any]:
     """The rule's entry with the limit of the applicable target year filled in."""
     targets = data.get("targets")
@@ -357,13 +340,12 @@ def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None =
         inherits from itself, a seed file that does not exist, or a quote that
         does not stand verbatim in its seed.  The message names file and line.
     """
-    from .registry import rule_problem  # imported here: the registry imports this module
-
     folder = (rules_dir or default_rules_dir()).resolve()
     pf, raw = _raw_rules(name, folder, ())
     seeds_dir = folder / "seeds"
     rules: dict[str, Rule] = {}
-    for code, (data, files) in raw.items():
+    for code, (entry, files) in raw.items():
+        data = _with_type(code, entry, files)
         try:
             rule = Rule.model_validate(_resolve_targets(data, year))
         except ValidationError as exc:
@@ -389,7 +371,7 @@ def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None =
                     f"“{source.quote}” is not found verbatim in {source.seed}; "
                     "copy it from the seed"
                 )
-        problem = rule_problem(rule)  # measure known, unit fits it, params valid
+        problem = TYPES[code].measure.params_problem(rule)
         if problem is not None:
             raise RuleFileError(
                 f"{_where_rule(files, ('rules', code, *problem.keys))}: rule {code}: "

@@ -1,15 +1,29 @@
-"""Registry binding measure names in the rule files to check functions.
+"""The registry: checks (measures bound to limits) and the one table of rule types.
 
 A check takes the scheme, the rule and the rule's validated parameters and
 returns an :class:`Evaluation`: one row per feature measured (or per pair,
-or one for an aggregate), or the reason the rule cannot be evaluated.  The
-engine never knows a rule by its code; rule files name a ``measure``.
+or one for an aggregate), or the reason the rule cannot be evaluated.  It is
+registered under a measure name with the unit its values come in
+(:func:`register`).
+
+A rule type (:class:`RuleType`) is declared once, beside its check in the
+module of its family (:data:`FAMILY_MODULES`): code, titles, the check, the
+layer its findings are about, the comparison, default parameters and its
+documentation.  :data:`TYPES` holds them all, by code.  The profiles in
+``rules/*.yaml`` carry only what a plan states (limits, years, severity,
+scope, the clause, parameter overrides); :mod:`compliance.rules.catalogue`
+merges the two into the effective :class:`~compliance.rules.model.Rule`.
+The engine never knows a rule by its code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -18,8 +32,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import RuleFileError
+from ..reading.contract import LAYERS
 from ..reading.scheme import Scheme
-from .catalogue import Rule
+from .model import RULE_CODE, Comparison, Rule
+from .units import UNITS
 
 #: Columns every evaluation row carries (plus ``geometry``).
 ROW_COLUMNS = (
@@ -84,45 +100,6 @@ class Evaluation:
 P = TypeVar("P", bound=Params)
 CheckFn = Callable[[Scheme, Rule, Any], Evaluation]
 
-#: The unit each measure produces, by measure name: a rule binding a measure
-#: must state its limit in one of these (the checks do not convert units).
-#: A check may also declare its units when it registers (``register(...,
-#: units=...)``); this table is the declaration for the checks registered
-#: without one.
-MEASURE_UNITS: dict[str, tuple[str, ...]] = {
-    # structure: clusters, corridors
-    "cluster_area": ("km2",),
-    "cluster_density": ("persons/km2",),
-    "corridor_width": ("m",),
-    "corridor_continuity": ("m",),
-    # roads, open space
-    "red_line_width": ("m",),
-    "road_density": ("km/km2",),
-    "plaza_hard_area": ("ha",),
-    # green
-    "service_radius": ("m",),
-    "service_coverage": ("%",),
-    "green_ratio": ("%",),
-    "permeable_share": ("%",),
-    "park_per_capita": ("m2/person",),
-    "greenway_per_capita": ("km/10k persons",),
-    # density
-    "local_density": ("persons/km2",),
-    "population_density": ("persons/km2",),
-    "floor_area_ratio": ("ratio",),
-    # buildings and energy
-    "building_height": ("m",),
-    "tall_building_clustering": ("m",),
-    "building_floors": ("floors",),
-    "low_rise_share": ("%",),
-    "demolition_share": ("%",),
-    "pv_coverage": ("%",),
-    "solar_thermal": ("%",),
-    "green_star": ("stars",),
-    # life circle
-    "life_circle": ("m",),
-}
-
 
 @dataclass(frozen=True)
 class RuleProblem:
@@ -145,34 +122,33 @@ class RuleProblem:
 
 @dataclass(frozen=True)
 class Check:
-    """A registered check: its function, its parameter model and its units.
+    """A registered check: its function, its parameter model and its unit.
 
     Attributes
     ----------
     name : str
-        The measure name rule files use (``measure: plaza_hard_area``).
+        The measure name (``plaza_hard_area``), shown in the docs and findings.
     fn : callable
         ``fn(scheme, rule, params) -> Evaluation``.
     params : type of Params
         Pydantic model of the rule's ``params`` (unknown keys are errors).
-    units : tuple of str
-        Units the measure produces; a rule must state its limit in one of
-        them.  Empty when undeclared (then any unit is accepted).
+    unit : str
+        The unit the measured values come in, a code of
+        :data:`compliance.rules.units.UNITS`.
     """
 
     name: str
     fn: CheckFn
     params: type[Params]
-    units: tuple[str, ...] = ()
+    unit: str
 
     def unit_problem(self, rule: Rule) -> RuleProblem | None:
         """The problem with the rule's ``unit`` for this measure, or None when it fits."""
-        if not self.units or rule.unit in self.units:
+        if rule.unit == self.unit:
             return None
         return RuleProblem(
             ("unit",),
-            f"unit '{rule.unit}' does not fit measure {self.name} "
-            f"(expected {' or '.join(self.units)})",
+            f"unit '{rule.unit}' does not fit measure {self.name} (expected {self.unit})",
         )
 
     def params_problem(self, rule: Rule) -> RuleProblem | None:
@@ -191,8 +167,8 @@ class Check:
     def validated_params(self, rule: Rule) -> Params:
         """The rule's ``params`` validated against this check's model.
 
-        The rule's ``unit`` is checked too: it must be one the measure
-        produces (:attr:`units`).
+        The rule's ``unit`` is checked too: it must be the one the measure
+        produces (:attr:`unit`).
 
         Raises
         ------
@@ -218,27 +194,220 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def register(
-    name: str, params: type[P], *, units: tuple[str, ...] | None = None
-) -> Callable[[CheckFn], CheckFn]:
+def _declared_at(depth: int = 2) -> str:
+    """``module.py:line`` of the declaration being made (for errors at import)."""
+    frame = inspect.stack()[depth]
+    path = Path(frame.filename).resolve()
+    package = Path(__file__).resolve().parents[2]  # the folder holding compliance/
+    where = path.relative_to(package) if path.is_relative_to(package) else path
+    return f"{where.as_posix()}:{frame.lineno}"
+
+
+def register(name: str, params: type[P], *, unit: str) -> Callable[[CheckFn], CheckFn]:
     """Decorator registering a check function under a measure name.
 
     Parameters
     ----------
     name : str
-        The measure name rule files use.
+        The measure name (shown in the docs and in ``compliance rules``).
     params : type of Params
         The check's parameter model.
-    units : tuple of str, optional
-        Units the measure produces; default: :data:`MEASURE_UNITS` ``[name]``.
+    unit : str
+        The unit the measured values come in: a code of
+        :data:`compliance.rules.units.UNITS`.
+
+    Raises
+    ------
+    RuleFileError
+        At import: the unit is not in the registry, or the name is taken;
+        the message names the module and line of the declaration.
     """
-    declared = tuple(units) if units is not None else MEASURE_UNITS.get(name, ())
+    where = _declared_at()
+    if unit not in UNITS:
+        raise RuleFileError(
+            f"{where}: check {name}: unit '{unit}' is not in compliance.rules.units.UNITS "
+            f"(known: {', '.join(UNITS)}); add a UnitSpec there"
+        )
+    if name in CHECKS:
+        raise RuleFileError(f"{where}: check {name} is registered twice")
 
     def deco(fn: CheckFn) -> CheckFn:
-        CHECKS[name] = Check(name, fn, params, declared)
+        CHECKS[name] = Check(name, fn, params, unit)
         return fn
 
     return deco
+
+
+#: Rule families: the code's letters and the module of ``compliance.rules.checks``
+#: that declares the family's rules and holds their checks.
+FAMILY_MODULES: dict[str, str] = {
+    "CL": "structure",  # clusters (组团): area, density, local peaks
+    "EC": "structure",  # ecological corridors (生态廊道)
+    "RD": "roads",  # red lines (道路红线), road-network density
+    "SQ": "open_space",  # plazas (广场)
+    "GR": "green",  # green space: service radii, ratios, per capita, greenways
+    "PM": "green",  # permeable surface
+    "DN": "density",  # county-town density and floor-area ratio
+    "BH": "buildings",  # heights and floors
+    "EN": "buildings",  # energy: rooftop PV, solar thermal
+    "GB": "buildings",  # green buildings (绿色建筑)
+    "UR": "buildings",  # urban renewal (城市更新): demolished floor area
+    "LC": "life_circle",  # 15-minute life circle (生活圈)
+}
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """A rule type's documentation, under the headings every rule has (as ruff does).
+
+    Attributes
+    ----------
+    what : str
+        What it checks, in one or two sentences.
+    why : str
+        Why the plans ask for it.
+    how : str
+        How it is measured: formula, data, method parameters.
+    references : tuple of str
+        National standards and technical documents the measurement follows.
+    """
+
+    what: str
+    why: str
+    how: str
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleType:
+    """One rule type: everything about a code that does not depend on the plan.
+
+    Attributes
+    ----------
+    code : str
+        Family letters and a number (``EC01``), never reused.
+    title_zh, title_en : str
+        The rule's name; a profile may give its plan's own wording instead.
+    check : callable
+        The registered check function (:func:`register`) that measures it.
+    layer : str
+        The contract layer its findings are about.
+    comparison : str
+        ``<=``, ``<``, ``>=``, ``>`` or ``between``; a profile may state the
+        strict or the inclusive form of the same direction (its plan's
+        大于 or 不低于), or ``between``.
+    params : mapping
+        Default parameters of the check (the profile may override keys).
+    doc : RuleDoc
+        What it checks, why, how it is measured, references.
+    declared_at : str
+        ``module.py:line`` of the declaration.
+    """
+
+    code: str
+    title_zh: str
+    title_en: str
+    check: CheckFn
+    layer: str
+    comparison: Comparison
+    doc: RuleDoc
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    declared_at: str = ""
+
+    @property
+    def measure(self) -> Check:
+        """The registered check of this type."""
+        return _CHECK_OF[self.check]
+
+    @property
+    def unit(self) -> str:
+        """The unit of its measured values and limits."""
+        return self.measure.unit
+
+    @property
+    def family(self) -> str:
+        """The family letters of the code (``EC``)."""
+        return self.code[:2]
+
+
+#: The one table of rule types, by code (filled when the checks are imported).
+TYPES: dict[str, RuleType] = {}
+_CHECK_OF: dict[CheckFn, Check] = {}
+
+#: The comparisons a profile may state for a type's comparison.
+COMPATIBLE: dict[str, tuple[str, ...]] = {
+    "<=": ("<=", "<", "between"),
+    "<": ("<", "<=", "between"),
+    ">=": (">=", ">", "between"),
+    ">": (">", ">=", "between"),
+    "between": ("between", "<=", ">="),
+}
+
+
+def declare(
+    code: str,
+    *,
+    title_zh: str,
+    title_en: str,
+    check: CheckFn,
+    layer: str,
+    comparison: Comparison,
+    doc: RuleDoc,
+    params: Mapping[str, Any] | None = None,
+) -> RuleType:
+    """Declare a rule type once, in the check module of its family.
+
+    Returns
+    -------
+    RuleType
+        Also entered in :data:`TYPES`.
+
+    Raises
+    ------
+    RuleFileError
+        At import, naming the module and line: a malformed or repeated code,
+        a module that is not its family's, an unregistered check, an unknown
+        layer, or default parameters the check's model refuses.
+    """
+    where = _declared_at()
+    check_of = {c.fn: c for c in CHECKS.values()}
+    _CHECK_OF.update(check_of)
+    problem = None
+    module = inspect.getmodule(check)
+    family_module = FAMILY_MODULES.get(code[:2])
+    if not re.match(RULE_CODE, code):
+        problem = "a code is two capital letters and two digits, e.g. EC01"
+    elif code in TYPES:
+        problem = f"declared twice (first at {TYPES[code].declared_at})"
+    elif family_module is None:
+        problem = f"family {code[:2]} has no module in FAMILY_MODULES; add it there"
+    elif module is None or module.__name__.rsplit(".", 1)[-1] != family_module:
+        problem = f"declare it in compliance/rules/checks/{family_module}.py, its family's module"
+    elif check not in check_of:
+        problem = "its check is not registered (decorate it with @register)"
+    elif layer not in LAYERS:
+        problem = f"layer '{layer}' is not a contract layer ({', '.join(LAYERS)})"
+    else:
+        try:
+            check_of[check].params.model_validate(dict(params or {}))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            problem = f"params.{'.'.join(map(str, err['loc']))}: {err['msg']}"
+    if problem is not None:
+        raise RuleFileError(f"{where}: rule type {code}: {problem}")
+    rule_type = RuleType(
+        code,
+        title_zh,
+        title_en,
+        check,
+        layer,
+        comparison,
+        doc,
+        MappingProxyType(dict(params or {})),
+        where,
+    )
+    TYPES[code] = rule_type
+    return rule_type
 
 
 def rule_problem(rule: Rule) -> RuleProblem | None:
@@ -259,8 +428,6 @@ def rule_problem(rule: Rule) -> RuleProblem | None:
     -------
     RuleProblem or None
     """
-    from . import checks as _checks  # noqa: F401  (registers the checks; imported late: cycle)
-
     check = CHECKS.get(rule.measure)
     if check is None:
         return RuleProblem(

@@ -20,7 +20,6 @@ import shapely
 from pydantic import Field
 
 from ...reading.scheme import Scheme
-from ..catalogue import Rule
 from ..measures.buildings import (
     DEFAULT_FLOOR_HEIGHT_M,
     RESIDENTIAL_USES,
@@ -37,7 +36,18 @@ from ..measures.buildings import (
     use_in,
     zone_of,
 )
-from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..model import Rule
+from ..registry import (
+    Evaluation,
+    Params,
+    RuleDoc,
+    compare,
+    declare,
+    label,
+    make_rows,
+    not_evaluated,
+    register,
+)
 from .common import fmt_fixed, fmt_general, missing_layer
 
 #: Uses of public-institution buildings and factories (EN01 default).
@@ -222,7 +232,7 @@ class HeightParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
-@register("building_height", HeightParams)
+@register("building_height", HeightParams, unit="m")
 def check_building_height(scheme: Scheme, rule: Rule, params: HeightParams) -> Evaluation:
     """BH01/BH03: height of each (new) building of the uses in scope, m.
 
@@ -282,7 +292,7 @@ class ClusteringParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
-@register("tall_building_clustering", ClusteringParams)
+@register("tall_building_clustering", ClusteringParams, unit="m")
 def check_tall_building_clustering(
     scheme: Scheme, rule: Rule, params: ClusteringParams
 ) -> Evaluation:
@@ -406,7 +416,7 @@ class FloorsParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
-@register("building_floors", FloorsParams)
+@register("building_floors", FloorsParams, unit="floors")
 def check_building_floors(scheme: Scheme, rule: Rule, params: FloorsParams) -> Evaluation:
     """BH04: storeys of each new residential building (新建住宅层数).
 
@@ -468,7 +478,7 @@ class LowRiseParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
-@register("low_rise_share", LowRiseParams)
+@register("low_rise_share", LowRiseParams, unit="%")
 def check_low_rise_share(scheme: Scheme, rule: Rule, params: LowRiseParams) -> Evaluation:
     """BH05: share of new residential floor area in buildings of ≤ ``max_floors``, %.
 
@@ -546,7 +556,7 @@ class PVParams(Params):
     uses: list[str] | None = Field(default_factory=lambda: list(PV_USES))
 
 
-@register("pv_coverage", PVParams)
+@register("pv_coverage", PVParams, unit="%")
 def check_pv_coverage(scheme: Scheme, rule: Rule, params: PVParams) -> Evaluation:
     """EN01: rooftop PV coverage of each new public-institution building or factory, %.
 
@@ -627,7 +637,7 @@ class SolarThermalParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
-@register("solar_thermal", SolarThermalParams)
+@register("solar_thermal", SolarThermalParams, unit="%")
 def check_solar_thermal(scheme: Scheme, rule: Rule, params: SolarThermalParams) -> Evaluation:
     """EN02: solar water heating on new housing of ≤ 12 floors and on hospitals, schools … (%).
 
@@ -776,7 +786,7 @@ def _tier_words(
     return out_zh, out_en
 
 
-@register("green_star", GreenStarParams)
+@register("green_star", GreenStarParams, unit="stars")
 def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Evaluation:
     """GB01: green-building star level (绿色建筑星级) of each new building, stars.
 
@@ -906,7 +916,7 @@ class DemolitionParams(Params):
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
-@register("demolition_share", DemolitionParams)
+@register("demolition_share", DemolitionParams, unit="%")
 def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams) -> Evaluation:
     """UR01: demolished ÷ existing floor area of each urban-renewal unit, %.
 
@@ -1030,3 +1040,193 @@ def check_demolition_share(scheme: Scheme, rule: Rule, params: DemolitionParams)
         quantity_zh="拆除建筑面积占现状建筑面积比例",
         quantity_en="demolished share of existing floor area",
     )
+
+
+# --------------------------------------------------------------------------- rule types
+
+_RESIDENTIAL = [*RESIDENTIAL_USES]
+_GB50352 = "GB 50352-2019 民用建筑设计统一标准"
+
+declare(
+    "BH01",
+    title_zh="新建250米以上建筑",
+    title_en="New buildings over 250 m",
+    check=check_building_height,
+    layer="buildings",
+    comparison="<=",
+    params={"new_only": True, "uses": None},
+    doc=RuleDoc(
+        what="The height of each new building, m.",
+        why="Hebi strictly limits new buildings of 250 m and over (严格限制新建250米以上建筑).",
+        how=("`height_m`, else floors × 3 m (estimated)."),
+        references=(_GB50352,),
+    ),
+)
+
+declare(
+    "BH02",
+    title_zh="新建100米以上建筑相对集中布局",
+    title_en="New buildings over 100 m clustered",
+    check=check_tall_building_clustering,
+    layer="buildings",
+    comparison="<=",
+    params={"min_height_m": 100, "method": "neighbours"},
+    doc=RuleDoc(
+        what="Whether each building over 100 m stands near other such buildings or in a "
+        "height-control zone, m.",
+        why="Hebi asks for buildings over 100 m to be laid out relatively together (相对集中布局).",
+        how=(
+            "Distance to the nearest other building over 100 m (≤ 500 m), or inside a "
+            "`height_zones` polygon."
+        ),
+        references=(_GB50352,),
+    ),
+)
+
+declare(
+    "BH03",
+    title_zh="新建超高层住宅",
+    title_en="New super-high-rise housing (over 100 m)",
+    check=check_building_height,
+    layer="buildings",
+    comparison="<=",
+    params={"new_only": True, "uses": _RESIDENTIAL},
+    doc=RuleDoc(
+        what="The height of each new residential building, m.",
+        why="Xinjiang's plan: generally no new super-high-rise housing (超高层住宅, over 100 m).",
+        how=("Height of new residential buildings."),
+        references=(_GB50352,),
+    ),
+)
+
+declare(
+    "BH06",
+    title_zh="严格控制新建超高层建筑",
+    title_en="New super-high-rise buildings (over 100 m) strictly controlled",
+    check=check_building_height,
+    layer="buildings",
+    comparison="<=",
+    params={"new_only": True, "uses": None},
+    doc=RuleDoc(
+        what="The height of each new building, m: a super-high-rise building (超高层建筑, "
+        "over 100 m) is reported for review.",
+        why="Xinjiang, Alxa and Hebi strictly control new super-high-rise buildings "
+        "(严格控制新建超高层建筑): control, not a ban, so each one is a warning.",
+        how="`height_m`, else floors × 3 m (estimated); new buildings of every use.  A "
+        "building of exactly 100 m is not super-high-rise (GB 50352-2019: over 100 m).",
+        references=("GB 50352-2019 民用建筑设计统一标准",),
+    ),
+)
+
+declare(
+    "BH04",
+    title_zh="新建住宅层数",
+    title_en="Floors of new housing",
+    check=check_building_floors,
+    layer="buildings",
+    comparison="<=",
+    params={"new_only": True, "uses": _RESIDENTIAL},
+    doc=RuleDoc(
+        what="The storeys of each new residential building (新建住宅层数).",
+        why="County towns: new housing of 18 floors at most (12 in Alxa); above it only "
+        "where truly needed and strictly justified (a recorded exception).",
+        how=("`floors`, else height ÷ 3 m (estimated); a justified case goes in `--exceptions`."),
+        references=("《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",),
+    ),
+)
+
+declare(
+    "BH05",
+    title_zh="6层及以下住宅建筑面积占比",
+    title_en="Share of new housing floor area in buildings of 6 floors or fewer",
+    check=check_low_rise_share,
+    layer="buildings",
+    comparison=">=",
+    params={"new_only": True, "uses": _RESIDENTIAL, "max_floors": 6},
+    doc=RuleDoc(
+        what="The share of new residential floor area in buildings of at most 6 floors, %.",
+        why="County towns: at least 70 % of new housing in buildings of 6 floors or fewer.",
+        how=("Floor-area-weighted share."),
+        references=("《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",),
+    ),
+)
+
+declare(
+    "EN01",
+    title_zh="新建公共机构建筑、新建厂房屋顶光伏覆盖率",
+    title_en="Rooftop PV coverage of new public-institution buildings and new factories",
+    check=check_pv_coverage,
+    layer="buildings",
+    comparison=">=",
+    params={"new_only": True, "uses": PV_USES},
+    doc=RuleDoc(
+        what="Rooftop PV coverage of each new public-institution building or factory, %.",
+        why="The plans aim at PV on half of the roofs of new public buildings and factories.",
+        how=(
+            "`pv_area_m2` ÷ `roof_area_m2` (else the footprint) of new public-institution "
+            "buildings and factories."
+        ),
+        references=("GB 55015-2021 建筑节能与可再生能源利用通用规范",),
+    ),
+)
+
+declare(
+    "EN02",
+    title_zh="太阳能光热建筑一体化",
+    title_en="Solar thermal on housing of 12 floors or fewer, hospitals, schools, hotels, "
+    "pools, bathhouses",
+    check=check_solar_thermal,
+    layer="buildings",
+    comparison=">=",
+    params={
+        "residential_uses": _RESIDENTIAL,
+        "residential_max_floors": 12,
+        "other_uses": [*SOLAR_THERMAL_USES, "医院", "学校", "宾馆", "游泳池", "公共浴室"],
+    },
+    doc=RuleDoc(
+        what="Whether each building in scope has solar water heating (`solar_thermal`), %.",
+        why="Alxa promotes solar thermal on housing of 12 floors or fewer and on "
+        "hospitals, schools, hotels, pools and bathhouses.",
+        how=("`solar_thermal` of the buildings in scope."),
+        references=("GB 55015-2021 建筑节能与可再生能源利用通用规范",),
+    ),
+)
+
+declare(
+    "GB01",
+    title_zh="新建建筑绿色建筑星级",
+    title_en="Green-building star level of new buildings",
+    check=check_green_star,
+    layer="buildings",
+    comparison=">=",
+    params={"new_only": True},
+    doc=RuleDoc(
+        what="The green-building star level (绿色建筑星级) of each new building in scope.",
+        why="The plans ask for star-rated green buildings for public, large and "
+        "government-invested buildings (tiers differ by plan).",
+        how=(
+            "`green_star` against the stars each profile requires by use, investor, floor "
+            "area and height (per building)."
+        ),
+        references=("GB/T 50378-2019 绿色建筑评价标准",),
+    ),
+)
+
+declare(
+    "UR01",
+    title_zh="城市更新单元拆除建筑面积占比",
+    title_en="Demolished share of floor area in an urban-renewal unit",
+    check=check_demolition_share,
+    layer="renewal_units",
+    comparison="<=",
+    doc=RuleDoc(
+        what="Demolished floor area ÷ existing floor area of each urban-renewal unit, %.",
+        why="The plans keep demolition in urban renewal to 20 % of the existing floor "
+        "area in principle (原则上).",
+        how=(
+            "Demolished ÷ existing floor area, from the unit's attributes or the "
+            "buildings inside it."
+        ),
+        references=("《关于在实施城市更新行动中防止大拆大建问题的通知》（建科〔2021〕63号）",),
+    ),
+)

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ...reading.landuse import green_kind, is_residential
 from ...reading.raster import covered_share, zonal_sum
-from ...reading.scheme import Scheme
+from ...reading.scheme import RasterInput, Scheme
 from ..measures.density import apportioned_sums
 from ..measures.green import merge_touching
 from ..measures.structure import apportioned_population
@@ -388,3 +388,59 @@ def population_of(
         method.rename("population_method"),
         method_zh.rename("population_method_zh"),
     )
+
+
+# --------------------------------------------------------------------------- zones
+
+#: Reviewer nouns of the zones rows are about.
+ZONE_NOUN = {"boundary": ("规划范围", "boundary"), "clusters": ("组团", "cluster")}
+#: Most grid cells CL03 lays over a study area.
+MAX_GRID_CELLS = 1_000_000
+#: Persons per "10k persons" in GR06's unit.
+PERSONS_PER_10K = 10_000.0
+#: Metres per kilometre.
+M_PER_KM = 1_000.0
+#: How the impervious raster's values were read
+#: (:func:`compliance.reading.raster.impervious_percent`), in Chinese.
+SCALE_ZH = {"fraction 0–1": "比例 0–1", "percent 0–100": "百分比 0–100"}
+
+
+def boundary_or_missing(scheme: Scheme) -> gpd.GeoDataFrame | Evaluation:
+    boundary = scheme.layer("boundary")
+    return missing_layer("boundary") if boundary is None else boundary
+
+
+def own_population(zones: gpd.GeoDataFrame) -> pd.Series:
+    if "population" in zones.columns:
+        return pd.to_numeric(zones["population"], errors="coerce").astype(float)
+    return pd.Series(np.nan, index=zones.index)
+
+
+def no_population(where_en: str, where_zh: str) -> Evaluation:
+    return not_evaluated(
+        f"no population: no 'population' field on {where_en} or parcels and no population raster",
+        f"缺少人口数据：{where_zh}与地块均无 population 字段，也无人口栅格",
+    )
+
+
+def raster_name(raster: RasterInput) -> str:
+    return f"{raster.path.name} ({raster.crs.to_string()})"
+
+
+def cover_note(share: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Message notes where a raster covers less than the whole zone."""
+    partial = share.lt(FULL_COVER).fillna(False)
+    pct = fmt1(100.0 * share.fillna(0.0)).to_numpy()
+    zh = np.where(partial, "；栅格仅覆盖该范围的 " + pct + "%", "")
+    en = np.where(partial, "; the raster covers only " + pct + " % of the area", "")
+    return pd.Series(zh, index=share.index), pd.Series(en, index=share.index)
+
+
+def boundary_population(
+    scheme: Scheme, boundary: gpd.GeoDataFrame
+) -> tuple[pd.Series, pd.Series, pd.Series] | Evaluation:
+    """The boundary's population (value, method, method in Chinese), or why there is none."""
+    own = own_population(boundary)
+    if not has_population_source(scheme, own):
+        return no_population("the boundary", "规划范围")
+    return population_of(scheme, boundary, own)

@@ -27,14 +27,24 @@ import shapely
 from pydantic import Field
 
 from ...reading.scheme import Scheme
-from ..catalogue import Rule
 from ..measures.network import (
     nearest_distance_m,
     network_distance_m,
     snap_to_nodes,
     walk_network,
 )
-from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..model import Rule
+from ..registry import (
+    Evaluation,
+    Params,
+    RuleDoc,
+    compare,
+    declare,
+    label,
+    make_rows,
+    not_evaluated,
+    register,
+)
 from .common import fmt1, residential_parcels
 
 #: Facility kinds of the 15-minute life circle required by default (GB 50180-2018 附录 B).
@@ -91,7 +101,7 @@ def _join(acc: np.ndarray, add: np.ndarray, name: str | np.ndarray, sep: str) ->
     return np.where(add, np.where(acc == "", name, acc + sep + name), acc)
 
 
-@register("life_circle", LifeCircleParams)
+@register("life_circle", LifeCircleParams, unit="m")
 def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> Evaluation:
     """LC01: each residential parcel reaches every required facility kind within the limit.
 
@@ -317,3 +327,30 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
             + " to the farthest required facility kind"
         ),
     )
+
+
+# --------------------------------------------------------------------------- rule types
+
+declare(
+    "LC01",
+    title_zh="十五分钟生活圈",
+    title_en="15-minute life circle (everyday facilities within walking distance)",
+    check=check_life_circle,
+    layer="parcels",
+    comparison="<=",
+    params={
+        "kinds": ["school", "clinic", "market", "community_centre", "elderly_care", "sports"],
+        "method": "straight",
+    },
+    doc=RuleDoc(
+        what="For each residential parcel, the farthest of the distances to the nearest "
+        "facility of each required kind, m.",
+        why="The plans ask for complete 15-minute community life circles (十五分钟生活圈).",
+        how=(
+            "From each residential parcel to the nearest facility of every required kind, "
+            "straight-line or along the walkable road network (networkx); ≤ 1,000 m (GB "
+            "50180-2018: 15-minute walk 800–1,000 m)."
+        ),
+        references=("GB 50180-2018 城市居住区规划设计标准",),
+    ),
+)

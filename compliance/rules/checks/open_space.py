@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ...reading.scheme import Scheme
-from ..catalogue import Rule
-from ..registry import Evaluation, compare, label, make_rows, register
+from ..model import Rule
+from ..registry import Evaluation, RuleDoc, compare, declare, label, make_rows, register
 from .common import (
     M2_PER_HA,
     NoParams,
@@ -15,7 +15,7 @@ from .common import (
 )
 
 
-@register("plaza_hard_area", NoParams)
+@register("plaza_hard_area", NoParams, unit="ha")
 def check_plaza_hard_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluation:
     """SQ01: concentrated hard-surface area of each plaza, ha.
 
@@ -64,3 +64,22 @@ def check_plaza_hard_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
 
 
 # --------------------------------------------------------------------------- green
+
+
+# --------------------------------------------------------------------------- rule types
+
+declare(
+    "SQ01",
+    title_zh="县城广场集中硬地面积",
+    title_en="Plaza concentrated hard-surface area",
+    check=check_plaza_hard_area,
+    layer="squares",
+    comparison="<=",
+    doc=RuleDoc(
+        what="The concentrated hard-surface area (集中硬地面积) of each plaza, ha.",
+        why="County towns should not build large hard-paved plazas: at most 2 ha (1 ha "
+        "in Hebi) of concentrated hard surface.",
+        how=("`hard_area_m2`, else the plaza polygon's area, saying which."),
+        references=("《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",),
+    ),
+)

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pydantic import Field
 
 from ...reading.scheme import Scheme
-from ..catalogue import Rule
+from ..measures.density import (
+    M2_PER_KM2,
+    length_inside_m,
+)
 from ..measures.roads import strip_width_m
-from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..model import Rule
+from ..registry import (
+    Evaluation,
+    Params,
+    RuleDoc,
+    compare,
+    declare,
+    label,
+    make_rows,
+    not_evaluated,
+    register,
+)
 from .common import (
+    M_PER_KM,
+    ZONE_NOUN,
+    fmt1,
     missing_layer,
 )
 
@@ -22,7 +41,7 @@ class RedLineParams(Params):
     new_only: bool = False
 
 
-@register("red_line_width", RedLineParams)
+@register("red_line_width", RedLineParams, unit="m")
 def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> Evaluation:
     """RD01: red-line width of each road, m.
 
@@ -120,3 +139,213 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
 
 
 # --------------------------------------------------------------------------- squares
+
+
+# --------------------------------------------------------------------------- RD02
+
+DEFAULT_ROAD_CLASSES = [
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "living_street",
+    "trunk_link",
+    "primary_link",
+    "secondary_link",
+    "tertiary_link",
+]
+
+
+class RoadDensityParams(Params):
+    """Parameters of the road-network density (RD02)."""
+
+    classes: list[str] = Field(default_factory=lambda: list(DEFAULT_ROAD_CLASSES))
+    dual_carriageway_classes: list[str] = Field(
+        default_factory=lambda: ["motorway", "trunk", "primary", "secondary"]
+    )
+    area_layer: str = "boundary"
+
+
+def _truthy(values: pd.Series) -> pd.Series:
+    """Boolean flags from a bool column or from text such as yes / true / 1."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).astype(bool)
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["1", "-1", "true", "yes", "y", "t", "是"]).fillna(False).astype(bool)
+
+
+def _areas(
+    scheme: Scheme, layer: str
+) -> tuple[gpd.GeoDataFrame, tuple[str, str], pd.Series, pd.Series] | Evaluation:
+    """Zones to measure over: the layer's polygons, else the union of clusters as one zone.
+
+    Returns the zones, what they are for the method text (English, Chinese)
+    and their reviewer labels (Chinese, English); or the not-evaluated reason.
+    """
+    zones = scheme.layer(layer)
+    if zones is not None:
+        noun_zh, noun_en = ZONE_NOUN.get(layer, ("范围", "area"))
+        zh, en = label(zones, noun_zh, noun_en)
+        return zones, (f"each '{layer}' polygon", f"各 '{layer}' 图层面"), zh, en
+    clusters = scheme.layer("clusters")
+    if clusters is None:
+        return not_evaluated(
+            f"no area to measure over: no '{layer}' layer and no 'clusters' layer",
+            f"缺少统计范围：方案无 {layer} 图层，也无组团边界图层 clusters",
+        )
+    union = gpd.GeoDataFrame(
+        {"feature_id": ["*"]},
+        geometry=[shapely.union_all(clusters.geometry.to_numpy())],
+        crs=scheme.crs,
+    )
+    one = pd.Series(["全部组团范围"]), pd.Series(["all clusters"])
+    over = (
+        f"the union of 'clusters' (no '{layer}' layer)",
+        f"'clusters' 图层的并集（无 '{layer}' 图层）",
+    )
+    return union, over, one[0], one[1]
+
+
+@register("road_density", RoadDensityParams, unit="km/km2")
+def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) -> Evaluation:
+    """RD02: road-network density, km of centreline per km² of area.
+
+    Centrelines of the counted ``classes`` (a road without ``road_class``
+    counts) clipped to each area polygon (``area_layer``, default
+    ``boundary``; else the union of ``clusters`` as one row ``*``) ÷ its area.
+    Each street counts once: a one-way way (``oneway`` true) of the
+    ``dual_carriageway_classes`` is one carriageway of a dual carriageway and
+    counts half.  Road-land polygons are not centrelines and are skipped.
+    """
+    roads = scheme.layer("roads")
+    if roads is None:
+        return missing_layer("roads")
+    found = _areas(scheme, params.area_layer)
+    if isinstance(found, Evaluation):
+        return found
+    zones, (over, over_zh), zh, en = found
+    is_line = roads.geometry.geom_type.str.contains("LineString").to_numpy()
+    polygons = int((~is_line).sum())
+    lines = roads[is_line]
+    if lines.empty:
+        return not_evaluated(
+            "the 'roads' layer has no centrelines (only road-land polygons)",
+            "道路图层中没有道路中心线（仅有道路用地面域）",
+        )
+    if "road_class" in lines.columns:
+        cls = lines["road_class"].astype("string").str.strip().str.lower()
+    else:
+        cls = pd.Series(pd.NA, index=lines.index, dtype="string")
+    counted = (cls.isna() | cls.isin([c.lower() for c in params.classes])).to_numpy(dtype=bool)
+    one_way = (
+        _truthy(lines["oneway"]).to_numpy()
+        if "oneway" in lines.columns
+        else np.zeros(len(lines), dtype=bool)
+    )
+    dual = cls.isin([c.lower() for c in params.dual_carriageway_classes]).fillna(False).to_numpy()
+    halved = counted & one_way & dual
+    weight = np.where(halved, 0.5, 1.0)
+    geoms = zones.geometry.to_numpy()
+    length_km = (
+        length_inside_m(lines.geometry.to_numpy()[counted], geoms, weight[counted]) / M_PER_KM
+    )
+    area_km2 = shapely.area(geoms) / M2_PER_KM2
+    density = length_km / area_km2
+    n_half = int(halved.sum())
+    half_zh = f"；{n_half} 条单向行驶的双幅路分幅按一半计" if n_half else ""
+    half_en = f"; {n_half} one-way carriageways of dual carriageways counted half" if n_half else ""
+    return Evaluation(
+        make_rows(
+            zones,
+            feature_id=zones["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=density,
+            passed=compare(rule, density),
+            detail_zh="道路中心线 "
+            + fmt1(length_km).str.replace(",", "")
+            + " 公里，面积 "
+            + fmt1(area_km2).str.replace(",", "")
+            + " 平方公里"
+            + half_zh,
+            detail_en="centrelines "
+            + fmt1(length_km)
+            + " km, area "
+            + fmt1(area_km2)
+            + " km2"
+            + half_en,
+            method=(
+                "centreline length of road classes "
+                + ", ".join(params.classes)
+                + " (and roads without a class) clipped to "
+                + over
+                + " ÷ its area; one-way ways of "
+                + ", ".join(params.dual_carriageway_classes)
+                + " count half (each street once)"
+            ),
+            method_zh=(
+                "道路等级为 "
+                + ", ".join(params.classes)
+                + " 的道路（及无等级的道路）中心线裁切至"
+                + over_zh
+                + "内的长度 ÷ 其面积；"
+                + ", ".join(params.dual_carriageway_classes)
+                + " 等级的单向行驶道路按一半计（每条街道只计一次）"
+            ),
+        ),
+        skipped=polygons,
+        skip_reason="road-land polygons are not centrelines and are not counted",
+        skip_reason_zh="道路用地面不是道路中心线，不计入",
+    )
+
+
+# --------------------------------------------------------------------------- rule types
+
+declare(
+    "RD01",
+    title_zh="县城内部道路红线宽度",
+    title_en="Road red-line width (county town)",
+    check=check_red_line_width,
+    layer="roads",
+    comparison="<=",
+    params={
+        "exclude_classes": ["motorway", "motorway_link", "trunk", "trunk_link"],
+        "new_only": False,
+    },
+    doc=RuleDoc(
+        what="The red-line width (道路红线宽度) of each road, m.",
+        why="County towns should keep their internal roads to a red-line width of 40 m "
+        "at most (no wide avenues).",
+        how=(
+            "`red_line_width_m` of centrelines, or the width of road-land polygons across "
+            "their centreline, w = (P − √(P² − 16A)) / 4 (exact for strips and crosses of "
+            "equal width), never the carriageway; motorways and trunk roads out of scope; "
+            "in Alxa only new roads."
+        ),
+        references=(
+            "《关于加强县城绿色低碳建设的意见》（建村〔2021〕45号）",
+            "CJJ 37-2012 城市道路工程设计规范",
+        ),
+    ),
+)
+
+declare(
+    "RD02",
+    title_zh="城市道路网密度",
+    title_en="Urban road network density",
+    check=check_road_density,
+    layer="roads",
+    comparison=">=",
+    doc=RuleDoc(
+        what="Road-network density of the built-up area, km/km².",
+        why="The plans ask for a dense network of small blocks (窄马路、密路网): more "
+        "than 8 km/km² (Hebi, Jiaozuo) or 8.5 km/km² by 2025 (Alxa, Bayannur).",
+        how=(
+            "Centreline km of counted classes inside each boundary polygon ÷ its area; a "
+            "one-way carriageway of a dual carriageway counts half, so each street once."
+        ),
+        references=("GB/T 51328-2018 城市综合交通体系规划标准",),
+    ),
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,7 +13,6 @@ from shapely import STRtree
 
 from ...reading.landuse import is_construction
 from ...reading.scheme import Scheme
-from ..catalogue import Rule
 from ..measures.corridor import (
     cluster_pairs,
     min_width_m,
@@ -19,21 +20,43 @@ from ..measures.corridor import (
     net_corridors,
     passage_between,
 )
+from ..measures.density import (
+    M2_PER_KM2,
+    grid_cell_count,
+    square_grid,
+)
+from ..measures.geometry import clip_pairs, union_by_group
 from ..measures.structure import area_km2
-from ..registry import Evaluation, Params, compare, label, make_rows, not_evaluated, register
+from ..model import Rule
+from ..registry import (
+    Evaluation,
+    Params,
+    RuleDoc,
+    compare,
+    declare,
+    label,
+    make_rows,
+    not_evaluated,
+    register,
+)
 from .common import (
+    MAX_GRID_CELLS,
     POP_FROM_ATTRIBUTE,
     POP_METHOD_ZH,
     NoParams,
     density_detail,
     fmt1,
     fmt_int,
+    has_population_source,
     missing_layer,
+    no_population,
+    own_population,
     population_of,
+    population_source_zh,
 )
 
 
-@register("cluster_area", NoParams)
+@register("cluster_area", NoParams, unit="km2")
 def check_cluster_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluation:
     """CL01: area of each cluster polygon, km²."""
     clusters = scheme.layer("clusters")
@@ -55,7 +78,7 @@ def check_cluster_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluati
     )
 
 
-@register("cluster_density", NoParams)
+@register("cluster_density", NoParams, unit="persons/km2")
 def check_cluster_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluation:
     """CL02: cluster population ÷ cluster area, persons/km².
 
@@ -172,7 +195,7 @@ def corridor_obstacles(scheme: Scheme, near: np.ndarray | None = None) -> gpd.Ge
     return gpd.GeoSeries(geoms, crs=scheme.crs)
 
 
-@register("corridor_width", CorridorWidthParams)
+@register("corridor_width", CorridorWidthParams, unit="m")
 def check_corridor_width(scheme: Scheme, rule: Rule, params: CorridorWidthParams) -> Evaluation:
     """EC01: minimum net width of each corridor, m; the narrowest stretch as geometry."""
     corridors = scheme.layer("corridors")
@@ -247,7 +270,7 @@ class ContinuityParams(Params):
     min_contact_m: float = Field(1.0, ge=0)
 
 
-@register("corridor_continuity", ContinuityParams)
+@register("corridor_continuity", ContinuityParams, unit="m")
 def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityParams) -> Evaluation:
     """EC02: clusters within the search distance must be parted by a continuous corridor.
 
@@ -361,3 +384,267 @@ def check_corridor_continuity(scheme: Scheme, rule: Rule, params: ContinuityPara
 
 
 # --------------------------------------------------------------------------- roads
+
+
+# --------------------------------------------------------------------------- CL03
+
+
+#: Units of an area given in hectares, for :func:`density_detail`.
+_HECTARES = {"unit_zh": "公顷", "unit_en": "ha"}
+
+
+class LocalDensityParams(Params):
+    """Parameters of the local peak density (CL03)."""
+
+    method: Literal["grid", "parcels"] = "grid"
+    grid_size_m: float = Field(1000.0, gt=0)
+    min_cell_share: float = Field(0.5, ge=0, le=1)
+    area_layer: str = "clusters"
+
+
+@register("local_density", LocalDensityParams, unit="persons/km2")
+def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) -> Evaluation:
+    """CL03: population density of any sub-area (个别地段), persons/km².
+
+    ``grid``: square cells of ``grid_size_m`` aligned to multiples of it in
+    the measuring CRS, laid over the study area (union of ``area_layer``,
+    default ``clusters``; else ``boundary``).  A cell's population is that of
+    its part inside the study area (parcels' ``population`` apportioned by
+    area share, else the population raster with partial-pixel weights);
+    density = population ÷ that part's area.  Cells less than
+    ``min_cell_share`` inside are skipped.  Rows per cell, feature id
+    ``"x,y"``: the lower-left corner in metres.
+
+    ``parcels``: each parcel's ``population`` (else the raster) ÷ its area.
+    """
+    if params.method == "parcels":
+        return _local_density_parcels(scheme, rule)
+    layer = params.area_layer
+    zones = scheme.layer(layer)
+    if zones is None and layer != "boundary":
+        layer, zones = "boundary", scheme.layer("boundary")
+    if zones is None:
+        return not_evaluated(
+            f"no study area to lay the grid over: no '{params.area_layer}' or 'boundary' layer",
+            f"缺少网格统计范围：方案无 {params.area_layer} 图层，也无规划范围图层 boundary",
+        )
+    if not has_population_source(scheme):
+        return no_population("the study area", "统计范围")
+    zone_geoms = zones.geometry.to_numpy()
+    minx, miny, maxx, maxy = (float(v) for v in zones.total_bounds)
+    bounds = (minx, miny, maxx, maxy)
+    size = params.grid_size_m
+    n_cells = grid_cell_count(bounds, size)
+    if n_cells > MAX_GRID_CELLS:
+        return not_evaluated(
+            f"a {size:g} m grid over the study area has {n_cells:,} cells "
+            f"(at most {MAX_GRID_CELLS:,}); use a larger grid_size_m",
+            f"{size:g} 米网格共 {n_cells:,} 格，超过上限 {MAX_GRID_CELLS:,} 格；请加大 grid_size_m",
+        )
+    cells, x, y = square_grid(bounds, size)
+    # Each cell clipped to the union of the zones, zone by zone (no union of the layer).
+    _, cell_i, piece = clip_pairs(cells, zone_geoms)
+    touched, inside = union_by_group(piece, cell_i)
+    cells, x, y = cells[touched], x[touched], y[touched]
+    share = shapely.area(inside) / (size * size)
+    keep = (share >= params.min_cell_share) & (share > 0)
+    edge = int((~keep & (share > 0)).sum())
+    ids = (
+        pd.Series(np.round(x[keep]).astype(np.int64)).astype(str)
+        + ","
+        + pd.Series(np.round(y[keep]).astype(np.int64)).astype(str)
+    )
+    pieces = gpd.GeoDataFrame({"feature_id": ids.to_numpy()}, geometry=inside[keep], crs=scheme.crs)
+    population, source, source_zh = population_of(scheme, pieces)
+    known = population.notna().to_numpy()
+    c, pop, src, src_zh = pieces[known], population[known], source[known], source_zh[known]
+    area_km2 = c.geometry.area / M2_PER_KM2
+    density = pop / area_km2
+    skipped = edge + int((~known).sum())
+    reasons, reasons_zh = [], []
+    if edge:
+        reasons.append(f"{edge} cells less than {params.min_cell_share:.0%} inside the study area")
+        reasons_zh.append(f"在统计范围内面积不足 {params.min_cell_share:.0%} 的网格 {edge} 个")
+    if (~known).any():
+        reasons.append(f"{int((~known).sum())} cells without population data")
+        reasons_zh.append(f"无人口数据的网格 {int((~known).sum())} 个")
+    cell_zh, cell_en = density_detail(
+        pop,
+        area_km2.to_numpy() * 100,
+        **_HECTARES,
+        area_zh="网格在统计范围内面积",
+        area_en="cell area inside the study area",
+    )
+    return Evaluation(
+        make_rows(
+            c,
+            feature_id=c["feature_id"],
+            subject_zh="网格「" + c["feature_id"] + "」",
+            subject_en="grid cell " + c["feature_id"],
+            measured=density,
+            passed=compare(rule, density),
+            detail_zh=cell_zh + "；" + population_source_zh(src).to_numpy(),
+            detail_en=cell_en,
+            method=(
+                f"{size:g} m grid cells aligned to multiples of {size:g} m in {scheme.crs_label}, "
+                f"clipped to the union of '{layer}'; population from "
+                + src
+                + " ÷ the cell's area inside"
+            ),
+            method_zh=(
+                f"在 {scheme.crs_label} 中按 {size:g} 米整倍数对齐的 {size:g} 米网格，"
+                f"裁切至 '{layer}' 图层的并集；网格人口（" + src_zh + "）÷ 网格在统计范围内的面积"
+            ),
+        ),
+        skipped=skipped,
+        skip_reason="; ".join(reasons),
+        skip_reason_zh="；".join(reasons_zh),
+        quantity_zh="网格人口密度",
+        quantity_en="population density of the grid cell",
+    )
+
+
+def _local_density_parcels(scheme: Scheme, rule: Rule) -> Evaluation:
+    parcels = scheme.layer("parcels")
+    if parcels is None:
+        return missing_layer("parcels")
+    own = own_population(parcels)
+    if not own.notna().any() and "population" not in scheme.rasters:
+        return not_evaluated(
+            "no population: no 'population' field on parcels and no population raster",
+            "缺少人口数据：地块无 population 字段，也无人口栅格",
+        )
+    population, source, source_zh = population_of(scheme, parcels, own)
+    known = population.notna()
+    p, pop, src, src_zh = parcels[known], population[known], source[known], source_zh[known]
+    area_km2 = p.geometry.area / M2_PER_KM2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        density = pop / area_km2
+    zh, en = label(p, "地块", "parcel")
+    parcel_zh, parcel_en = density_detail(
+        pop, area_km2.to_numpy() * 100, **_HECTARES, area_zh="地块面积", area_en="parcel area"
+    )
+    return Evaluation(
+        make_rows(
+            p,
+            feature_id=p["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=density,
+            passed=compare(rule, density),
+            detail_zh=parcel_zh + "；" + population_source_zh(src).to_numpy(),
+            detail_en=parcel_en,
+            method="parcel population (" + src + ") ÷ parcel area",
+            method_zh="地块人口（" + src_zh + "）÷ 地块面积",
+        ),
+        skipped=int((~known).sum()),
+        skip_reason="parcels without population data",
+        skip_reason_zh="地块无人口数据",
+        quantity_zh="地块人口密度",
+        quantity_en="population density of the parcel",
+    )
+
+
+# --------------------------------------------------------------------------- rule types
+
+declare(
+    "CL01",
+    title_zh="城市组团面积",
+    title_en="Urban cluster area",
+    check=check_cluster_area,
+    layer="clusters",
+    comparison="<=",
+    doc=RuleDoc(
+        what="The area of each urban cluster (组团) polygon.",
+        why="The national plan asks for cities built as clusters of limited size "
+        "(组团式发展), each no larger than 50 km², parted by ecological corridors.",
+        how=("Planar area of each cluster polygon."),
+        references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
+    ),
+)
+
+declare(
+    "CL02",
+    title_zh="组团平均人口密度",
+    title_en="Cluster average population density",
+    check=check_cluster_density,
+    layer="clusters",
+    comparison="<=",
+    doc=RuleDoc(
+        what="Population ÷ area of each cluster, persons/km².",
+        why="The plans cap the average density of a cluster at 10,000 persons/km² "
+        "(原则上: a warning, not a hard failure).",
+        how=(
+            "Population ÷ area; population from the cluster's `population`, else parcels' "
+            "`population` apportioned by area share, else the population raster."
+        ),
+        references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
+    ),
+)
+
+declare(
+    "CL03",
+    title_zh="个别地段人口密度",
+    title_en="Local peak population density",
+    check=check_local_density,
+    layer="parcels",
+    comparison="<=",
+    params={"method": "grid", "grid_size_m": 1000},
+    doc=RuleDoc(
+        what="The density of the densest spots (个别地段) inside the clusters, persons/km².",
+        why="Hebi and Jiaozuo allow particular spots above the cluster average but cap "
+        "them at 15,000 persons/km² (个别地段最高不超过).",
+        how=(
+            "1 km grid over the clusters (or boundary), population per cell from parcels "
+            "or the raster ÷ the cell's area inside; or per parcel."
+        ),
+        references=("GB 50180-2018 城市居住区规划设计标准",),
+    ),
+)
+
+declare(
+    "EC01",
+    title_zh="生态廊道净宽度",
+    title_en="Ecological corridor net width",
+    check=check_corridor_width,
+    layer="corridors",
+    comparison=">=",
+    params={"min_narrow_area_m2": 10.0, "precision_m": 0.01},
+    doc=RuleDoc(
+        what="The narrowest net width of each ecological corridor (生态廊道净宽度), m; the "
+        "narrowest stretch is drawn.",
+        why="Corridors between clusters must be continuous and at least 100 m wide net "
+        "of construction land and roads.",
+        how=(
+            "Corridor minus construction land and road land (centrelines buffered by half "
+            "their red line); minimum width by a mitred morphological opening, bisection "
+            "to 0.01 m, reported to 0.1 m; the narrowest stretch drawn. Mitred joins give "
+            "back square ends and corners, so the ends and corners of a plain rectangle "
+            "are not narrow places."
+        ),
+        references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
+    ),
+)
+
+declare(
+    "EC02",
+    title_zh="组团间生态廊道贯通连续",
+    title_en="Ecological corridor continuity between clusters",
+    check=check_corridor_continuity,
+    layer="clusters",
+    comparison=">=",
+    params={"search_distance_m": 1000.0, "min_break_area_m2": 10.0, "min_contact_m": 1.0},
+    doc=RuleDoc(
+        what="For each pair of clusters within `search_distance_m`: whether a continuous "
+        "corridor at least the minimum width parts them, m.",
+        why="The plans ask for corridors between clusters that run continuously (贯通连续).",
+        how=(
+            "For each pair of clusters within 1,000 m: fails when they are closer than "
+            "100 m (measured: the gap) or when a piece of the gap between them (points "
+            "within their distance of both) left uncovered by the net corridors borders "
+            "both clusters — a break (measured: 0 m of corridor across it; its width is "
+            "in the message)."
+        ),
+        references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
+    ),
+)
