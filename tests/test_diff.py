@@ -12,7 +12,7 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import DEMO
+from helpers import DEMO
 
 import compliance
 from compliance.cli import main

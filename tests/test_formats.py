@@ -23,7 +23,7 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import DEMO, X0, Y0
+from helpers import DEMO, X0, Y0
 
 import compliance
 from compliance.cli import main

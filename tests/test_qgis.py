@@ -25,7 +25,7 @@ import pandas as pd
 import pyogrio
 import pytest
 from click.testing import CliRunner
-from conftest import DEMO, ROOT
+from helpers import DEMO, ROOT
 
 from compliance.cli import main
 from compliance.qgis_plugin import PLUGIN_DIR

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
-from conftest import DEMO, ROOT
+from helpers import DEMO, ROOT
 from test_browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS, REQUIRED, _missing
 from test_diff import edit_gpkg
 
