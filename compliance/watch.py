@@ -271,13 +271,17 @@ class Watcher:
         Target year (see :func:`compliance.check`).
     rules_dir : pathlib.Path, optional
         Catalogue folder instead of the shipped one.
+    source_crs : str, optional
+        CRS of inputs that carry none (a DXF drawing), as ``--source-crs``.
+    field_map : str or pathlib.Path, optional
+        Mapping file of layer and field names (``--field-map``), read once.
 
     Raises
     ------
     RuleFileError
         The profile is unknown or its rule files are invalid.
     InputError
-        The scheme does not exist.
+        The scheme does not exist, or the mapping file is invalid.
     """
 
     def __init__(
@@ -287,7 +291,10 @@ class Watcher:
         *,
         year: int | None = None,
         rules_dir: Path | None = None,
+        source_crs: str | None = None,
+        field_map: str | Path | None = None,
     ) -> None:
+        from .reading.fields import load_field_map
         from .rules.catalogue import load_profile
 
         self.path = Path(scheme).resolve()
@@ -296,6 +303,8 @@ class Watcher:
                 f"{scheme}: no such file or folder; give a GeoPackage or a folder of layers"
             )
         self.profile = load_profile(profile, rules_dir, year=year)
+        self.source_crs = source_crs
+        self.field_map = None if field_map is None else load_field_map(field_map)
         self._cache: dict[Any, Any] = {}
         self._runs: dict[str, _RuleRun] = {}
         self.rules_run: list[str] = []  # the rules the last check ran (the others were kept)
@@ -329,7 +338,12 @@ class Watcher:
         start = time.perf_counter()
         cpu_start = time.process_time()
         try:
-            scheme = read_scheme(self.path, cache=self._cache)
+            scheme = read_scheme(
+                self.path,
+                cache=self._cache,
+                source_crs=self.source_crs,
+                field_map=self.field_map,
+            )
             far = far_from_china_warning(scheme)
             if far is not None:
                 scheme.warnings.append(far)
@@ -653,6 +667,8 @@ def serve(
     port: int = DEFAULT_PORT,
     open_browser: bool = True,
     rules_dir: Path | None = None,
+    source_crs: str | None = None,
+    field_map: str | Path | None = None,
     say: Callable[[str], None] = print,
     stop: threading.Event | None = None,
 ) -> None:
@@ -662,7 +678,7 @@ def serve(
     ----------
     scheme : str or pathlib.Path
         The scheme to watch (GeoPackage, folder of layers …).
-    profile, year, rules_dir
+    profile, year, rules_dir, source_crs, field_map
         As for :func:`compliance.check`.
     port : int
         Port on 127.0.0.1 (0: any free port).
@@ -681,7 +697,14 @@ def serve(
     RuleFileError
         The profile is unknown.
     """
-    watcher = Watcher(scheme, profile, year=year, rules_dir=rules_dir)
+    watcher = Watcher(
+        scheme,
+        profile,
+        year=year,
+        rules_dir=rules_dir,
+        source_crs=source_crs,
+        field_map=field_map,
+    )
     server, url = start_server(watcher, port)
     try:
         say(

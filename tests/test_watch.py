@@ -350,3 +350,37 @@ def test_watch_bad_input_is_one_line_and_exit_2(scheme: Path, tmp_path: Path) ->
     assert busy.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in busy.output and "--port" in busy.output
     assert "Traceback" not in busy.output
+
+
+def test_watch_rechecks_a_dxf_drawing_when_it_is_saved(tmp_path: Path) -> None:
+    import ezdxf
+    from test_formats import write_site_plan
+
+    dxf = write_site_plan(tmp_path / "总平面图.dxf")
+    watcher = Watcher(dxf, "hebi")
+    first = watcher.recheck()
+    assert first["error"] == ""
+    towers = [it for it in first["open"] if it["rule_id"] == "BH04"]
+    assert len(towers) == 1 and "26" in towers[0]["message"]
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.watch, args=(stop, lambda s: None), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        # The designer lowers tower 1# to 16 floors and raises the 6-floor house to 20.
+        doc = ezdxf.readfile(dxf)
+        for entity in doc.modelspace().query("TEXT"):
+            if entity.dxf.text == "1#住宅 26F":
+                entity.dxf.text = "1#住宅 16F"
+        for ref in doc.modelspace().query("INSERT"):
+            ref.get_attrib("层数").dxf.text = "20"
+        doc.saveas(dxf)
+        state = watcher.wait_for(first["version"], WAIT_S)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert state["error"] == ""
+    assert [it["rule_id"] for it in state["fixed"]] == ["BH04"]
+    assert "26" in state["fixed"][0]["message"]
+    assert [it["rule_id"] for it in state["new"]] == ["BH04"]
+    assert "20" in state["new"][0]["message"]
