@@ -613,6 +613,8 @@ def diff_cmd(
     "--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1 (0: any free)."
 )
 @click.option("--no-browser", is_flag=True, help="Do not open the page in a browser.")
+@source_crs_option
+@field_map_option
 @rules_dir_option
 def watch_cmd(
     scheme: Path,
@@ -620,6 +622,8 @@ def watch_cmd(
     year: int | None,
     port: int,
     no_browser: bool,
+    source_crs: str | None,
+    field_map: Path | None,
     rules_dir: Path | None,
 ) -> None:
     """Check SCHEME, serve a live page on 127.0.0.1 and re-check on every save (Ctrl-C ends)."""
@@ -632,6 +636,8 @@ def watch_cmd(
         port=port,
         open_browser=not no_browser,
         rules_dir=rules_dir,
+        source_crs=source_crs,
+        field_map=field_map,
         say=click.echo,
     )
 

@@ -61,8 +61,10 @@ MAX_CONTEXT_FEATURES = 20_000
 #: Seconds between keep-alive comments on an idle event stream.
 KEEPALIVE_S = 15.0
 
-#: Suffixes of files that change when a GeoPackage is only read (SQLite's shared memory).
-_READ_ONLY_NOISE = ("-shm",)
+#: Files beside a GeoPackage that are no save of their own: SQLite's shared memory
+#: (changes when the file is only read) and rollback journal (comes and goes with a
+#: write of the GeoPackage itself, which is seen).
+_READ_ONLY_NOISE = ("-shm", "-journal")
 
 _ITEM_COLUMNS = ["rule_id", "feature_id", "status", "title_zh", "title_en", "message", "unit"]
 
@@ -158,8 +160,8 @@ class _RuleRun:
     def still_valid(self, setting: object, digests: dict[str, str]) -> bool:
         if setting != self.setting:
             return False
-        if self.every and set(digests) != set(self.deps):
-            return False
+        if self.every and set(digests) != {n for n, d in self.deps.items() if d is not None}:
+            return False  # a layer added or removed: a rule that looked at them all runs
         return all(digests.get(name) == d for name, d in self.deps.items())
 
 
@@ -218,6 +220,7 @@ def evaluate_incremental(
     def run(code: str) -> tuple[str, _RuleRun]:
         seen: set[str] = set()
         tracked = replace(scheme, layers=_TrackedLayers(scheme.layers, seen))
+        seen.clear()  # what building the scheme looked at (its checks of every layer)
         one = profile.model_copy(update={"rules": {code: profile.rules[code]}})
         result = evaluate(tracked, one, threads=1)
         every = _ALL_LAYERS in seen
@@ -268,13 +271,17 @@ class Watcher:
         Target year (see :func:`compliance.check`).
     rules_dir : pathlib.Path, optional
         Catalogue folder instead of the shipped one.
+    source_crs : str, optional
+        CRS of inputs that carry none (a DXF drawing), as ``--source-crs``.
+    field_map : str or pathlib.Path, optional
+        Mapping file of layer and field names (``--field-map``), read once.
 
     Raises
     ------
     RuleFileError
         The profile is unknown or its rule files are invalid.
     InputError
-        The scheme does not exist.
+        The scheme does not exist, or the mapping file is invalid.
     """
 
     def __init__(
@@ -284,7 +291,10 @@ class Watcher:
         *,
         year: int | None = None,
         rules_dir: Path | None = None,
+        source_crs: str | None = None,
+        field_map: str | Path | None = None,
     ) -> None:
+        from .reading.fields import load_field_map
         from .rules.catalogue import load_profile
 
         self.path = Path(scheme).resolve()
@@ -293,6 +303,8 @@ class Watcher:
                 f"{scheme}: no such file or folder; give a GeoPackage or a folder of layers"
             )
         self.profile = load_profile(profile, rules_dir, year=year)
+        self.source_crs = source_crs
+        self.field_map = None if field_map is None else load_field_map(field_map)
         self._cache: dict[Any, Any] = {}
         self._runs: dict[str, _RuleRun] = {}
         self.rules_run: list[str] = []  # the rules the last check ran (the others were kept)
@@ -302,6 +314,7 @@ class Watcher:
         self._context: dict[str, Any] | None = None
         self._context_layers: dict[str, tuple[str, list[Any]]] = {}
         self._measured: gpd.GeoDataFrame | None = None  # non-pass findings, measuring CRS
+        self._digests: dict[str, str] = {}  # of the layers at the last good check
         self.state: dict[str, Any] = {"version": 0}
 
     # --------------------------------------------------------------------------- checking
@@ -315,23 +328,37 @@ class Watcher:
             The new state (see :meth:`snapshot`): on success the findings and
             what changed since the last good check; when the scheme cannot be
             read or checked, ``error`` (one line) and the last good result.
+            When no layer changed since the last good check (a second event
+            of the same save), the state as it was: no new version, and the
+            page keeps what the save fixed and caused.
         """
         from .outputs.files import findings_for_output
         from .reading.scheme import far_from_china_warning, read_scheme
 
         start = time.perf_counter()
+        cpu_start = time.process_time()
         try:
-            scheme = read_scheme(self.path, cache=self._cache)
+            scheme = read_scheme(
+                self.path,
+                cache=self._cache,
+                source_crs=self.source_crs,
+                field_map=self.field_map,
+            )
             far = far_from_china_warning(scheme)
             if far is not None:
                 scheme.warnings.append(far)
             digests = {name: layer_digest(gdf) for name, gdf in scheme.layers.items()}
+            if digests == self._digests and not self.state.get("error"):
+                # A second event of the same save (or a touch): nothing to tell, so
+                # the page keeps what the save fixed and caused.
+                return self.state
             result, self.rules_run = evaluate_incremental(
                 scheme, self.profile, self._runs, digests=digests
             )
             findings = findings_for_output(result)
         except ComplianceError as exc:
-            return self._publish(error=" ".join(str(exc).split()), start=start)
+            return self._publish(error=" ".join(str(exc).split()), start=start, cpu_start=cpu_start)
+        self._digests = digests
         # Compared in the measuring CRS: no projection to match geometries.
         measured = result.findings[result.findings["status"] != "pass"]
         previous = self._measured
@@ -345,6 +372,7 @@ class Watcher:
         return self._publish(
             error="",
             start=start,
+            cpu_start=cpu_start,
             diff=diff,
             failed_rules=int((result.summary["status"] == "fail").sum()),
             warnings=list(scheme.warnings),
@@ -375,17 +403,20 @@ class Watcher:
         *,
         error: str,
         start: float,
+        cpu_start: float,
         diff: gpd.GeoDataFrame | None = None,
         failed_rules: int | None = None,
         warnings: list[str] | None = None,
     ) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         with self._changed:
             state = dict(self.state)
             state.update(
                 version=int(state.get("version", 0)) + 1,
                 checked_at=_now(),
                 elapsed_s=round(elapsed, 3),
+                cpu_s=round(cpu, 3),
                 error=error,
                 scheme=str(self.path),
                 profile=self.profile.name,
@@ -636,6 +667,8 @@ def serve(
     port: int = DEFAULT_PORT,
     open_browser: bool = True,
     rules_dir: Path | None = None,
+    source_crs: str | None = None,
+    field_map: str | Path | None = None,
     say: Callable[[str], None] = print,
     stop: threading.Event | None = None,
 ) -> None:
@@ -645,7 +678,7 @@ def serve(
     ----------
     scheme : str or pathlib.Path
         The scheme to watch (GeoPackage, folder of layers …).
-    profile, year, rules_dir
+    profile, year, rules_dir, source_crs, field_map
         As for :func:`compliance.check`.
     port : int
         Port on 127.0.0.1 (0: any free port).
@@ -664,7 +697,14 @@ def serve(
     RuleFileError
         The profile is unknown.
     """
-    watcher = Watcher(scheme, profile, year=year, rules_dir=rules_dir)
+    watcher = Watcher(
+        scheme,
+        profile,
+        year=year,
+        rules_dir=rules_dir,
+        source_crs=source_crs,
+        field_map=field_map,
+    )
     server, url = start_server(watcher, port)
     try:
         say(

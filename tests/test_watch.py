@@ -112,11 +112,17 @@ def test_watcher_reports_fixed_new_and_open_and_keeps_the_last_good_result(schem
     first = watcher.recheck()
     assert first["error"] == "" and first["fixed"] == [] and first["new"] == []
     assert {"RD01|RA", "SQ01|Q1", "EC01|C2"} <= _keys(first["open"])
+    cached = dict(watcher._cache)
     edit_gpkg(scheme, SAVE)
     second = watcher.recheck()
+    # Only the edited layer of the GeoPackage was read again.
+    assert [key[0] for key, hit in watcher._cache.items() if cached[key] is not hit] == ["roads"]
     assert _keys(second["fixed"]) == {"RD01|RA"}
     assert _keys(second["new"]) == {"RD01|RB"}
     assert "RD01|RA" not in _keys(second["open"]) and "SQ01|Q1" in _keys(second["open"])
+    # A second event of the same save changes nothing: the page keeps the save's lists.
+    repeat = watcher.recheck()
+    assert repeat["version"] == second["version"] and _keys(repeat["fixed"]) == {"RD01|RA"}
     # Only the rules that read the roads ran again; the others were kept.
     assert "RD01" in watcher.rules_run and "SQ01" not in watcher.rules_run
     assert "GR01" not in watcher.rules_run
@@ -321,3 +327,60 @@ def test_page_shows_what_a_save_fixed_and_caused_without_reloading(
         lambda d: not d.find_element("id", "error").is_displayed(),
         message="the error stayed after a good save",
     )
+
+
+def test_watch_bad_input_is_one_line_and_exit_2(scheme: Path, tmp_path: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from compliance.cli import main
+
+    runner = CliRunner()
+    missing = runner.invoke(main, ["watch", str(tmp_path / "nope.gpkg"), "--no-browser"])
+    assert missing.exit_code == 2
+    assert "nope.gpkg: no such file or folder" in missing.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = runner.invoke(
+            main, ["watch", str(scheme), "--port", str(port), "--no-browser", "-p", "hebi"]
+        )
+    assert busy.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in busy.output and "--port" in busy.output
+    assert "Traceback" not in busy.output
+
+
+def test_watch_rechecks_a_dxf_drawing_when_it_is_saved(tmp_path: Path) -> None:
+    import ezdxf
+    from test_formats import write_site_plan
+
+    dxf = write_site_plan(tmp_path / "总平面图.dxf")
+    watcher = Watcher(dxf, "hebi")
+    first = watcher.recheck()
+    assert first["error"] == ""
+    towers = [it for it in first["open"] if it["rule_id"] == "BH04"]
+    assert len(towers) == 1 and "26" in towers[0]["message"]
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.watch, args=(stop, lambda s: None), daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        # The designer lowers tower 1# to 16 floors and raises the 6-floor house to 20.
+        doc = ezdxf.readfile(dxf)
+        for entity in doc.modelspace().query("TEXT"):
+            if entity.dxf.text == "1#住宅 26F":
+                entity.dxf.text = "1#住宅 16F"
+        for ref in doc.modelspace().query("INSERT"):
+            ref.get_attrib("层数").dxf.text = "20"
+        doc.saveas(dxf)
+        state = watcher.wait_for(first["version"], WAIT_S)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert state["error"] == ""
+    assert [it["rule_id"] for it in state["fixed"]] == ["BH04"]
+    assert "26" in state["fixed"][0]["message"]
+    assert [it["rule_id"] for it in state["new"]] == ["BH04"]
+    assert "20" in state["new"][0]["message"]

@@ -1049,10 +1049,11 @@ def read_scheme(
         without ``.prj``.  Default: the mapping file's ``source_crs``.
     cache : dict, optional
         Layers read before, kept between calls by a caller that reads the
-        same scheme again and again (``compliance watch``): a layer whose
-        file (with its ``-wal`` or sidecars) has the same size and
-        modification time as when it was read is not read again.  Use one
-        dict per scheme and field map; it is filled here.
+        same scheme again and again (``compliance watch``): a layer of a
+        GeoPackage whose rows are the same, or a layer whose file (with its
+        ``-wal`` or sidecars) has the same size and modification time, as
+        when it was read is not read again.  Use one dict per scheme and
+        field map; it is filled here.
 
     Returns
     -------
@@ -1240,6 +1241,54 @@ def _file_signature(file: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sig)
 
 
+#: GeoPackages up to this size have their layers told apart by content
+#: (:func:`_layer_signature`); larger ones by the file's size and time.
+CONTENT_SIGNATURE_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _layer_signature(src: _Source) -> object:
+    """What must stay the same for a layer read before to be used again.
+
+    A layer of a small GeoPackage: a digest of its table's rows and of its
+    CRS and geometry column entries, read with SQLite (from the private copy
+    of a GeoPackage with a journal, its committed ``-wal`` writes included),
+    so a save that edits one layer leaves the others read.  Anything else,
+    or when SQLite cannot read the file: the file's :func:`_file_signature`.
+    """
+    import hashlib
+    import sqlite3
+
+    file = src.file
+    try:
+        small = (
+            file.suffix.lower() == ".gpkg" and file.stat().st_size <= CONTENT_SIGNATURE_MAX_BYTES
+        )
+    except OSError:
+        small = False
+    if not small or src.inner is None:
+        return _file_signature(file)
+    table = src.inner.replace('"', '""')
+    try:  # a GeoPackage with a journal is opened from its private copy (readable)
+        con = sqlite3.connect(f"{Path(readable(file)).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = con.execute(f'SELECT * FROM "{table}"').fetchall()
+            meta = con.execute(
+                "SELECT c.*, g.*, s.definition FROM gpkg_contents c "
+                "LEFT JOIN gpkg_geometry_columns g ON g.table_name = c.table_name "
+                "LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = c.srs_id "
+                "WHERE c.table_name = ?",
+                (src.inner,),
+            ).fetchall()
+            columns = con.execute(f'PRAGMA table_info("{table}")').fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return _file_signature(file)
+    h = hashlib.blake2b(repr((columns, meta)).encode("utf-8"), digest_size=16)
+    h.update(repr(rows).encode("utf-8"))  # one repr of the whole table, in C
+    return ("rows", h.hexdigest())
+
+
 def _prepare_cached(
     src: _Source,
     fmap: FieldMap | None,
@@ -1256,7 +1305,7 @@ def _prepare_cached(
             _check_degrees(prepared[0], src)
         return prepared
     key = (src.name, str(src.file), src.inner, src.source_name, src.how, source_crs)
-    sig = _file_signature(src.file)
+    sig = _layer_signature(src)
     hit = cache.get(key)
     if hit is None or hit[0] != sig:
         my_notes: list[str] = []
