@@ -691,7 +691,10 @@ def section(args: argparse.Namespace, parts: list[str]) -> str:
         f"`python benchmarks/postgis.py --sizes {' '.join(map(str, args.sizes))} "
         f"--reps {args.reps}`: profile `{args.profile}`, the rules SQL can express; "
         "ours = `evaluate` with a one-rule profile on one thread; PostGIS = the analyst's "
-        "SQL (temporary tables and indexes included), server time as psql reports it.\n\n"
+        "SQL (temporary tables and indexes included), server time as psql reports it; "
+        "CPU seconds: our process's (`time.process_time`, every thread's) and the query's "
+        "PostgreSQL backend's (`/proc/PID/stat`, parallel query off), the fair measure "
+        "on a machine shared with other work.\n\n"
         f"Machine: {machine()}.\n\n" + "\n".join(parts)
     )
 
