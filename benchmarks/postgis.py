@@ -41,6 +41,7 @@ import glob
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -64,8 +65,7 @@ SECTION_START = "<!-- postgis:start -->"
 SECTION_END = "<!-- postgis:end -->"
 
 #: Server settings of the throwaway cluster: a disposable analysis database
-#: (no durability needed), memory for sorts and index builds.  Parallel
-#: query stays at PostgreSQL's default (2 workers per gather).
+#: (no durability needed), memory for sorts and index builds.
 SERVER_SETTINGS = {
     "listen_addresses": "127.0.0.1",
     "fsync": "off",
@@ -75,6 +75,10 @@ SERVER_SETTINGS = {
     "work_mem": "64MB",
     "maintenance_work_mem": "512MB",
     "max_wal_size": "4GB",
+    # One process per query, as our side runs one rule on one thread (and so
+    # that a session's CPU time is all of its query's).
+    "max_parallel_workers_per_gather": "0",
+    "autovacuum": "off",  # ANALYZE is run explicitly after loading
 }
 
 # --------------------------------------------------------------------------- SQL
@@ -310,12 +314,55 @@ class Cluster:
         )  # fmt: skip
         return out.stdout
 
-    def timed(self, sql: str) -> tuple[float, str]:
-        """Seconds the server spent on the statements (psql's timing), and their output."""
-        out = self.psql("\\timing on\n" + sql)
+    def timed(self, sql: str) -> tuple[float, float, str]:
+        """Server seconds (psql's timing), the session's CPU seconds, and the output.
+
+        The CPU seconds are the session's backend's (``/proc/PID/stat``, read by
+        psql before and after the statements); with parallel query off (see
+        :data:`SERVER_SETTINGS`) that is all the work of the statements.
+        """
+        with tempfile.NamedTemporaryFile(prefix="compliance-pg-cpu-") as stat:
+            script = (
+                "SELECT pg_backend_pid() AS bpid \\gset\n\\setenv BPID :bpid\n"
+                f"\\! cat /proc/$BPID/stat >> {stat.name}\n"
+                "\\timing on\n" + sql + "\n\\timing off\n"
+                f"\\! cat /proc/$BPID/stat >> {stat.name}\n"
+            )
+            out = self.psql(script)
+            lines = Path(stat.name).read_text().splitlines()
+        ticks = []
+        for line in lines[:2]:  # before and after
+            f = line[line.rindex(")") + 2 :].split()  # the fields after "pid (comm) "
+            ticks.append(int(f[11]) + int(f[12]))  # utime + stime
+        cpu = (ticks[1] - ticks[0]) / os.sysconf("SC_CLK_TCK") if len(ticks) == 2 else float("nan")
         ms = [float(m) for m in re.findall(r"^Time: ([\d.]+) ms", out, flags=re.M)]
         rest = "\n".join(line for line in out.splitlines() if not line.startswith("Time: "))
-        return sum(ms) / 1000.0, rest.strip()
+        return sum(ms) / 1000.0, cpu, rest.strip()
+
+    def cpu(self) -> float:
+        """CPU seconds the cluster's processes have used so far (for the load).
+
+        The postmaster's own and its reaped children's (sessions that have
+        ended), and the live children's.
+        """
+        master = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
+
+        def fields(pid: int | str) -> list[str]:
+            text = Path(f"/proc/{pid}/stat").read_text()
+            return text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+
+        time.sleep(0.2)  # the last session's backend reaped
+        total = sum(int(x) for x in fields(master)[11:15])  # utime, stime, cutime, cstime
+        for proc in Path("/proc").iterdir():  # the cluster's live processes
+            if not proc.name.isdigit():
+                continue
+            try:
+                f = fields(proc.name)
+            except (OSError, ValueError):
+                continue
+            if int(f[1]) == master:  # ppid
+                total += int(f[11]) + int(f[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         try:
@@ -325,9 +372,19 @@ class Cluster:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def load(cluster: Cluster, gpkg: Path, layers: list[str]) -> dict[str, float]:
-    """Load every layer (ogr2ogr, COPY), then GiST indexes, then ANALYZE; seconds of each."""
+    """Load every layer (ogr2ogr, COPY), then GiST indexes, then ANALYZE.
+
+    Seconds of each, and CPU seconds of each (``*_cpu``: the server's, and
+    ogr2ogr's for the load).
+    """
     cluster.psql("".join(f"DROP TABLE IF EXISTS {name};" for name in layers))
+    c0, g0 = cluster.cpu(), _children_cpu()
     t = time.perf_counter()
     subprocess.run(
         ["ogr2ogr", "-f", "PostgreSQL", f"PG:{cluster.dsn}", str(gpkg), *layers,
@@ -336,11 +393,19 @@ def load(cluster: Cluster, gpkg: Path, layers: list[str]) -> dict[str, float]:
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     load_s = time.perf_counter() - t
-    index_s, _ = cluster.timed(
+    load_cpu = cluster.cpu() - c0 + _children_cpu() - g0
+    index_s, index_cpu, _ = cluster.timed(
         "".join(f"CREATE INDEX ON {name} USING gist (geom);" for name in layers)
     )
-    analyze_s, _ = cluster.timed("ANALYZE;")
-    return {"load": load_s, "index": index_s, "analyze": analyze_s}
+    analyze_s, analyze_cpu, _ = cluster.timed("ANALYZE;")
+    return {
+        "load": load_s,
+        "index": index_s,
+        "analyze": analyze_s,
+        "load_cpu": load_cpu,
+        "index_cpu": index_cpu,
+        "analyze_cpu": analyze_cpu,
+    }
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -351,15 +416,25 @@ def _violations(result: Result) -> dict[str, int]:
     return dict(zip(summary["rule_id"], summary["failed"].astype(int), strict=True))
 
 
-def _cli(city: Path, profile: str, out: Path) -> float:
+def _cli(city: Path, profile: str, out: Path) -> tuple[float, float]:
     exe = Path(sys.executable).with_name("compliance")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "compliance.cli"]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _children_cpu()
     subprocess.run(
         [*cmd, "check", str(city), "-p", profile, "--out", str(out), "--no-map", "-q", "--force"],
         check=False, capture_output=True, cwd=ROOT,
     )  # fmt: skip
-    return time.perf_counter() - t
+    return time.perf_counter() - t, _children_cpu() - c
+
+
+class _Clock:
+    """Wall and CPU seconds of this process from the start of a step."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 def compare_city(
@@ -378,61 +453,69 @@ def compare_city(
     ours_n: dict[str, int] = {}
     theirs_n: dict[str, int] = {}
 
-    def note(key: str, seconds: float) -> None:
+    def note(key: str, seconds: float, cpu: float | None = None) -> None:
         times.setdefault(key, []).append(seconds)
+        if cpu is not None:
+            times.setdefault(key + "_cpu", []).append(cpu)
 
     with tempfile.TemporaryDirectory(prefix="compliance-pg-out-") as tmp:
         for rep in range(reps):  # a few repetitions, medians reported
             loaded = load(cluster, city, layers)
             for key, s in loaded.items():
                 note("pg_" + key, s)
-            note("pg_load_total", sum(loaded.values()))
+            note(
+                "pg_load_total",
+                loaded["load"] + loaded["index"] + loaded["analyze"],
+                loaded["load_cpu"] + loaded["index_cpu"] + loaded["analyze_cpu"],
+            )
             reach = float(cluster.psql("SELECT coalesce(max(red_line_width_m), 0) / 2 FROM roads;"))
-            t = time.perf_counter()
+            clock = _Clock()
             for name in layers:  # the layers, nothing more: the I/O floor
                 pyogrio.read_dataframe(city, layer=name)
-            note("floor", time.perf_counter() - t)
-            t = time.perf_counter()
+            note("floor", *clock.read())
+            clock = _Clock()
             for name in layers:  # the same through Arrow
                 pyogrio.read_dataframe(city, layer=name, use_arrow=True)
-            note("floor_arrow", time.perf_counter() - t)
-            t = time.perf_counter()
+            note("floor_arrow", *clock.read())
+            clock = _Clock()
             scheme = compliance.read_scheme(city)
-            note("read", time.perf_counter() - t)
-            pg_total = 0.0
+            note("read", *clock.read())
+            pg_total, pg_cpu = 0.0, 0.0
             for rule in rules:  # the profile's rules, each both ways
                 one = profile.model_copy(update={"rules": {rule.code: rule}})
                 sql = rule_sql(rule, reach) + "SELECT count(*) FROM viol;"
                 if rep % 2 == 1:  # the order alternates between repetitions
-                    s_pg, out = cluster.timed(sql)
-                t = time.perf_counter()
+                    s_pg, c_pg, out = cluster.timed(sql)
+                clock = _Clock()
                 res = compliance.evaluate(scheme, one, threads=1)
-                s_ours = time.perf_counter() - t
+                note("ours_" + rule.code, *clock.read())
                 if rep % 2 == 0:
-                    s_pg, out = cluster.timed(sql)
-                note("ours_" + rule.code, s_ours)
-                note("pg_" + rule.code, s_pg)
+                    s_pg, c_pg, out = cluster.timed(sql)
+                note("pg_" + rule.code, s_pg, c_pg)
                 pg_total += s_pg
+                pg_cpu += c_pg
                 ours_n[rule.code] = _violations(res)[rule.code]
                 theirs_n[rule.code] = int(out.splitlines()[-1])
-            note("pg_queries", pg_total)
-            t = time.perf_counter()
+            note("pg_queries", pg_total, pg_cpu)
+            clock = _Clock()
             result = compliance.evaluate(scheme, profile)
-            note("check", time.perf_counter() - t)
+            note("check", *clock.read())
             whole = _violations(result)
             for code in ours_n:  # the whole run finds what the single rules found
                 if whole[code] != ours_n[code]:
                     raise SystemExit(f"{code}: {whole[code]} violations in the whole run, "
                                      f"{ours_n[code]} alone")  # fmt: skip
-            t = time.perf_counter()
+            clock = _Clock()
             write_outputs(result, Path(tmp) / f"out{rep}", map_html=False)
-            note("outputs", time.perf_counter() - t)
+            note("outputs", *clock.read())
             del result, scheme, res
             if cli:
-                note("cli", _cli(city, profile_name, Path(tmp) / "cli"))
+                note("cli", *_cli(city, profile_name, Path(tmp) / "cli"))
             print(
                 f"  rep {rep + 1}/{reps}: read {times['read'][-1]:.1f} s, check "
-                f"{times['check'][-1]:.1f} s, PostGIS queries {pg_total:.1f} s",
+                f"{times['check'][-1]:.1f} s, PostGIS queries {pg_total:.1f} s "
+                f"(CPU: read {times['read_cpu'][-1]:.1f} s, check {times['check_cpu'][-1]:.1f} s, "
+                f"PostGIS queries {pg_cpu:.1f} s)",
                 file=sys.stderr,
             )
     counts = {name: int(n) for name, n in _layer_counts(city).items()}
@@ -457,53 +540,71 @@ def _med(xs: list[float]) -> float:
 
 
 def table(res: dict, reps: int) -> str:
+    """Per rule and per step: wall seconds, CPU seconds and the ratios, medians."""
     t = {k: _med(v) for k, v in res["times"].items()}
     n = res["counts"]
     lines = [
         f"**{n['parcels']:,} parcels** ({n['roads']:,} roads, {n['buildings']:,} buildings, "
         f"{n['green_spaces']:,} green spaces, {n['clusters']:,} clusters, "
-        f"{n['corridors']:,} corridors); medians of {reps} interleaved runs, seconds:",
+        f"{n['corridors']:,} corridors); medians of {reps} interleaved runs:",
         "",
-        "| rule | ours (s) | PostGIS (s) | ours ÷ PostGIS | violations (ours / PostGIS) |",
-        "|---|---:|---:|---:|---|",
+        "| rule | ours (s) | PostGIS (s) | ours ÷ PostGIS | ours, CPU (s) | PostGIS, CPU (s) "
+        "| ours ÷ PostGIS, CPU | violations (ours / PostGIS) |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    ours_sum = 0.0
+    ours_sum = ours_cpu = 0.0
     for code in res["rules"]:  # the rules compared
         o, p = t["ours_" + code], t["pg_" + code]
+        oc, pc = t["ours_" + code + "_cpu"], t["pg_" + code + "_cpu"]
         ours_sum += o
+        ours_cpu += oc
         a, b = res["ours"][code], res["theirs"][code]
         agree = "agree" if a == b else "**DIFFER**"
-        lines.append(f"| {code} | {o:.3f} | {p:.3f} | {o / p:.2f} | {a:,} / {b:,} ({agree}) |")
+        lines.append(
+            f"| {code} | {o:.3f} | {p:.3f} | {o / p:.2f} | {oc:.2f} | {pc:.2f} "
+            f"| {oc / max(pc, 0.01):.2f} | {a:,} / {b:,} ({agree}) |"
+        )
+    q, qc = t["pg_queries"], t["pg_queries_cpu"]
     lines.append(
-        f"| rules one by one, summed | {ours_sum:.2f} | {t['pg_queries']:.2f} "
-        f"| {ours_sum / t['pg_queries']:.2f} | |"
+        f"| rules one by one, summed | {ours_sum:.2f} | {q:.2f} | {ours_sum / q:.2f} "
+        f"| {ours_cpu:.2f} | {qc:.2f} | {ours_cpu / qc:.2f} | |"
     )
-    cli = (
-        f"| our end to end (`compliance check --no-map`, a process) | {t['cli']:.2f} "
-        f"| {t['cli'] / (t['pg_queries'] + t['pg_load_total']):.2f} of load + queries |"
-        if "cli" in t
-        else "| our end to end | not run (`--no-cli`) | |"
-    )
+
+    def row(label: str, key: str, versus: float | None = None, vs_cpu: float | None = None) -> str:
+        wall, cpu = t.get(key), t.get(key + "_cpu")
+        if wall is None:
+            return f"| {label} | not run | | | |"
+        ratio = f"{wall / versus:.2f}" if versus else ""
+        ratio_cpu = f"{cpu / vs_cpu:.2f}" if vs_cpu and cpu is not None else ""
+        cpu_text = f"{cpu:.2f}" if cpu is not None else ""
+        return f"| {label} | {wall:.2f} | {ratio} | {cpu_text} | {ratio_cpu} |"
+
+    load = t["pg_load_total"] + q
+    load_cpu = t["pg_load_total_cpu"] + qc
     lines += [
         "",
-        "| step | seconds | ÷ PostGIS queries |",
-        "|---|---:|---:|",
-        f"| our read (`read_scheme`) | {t['read']:.2f} | |",
-        f"| reading the layers with pyogrio (the I/O floor) | {t['floor']:.2f} | |",
-        f"| the same through Arrow (`use_arrow=True`) | {t['floor_arrow']:.2f} | |",
-        f"| our check (`evaluate`, {len(res['rules'])} rules, default threads) | {t['check']:.2f} "
-        f"| {t['check'] / t['pg_queries']:.2f} |",
-        f"| our outputs (`write_outputs`, no map) | {t['outputs']:.2f} | |",
-        cli,
-        f"| PostGIS queries for the same rules | {t['pg_queries']:.2f} | 1.00 |",
-        f"| PostGIS load (`ogr2ogr`, COPY) | {t['pg_load']:.2f} | |",
-        f"| PostGIS GiST indexes | {t['pg_index']:.2f} | |",
-        f"| PostGIS ANALYZE | {t['pg_analyze']:.2f} | |",
+        "| step | seconds | ÷ PostGIS queries | CPU seconds | ÷ PostGIS queries, CPU |",
+        "|---|---:|---:|---:|---:|",
+        row("our read (`read_scheme`)", "read"),
+        row("reading the layers with pyogrio (the I/O floor)", "floor"),
+        row("the same through Arrow (`use_arrow=True`)", "floor_arrow"),
+        row(f"our check (`evaluate`, {len(res['rules'])} rules, default threads)", "check", q, qc),
+        row("our outputs (`write_outputs`, no map)", "outputs"),
+        row(
+            "our end to end (`compliance check --no-map`, a process; ratios against "
+            "PostGIS load + indexes + ANALYZE + queries)",
+            "cli",
+            load,
+            load_cpu,
+        ),
+        row("PostGIS queries for the same rules", "pg_queries", q, qc),
+        row("PostGIS load (`ogr2ogr`, COPY) + GiST indexes + ANALYZE", "pg_load_total"),
         "",
-        f"- check ÷ PostGIS queries: {t['check'] / t['pg_queries']:.2f}; "
-        f"read ÷ I/O floor: {t['read'] / t['floor']:.2f} "
-        f"({t['read'] / t['floor_arrow']:.2f} of the Arrow floor); "
-        f"outputs ÷ check: {t['outputs'] / t['check']:.2f}",
+        f"- check ÷ PostGIS queries: {t['check'] / q:.2f} wall, "
+        f"{t['check_cpu'] / qc:.2f} CPU; read ÷ I/O floor: {t['read'] / t['floor']:.2f} "
+        f"({t['read'] / t['floor_arrow']:.2f} of the Arrow floor; CPU "
+        f"{t['read_cpu'] / t['floor_cpu']:.2f}); outputs ÷ check: "
+        f"{t['outputs'] / t['check']:.2f} wall, {t['outputs_cpu'] / t['check_cpu']:.2f} CPU",
     ]
     return "\n".join(lines) + "\n"
 
@@ -590,7 +691,10 @@ def section(args: argparse.Namespace, parts: list[str]) -> str:
         f"`python benchmarks/postgis.py --sizes {' '.join(map(str, args.sizes))} "
         f"--reps {args.reps}`: profile `{args.profile}`, the rules SQL can express; "
         "ours = `evaluate` with a one-rule profile on one thread; PostGIS = the analyst's "
-        "SQL (temporary tables and indexes included), server time as psql reports it.\n\n"
+        "SQL (temporary tables and indexes included), server time as psql reports it; "
+        "CPU seconds: our process's (`time.process_time`, every thread's) and the query's "
+        "PostgreSQL backend's (`/proc/PID/stat`, parallel query off), the fair measure "
+        "on a machine shared with other work.\n\n"
         f"Machine: {machine()}.\n\n" + "\n".join(parts)
     )
 

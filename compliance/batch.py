@@ -858,7 +858,7 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
 
     if scheduler:
         return Client(scheduler), None
-    n = workers or max(1, os.cpu_count() or 1)
+    n = workers or _cores()
     # Workers log nothing below CRITICAL: a failed scheme is reported as its
     # outcome, and on Ctrl-C or close a worker would log a lost heartbeat with
     # a traceback.
@@ -874,6 +874,19 @@ def _client(scheduler: str | None, workers: int | None, processes: bool) -> tupl
             silence_logs=logging.CRITICAL,
         )
     return Client(cluster), cluster
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity), not all the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _input_bytes(job: Job) -> int:
+    """Size of a scheme's files, to start the largest first."""
+    return sum(f.stat().st_size for f in _input_files(Path(job.scheme)) if f.is_file())
 
 
 @contextmanager
@@ -1039,8 +1052,17 @@ def _run_jobs(
     futures = []
     try:
         by_key = {}
-        for job in todo:  # one task per scheme
-            fut = client.submit(check_one, job, key=f"compliance-{job.name}-{job.digest[:12]}")
+        # Largest schemes first: a big one started last would keep one worker busy
+        # while the others idle (longest-processing-time-first scheduling).
+        size = {job.name: _input_bytes(job) for job in todo}
+        order = sorted(todo, key=lambda job: size[job.name], reverse=True)
+        for rank, job in enumerate(order):  # one task per scheme
+            fut = client.submit(
+                check_one,
+                job,
+                key=f"compliance-{job.name}-{job.digest[:12]}",
+                priority=len(order) - rank,
+            )
             by_key[fut.key] = job
             futures.append(fut)
         for fut in as_completed(futures):  # as the schemes finish
