@@ -620,7 +620,8 @@ declare(
             "their red line); minimum width by a mitred morphological opening, bisection "
             "to 0.01 m, reported to 0.1 m; the narrowest stretch drawn. Mitred joins give "
             "back square ends and corners, so the ends and corners of a plain rectangle "
-            "are not narrow places."
+            "are not narrow places. The outline is first simplified to 0.01 m (a width "
+            "moves by at most 0.02 m), so a corridor of a million vertices takes seconds."
         ),
         references=("《城乡建设领域碳达峰实施方案》（建标〔2022〕53号）二(一)",),
     ),
