@@ -26,7 +26,7 @@ POINT = ("Point", "MultiPoint")
 
 #: The layers of the data contract, their geometry types and numeric fields.
 LAYERS: dict[str, LayerSpec] = {
-    "boundary": LayerSpec(POLYGON, numeric=("population",), text=("kind", "name")),
+    "boundary": LayerSpec(POLYGON, numeric=("population",), text=("kind", "name", "zone_type")),
     "clusters": LayerSpec(POLYGON, numeric=("population",), text=("name",)),
     "corridors": LayerSpec(POLYGON, text=("name",)),
     "parcels": LayerSpec(
