@@ -193,6 +193,17 @@ def _verdict(
         fail_en = "below the minimum of " + lim + u_en + " by " + gap + u_en
         ok_zh = "符合不少于 " + lim + u_zh + "的要求"
         ok_en = "meets the minimum of " + lim + u_en
+    # passed by the check's method although the value is beyond the limit (GR01: a sliver
+    # under the share the method tolerates); the detail says why
+    with np.errstate(invalid="ignore"):
+        if rule.comparison in ("<=", "<"):
+            past = measured > limit
+        elif rule.comparison in (">=", ">"):
+            past = measured < limit
+        else:
+            past = np.zeros(len(measured), dtype=bool)
+    ok_zh = np.where(past, "超出部分未达本条判定比例，视为符合", ok_zh)
+    ok_en = np.where(past, "beyond the limit only on a part below the method's threshold", ok_en)
     nan = np.isnan(measured)
     fail_zh = np.where(nan, "无法量测，视为不符合", fail_zh)
     fail_en = np.where(nan, "cannot be measured, treated as not met", fail_en)
@@ -265,7 +276,12 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     failing = ~passed
     estimated = rows["estimated"].astype(bool).to_numpy()
     # A value that rests on an estimate cannot establish a violation: it warns.
-    status = np.where(passed, "pass", np.where(estimated, "warn", rule.severity))
+    doubtful = (
+        rows["doubtful"].astype(bool).to_numpy()
+        if "doubtful" in rows.columns
+        else estimated & False
+    )
+    status = np.where(passed, "pass", np.where(estimated | doubtful, "warn", rule.severity))
     est_zh = np.where(
         failing & estimated & (rule.severity == "fail"), "；该值为估算值，列为提示，需核实", ""
     )
@@ -355,6 +371,9 @@ def _summary_row(
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         reason_zh = ev.skip_reason_zh or ev.skip_reason
         note_zh = f"{ev.skipped} 项未检查：{reason_zh}" if ev.skipped else ""
+        if ev.note:
+            note = (note + "; " if note else "") + ev.note
+            note_zh = (note_zh + "；" if note_zh else "") + (ev.note_zh or ev.note)
         if len(f) == 0:
             note = (note + "; " if note else "") + "nothing in scope to check"
             note_zh = (note_zh + "；" if note_zh else "") + "范围内没有需要检查的对象"
