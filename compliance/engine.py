@@ -450,6 +450,25 @@ def is_city(scheme: Scheme) -> bool:
     return bool(len(kinds)) and bool((kinds == "city").all())
 
 
+def is_county(scheme: Scheme) -> bool:
+    """Whether the scheme says it is a county town: every ``boundary.kind`` given is ``county``."""
+    boundary = scheme.layer("boundary")
+    if boundary is None or "kind" not in boundary.columns:
+        return False
+    kinds = boundary["kind"].dropna().astype(str).str.strip().str.lower()
+    kinds = kinds[kinds != ""]
+    return bool(len(kinds)) and bool((kinds == "county").all())
+
+
+#: Summary note of a county-town rule run on a study area of unknown status.
+ASSUMED_COUNTY = (
+    "applied by assumption: the boundary does not say whether the study area is a city or a "
+    "county town (kind city / county)",
+    "按县城假定适用：规划范围图层 boundary 未说明研究范围为城市还是县城"
+    "（kind 字段为 city 或 county）",
+)
+
+
 def _run_rule(scheme: Scheme, rule: Rule) -> Evaluation:
     check = CHECKS.get(rule.measure)
     if check is None:
@@ -506,12 +525,17 @@ def evaluate(
             _run_rule(scheme, rule)
 
     city = is_city(scheme)
+    assumed = not city and not is_county(scheme)
 
     def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
         ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else _run_rule(scheme, rule)
         f = _findings_for(rule, ev, scheme.crs)
         f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
-        return f, _summary_row(rule, ev, f, profile, scheme.crs_label), unused
+        row = _summary_row(rule, ev, f, profile, scheme.crs_label)
+        if assumed and rule.applies_to == "county":
+            for key, text in zip(("note", "note_zh"), ASSUMED_COUNTY, strict=True):
+                row[key] = f"{row[key]}{'；' if key == 'note_zh' else '; '}{text}".lstrip("; ；")
+        return f, row, unused
 
     n_threads = default_threads(scheme) if threads is None else max(1, int(threads))
     if n_threads == 1 or len(rules) < 2:
@@ -522,6 +546,12 @@ def evaluate(
     frames = [f for f, _, _ in done]
     rows = [row for _, row, _ in done]
     notes = list(scheme.notes) + [note for _, _, unused in done for note in unused]
+    county_rules = [r.code for r in rules if r.applies_to == "county"]
+    if assumed and county_rules:
+        notes.append(
+            f"county-town rules ({', '.join(county_rules)}) {ASSUMED_COUNTY[0]}; "
+            f"{ASSUMED_COUNTY[1]}"
+        )
     notes.extend(
         f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule"
         for code in sorted(set(ex["rule_id"]) - set(profile.rules))

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ...reading.raster import class_share, covered_share, impervious_percent
 from ...reading.scheme import Scheme
+from ..measures.buildings import flag
 from ..measures.density import (
     apportioned_sums,
     length_inside_m,
@@ -84,7 +85,8 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     uncovered share.  Where the ``boundary`` is a study extent (``kind =
     extent``), a short parcel whose uncovered part lies within the radius of
     the extent's edge (green outside the data could serve it) warns instead
-    of failing, and says why.  The summary note gives the coverage rate of
+    of failing, and says why (``study_extent`` true marks one too, as
+    ``import-osm`` writes).  The summary note gives the coverage rate of
     all residential land (服务半径覆盖率).
     """
     res = residential_parcels(scheme)
@@ -108,9 +110,17 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     # a study extent: the part farther than the radius inside its edge is surely uncovered
     doubtful = np.zeros(len(geoms), dtype=bool)
     boundary = scheme.layer("boundary")
-    if boundary is not None and "kind" in boundary.columns and (~passed).any():
-        kind = boundary["kind"].astype("string").str.strip().str.lower()
-        ext = boundary.geometry[(kind == "extent").fillna(False).to_numpy(dtype=bool)]
+    if boundary is not None and (~passed).any():
+        kind = (
+            boundary["kind"].astype("string").str.strip().str.lower()
+            if "kind" in boundary.columns
+            else pd.Series(pd.NA, index=boundary.index, dtype="string")
+        )
+        is_ext = (kind == "extent").fillna(False).to_numpy(dtype=bool)
+        marked = flag(boundary, "study_extent")
+        if marked is not None:
+            is_ext |= marked.to_numpy(dtype=bool)
+        ext = boundary.geometry[is_ext]
         if len(ext):
             inner = shapely.buffer(shapely.union_all(ext.to_numpy()), -radius)
             sure = shapely.area(shapely.intersection(uncovered[~passed], inner))
