@@ -193,6 +193,17 @@ def _verdict(
         fail_en = "below the minimum of " + lim + u_en + " by " + gap + u_en
         ok_zh = "符合不少于 " + lim + u_zh + "的要求"
         ok_en = "meets the minimum of " + lim + u_en
+    # passed by the check's method although the value is beyond the limit (GR01: a sliver
+    # under the share the method tolerates); the detail says why
+    with np.errstate(invalid="ignore"):
+        if rule.comparison in ("<=", "<"):
+            past = measured > limit
+        elif rule.comparison in (">=", ">"):
+            past = measured < limit
+        else:
+            past = np.zeros(len(measured), dtype=bool)
+    ok_zh = np.where(past, "超出部分未达本条判定比例，视为符合", ok_zh)
+    ok_en = np.where(past, "beyond the limit only on a part below the method's threshold", ok_en)
     nan = np.isnan(measured)
     fail_zh = np.where(nan, "无法量测，视为不符合", fail_zh)
     fail_en = np.where(nan, "cannot be measured, treated as not met", fail_en)
@@ -265,7 +276,12 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     failing = ~passed
     estimated = rows["estimated"].astype(bool).to_numpy()
     # A value that rests on an estimate cannot establish a violation: it warns.
-    status = np.where(passed, "pass", np.where(estimated, "warn", rule.severity))
+    doubtful = (
+        rows["doubtful"].astype(bool).to_numpy()
+        if "doubtful" in rows.columns
+        else estimated & False
+    )
+    status = np.where(passed, "pass", np.where(estimated | doubtful, "warn", rule.severity))
     est_zh = np.where(
         failing & estimated & (rule.severity == "fail"), "；该值为估算值，列为提示，需核实", ""
     )
@@ -355,6 +371,9 @@ def _summary_row(
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         reason_zh = ev.skip_reason_zh or ev.skip_reason
         note_zh = f"{ev.skipped} 项未检查：{reason_zh}" if ev.skipped else ""
+        if ev.note:
+            note = (note + "; " if note else "") + ev.note
+            note_zh = (note_zh + "；" if note_zh else "") + (ev.note_zh or ev.note)
         if len(f) == 0:
             note = (note + "; " if note else "") + "nothing in scope to check"
             note_zh = (note_zh + "；" if note_zh else "") + "范围内没有需要检查的对象"
@@ -431,6 +450,25 @@ def is_city(scheme: Scheme) -> bool:
     return bool(len(kinds)) and bool((kinds == "city").all())
 
 
+def is_county(scheme: Scheme) -> bool:
+    """Whether the scheme says it is a county town: every ``boundary.kind`` given is ``county``."""
+    boundary = scheme.layer("boundary")
+    if boundary is None or "kind" not in boundary.columns:
+        return False
+    kinds = boundary["kind"].dropna().astype(str).str.strip().str.lower()
+    kinds = kinds[kinds != ""]
+    return bool(len(kinds)) and bool((kinds == "county").all())
+
+
+#: Summary note of a county-town rule run on a study area of unknown status.
+ASSUMED_COUNTY = (
+    "applied by assumption: the boundary does not say whether the study area is a city or a "
+    "county town (kind city / county)",
+    "按县城假定适用：规划范围图层 boundary 未说明研究范围为城市还是县城"
+    "（kind 字段为 city 或 county）",
+)
+
+
 def _run_rule(scheme: Scheme, rule: Rule) -> Evaluation:
     check = CHECKS.get(rule.measure)
     if check is None:
@@ -487,12 +525,17 @@ def evaluate(
             _run_rule(scheme, rule)
 
     city = is_city(scheme)
+    assumed = not city and not is_county(scheme)
 
     def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
         ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else _run_rule(scheme, rule)
         f = _findings_for(rule, ev, scheme.crs)
         f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
-        return f, _summary_row(rule, ev, f, profile, scheme.crs_label), unused
+        row = _summary_row(rule, ev, f, profile, scheme.crs_label)
+        if assumed and rule.applies_to == "county":
+            for key, text in zip(("note", "note_zh"), ASSUMED_COUNTY, strict=True):
+                row[key] = f"{row[key]}{'；' if key == 'note_zh' else '; '}{text}".lstrip("; ；")
+        return f, row, unused
 
     n_threads = default_threads(scheme) if threads is None else max(1, int(threads))
     if n_threads == 1 or len(rules) < 2:
@@ -503,6 +546,12 @@ def evaluate(
     frames = [f for f, _, _ in done]
     rows = [row for _, row, _ in done]
     notes = list(scheme.notes) + [note for _, _, unused in done for note in unused]
+    county_rules = [r.code for r in rules if r.applies_to == "county"]
+    if assumed and county_rules:
+        notes.append(
+            f"county-town rules ({', '.join(county_rules)}) {ASSUMED_COUNTY[0]}; "
+            f"{ASSUMED_COUNTY[1]}"
+        )
     notes.extend(
         f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule"
         for code in sorted(set(ex["rule_id"]) - set(profile.rules))

@@ -119,8 +119,8 @@ def test_only_the_plans_that_state_a_rule_hold_it():
 
 # name, code, comparison, limit (low, high for 'between'), unit, severity, wording, year
 EXPECTED = [
-    ("hebi", "CL03", "<=", 15000, "persons/km2", "warn", "个别地段", None),
-    ("jiaozuo", "CL03", "<=", 15000, "persons/km2", "warn", "个别地段", None),
+    ("hebi", "CL03", "<=", 15000, "persons/km2", "fail", None, None),
+    ("jiaozuo", "CL03", "<=", 15000, "persons/km2", "fail", None, None),
     ("hebi", "RD02", ">", 8, "km/km2", "fail", None, None),
     ("jiaozuo", "RD02", ">", 8, "km/km2", "fail", None, None),
     ("alxa", "RD02", ">=", 8.5, "km/km2", "warn", "力争", 2025),
@@ -129,7 +129,7 @@ EXPECTED = [
     ("alxa", "UR01", "<=", 20, "%", "warn", "原则上", None),
     ("hebi", "UR01", "<=", 20, "%", "warn", "原则上", None),
     ("jiaozuo", "UR01", "<=", 20, "%", "warn", "原则上", None),
-    ("hebi", "BH01", "<=", 250, "m", "fail", None, None),
+    ("hebi", "BH01", "<", 250, "m", "fail", None, None),
     ("hebi", "BH02", "<=", 500, "m", "warn", "相对集中", None),
     ("xinjiang", "BH03", "<=", 100, "m", "warn", "一般", None),
     ("xinjiang", "BH06", "<=", 100, "m", "warn", "严格控制", None),
@@ -251,7 +251,12 @@ def test_gb01_tiers_follow_each_plan():
     def tiers(name: str) -> list[tuple[int, float, float, bool]]:
         rule = load_profile(name).rules["GB01"]
         return [
-            (t["stars"], t["min_floor_area_m2"], t["min_height_m"], t["investors"] is not None)
+            (
+                t["stars"],
+                t["min_floor_area_m2"],
+                t.get("min_height_m", 0) + t.get("above_height_m", 0),
+                t["investors"] is not None,
+            )
             for t in rule.params["tiers"]
         ]
 
@@ -263,8 +268,9 @@ def test_gb01_tiers_follow_each_plan():
     assert tiers("hebi") == [(2, 0, 0, True), (2, 20000, 0, False)]
     # the same scope, one star (2030)
     assert tiers("jiaozuo") == [(1, 0, 0, True), (1, 20000, 0, False)]
-    # super-high-rise: three stars
+    # super-high-rise (over 100 m, 100 m itself excluded): three stars
     assert tiers("bayannur") == [(3, 0, 100, False)]
+    assert load_profile("bayannur").rules["GB01"].params["tiers"][0]["above_height_m"] == 100
     assert load_profile("bayannur").rules["GB01"].params["tiers"][0]["uses"] is None
 
 

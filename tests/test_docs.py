@@ -55,7 +55,7 @@ def test_page_quotes_the_clauses():
     assert "“到2030年城市建成区可渗透面积占比达45%”" in text
     assert "| `DN02` | 县城建筑总面积与建设用地比值<br>" in text
     assert "0.6–0.8 ratio" in text
-    assert "warn (个别地段)" in text
+    assert "warn (相对集中)" in text
 
 
 def test_page_lists_every_rule_of_every_profile():

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from geopandas.testing import assert_geodataframe_equal
 from helpers import evaluate_rule, make_rule
+from shapely import LineString, box
 
 import compliance
 from compliance.cli import main
@@ -26,10 +27,15 @@ from compliance.errors import InputError
 from compliance.reading.osm import (
     DUAL_CARRIAGEWAY_CLASSES,
     ROAD_CLASS_RED_LINE_M,
+    admin_kind,
+    boundary_from_extent,
     estimate_red_line_width_m,
     facility_kinds,
+    green_spaces_from_green,
     import_osm,
+    parcels_from_landuse,
     parse_metres,
+    squares_from_squares,
 )
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_data"
@@ -91,7 +97,8 @@ def test_layers_present_and_absent(guixi: tuple[Path, str]) -> None:
 def test_nanjing_has_squares_without_hard_area(nanjing: Path) -> None:
     assert layer_names(nanjing) == set(SCHEME_LAYERS)
     squares = gpd.read_file(nanjing, layer="squares")
-    assert len(squares) == 4
+    # the three place=square plazas; 正洪街 (highway=pedestrian) is a pedestrian street
+    assert sorted(squares["name"]) == ["大行宫市民广场", "新街口广场", "校训广场"]
     assert squares["hard_area_m2"].isna().all()
 
 
@@ -191,7 +198,9 @@ def test_park_green_becomes_park(guixi: tuple[Path, str], nanjing: Path) -> None
     assert gs["kind"].tolist() == ["park"]
     source = gpd.read_file(NANJING, layer="green")
     nj = gpd.read_file(nanjing, layer="green_spaces")
-    assert (nj["kind"] == np.where(source["is_park"], "park", "green")).all()
+    green = source[source["leisure"].fillna("") != "playground"]  # one playground: not green
+    assert len(source) - len(green) == 1
+    assert (nj["kind"] == np.where(green["is_park"], "park", "green")).all()
     assert (nj["kind"] == "park").sum() == 6
 
 
@@ -209,7 +218,10 @@ def test_buildings_floors_height_use(nanjing: Path) -> None:
 def test_boundary_is_the_extent(guixi: tuple[Path, str]) -> None:
     boundary = gpd.read_file(guixi[0], layer="boundary")
     extent = gpd.read_file(GUIXI, layer="extent")
-    assert boundary["kind"].tolist() == ["extent"]
+    # 贵溪市 (adcode 360681) is a county-level city: county-town clauses apply
+    assert boundary["kind"].tolist() == ["county"]
+    assert boundary["admin"].tolist() == ["鹰潭市贵溪市"]
+    assert boundary["study_extent"].tolist() == ["yes"]
     assert boundary["population"].isna().all()
     metric = extent.estimate_utm_crs()
     b_km2 = boundary.to_crs(metric).area.sum() / 1e6
@@ -385,9 +397,100 @@ def test_sample_scheme_matches_conversion(place: str, tmp_path: Path) -> None:
 
 def test_check_imported_nanjing(nanjing: Path) -> None:
     result = compliance.check(nanjing, "national")
-    status = result.summary.set_index("rule_id")["status"]
-    assert status["RD01"] in ("pass", "fail", "warn")
-    rd01 = result.findings[result.findings["rule_id"] == "RD01"]
-    assert rd01["estimated"].any()
+    summary = result.summary.set_index("rule_id")
+    status = summary["status"]
+    # 秦淮区、玄武区、鼓楼区 are districts of Nanjing: the county-town clauses do not apply
+    assert gpd.read_file(nanjing, layer="boundary")["kind"].tolist() == ["city"]
+    assert status["RD01"] == status["SQ01"] == "not_evaluated"
+    assert "kind = city" in summary.loc["RD01", "note"]
+    assert not any("by assumption" in n for n in result.notes)
     assert status["CL01"] == "not_evaluated"
     assert status["EC01"] == "not_evaluated"
+
+
+# --------------------------------------------------------------------------- county or city
+
+
+def test_admin_kind_from_division_codes_and_names() -> None:
+    admin = pd.DataFrame(
+        {
+            "adcode": ["320102", "360681", "410621", "152921", None, None, None],
+            "district": ["玄武区", "贵溪市", "浚县", "阿拉善左旗", "某某区", "某某县", "某某旗"],
+        }
+    )
+    assert admin_kind(admin).tolist() == [
+        "city",  # 01–20: 市辖区
+        "county",  # 81–99: 县级市
+        "county",  # 21–80: 县
+        "county",  # a banner (旗)
+        "city",
+        "county",
+        "county",
+    ]
+
+
+def _extent_and_admin(codes: list[str]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    extent = gpd.GeoDataFrame({"name": ["x"]}, geometry=[box(118.0, 32.0, 118.02, 32.02)], crs=4326)
+    halves = [box(117.9, 31.9, 118.01, 32.1), box(118.01, 31.9, 118.2, 32.1)]
+    admin = gpd.GeoDataFrame(
+        {"adcode": codes, "city": ["某市"] * len(codes), "district": ["甲", "乙"][: len(codes)]},
+        geometry=halves[: len(codes)],
+        crs=4326,
+    )
+    return extent, admin
+
+
+def test_extent_over_a_district_and_a_county_is_unknown() -> None:
+    extent, admin = _extent_and_admin(["320102", "320121"])
+    b = boundary_from_extent(extent, admin)
+    assert b["kind"].tolist() == ["extent"]
+    assert b["admin"].tolist() == ["某市甲、某市乙"]
+    extent, admin = _extent_and_admin(["320102", "320104"])
+    assert boundary_from_extent(extent, admin)["kind"].tolist() == ["city"]
+    assert boundary_from_extent(extent, None)["kind"].tolist() == ["extent"]
+
+
+def test_unknown_status_says_county_rules_were_assumed(tmp_path: Path) -> None:
+    extent, admin = _extent_and_admin(["320102", "320121"])
+    boundary = boundary_from_extent(extent, admin)
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["primary"], "red_line_width_m": [50.0]},
+        geometry=[LineString([(118.001, 32.01), (118.019, 32.01)])],
+        crs=4326,
+    )
+    path = tmp_path / "s.gpkg"
+    boundary.to_file(path, layer="boundary")
+    roads.to_file(path, layer="roads")
+    result = compliance.check(path, "national")
+    s = result.summary.set_index("rule_id")
+    assert s.loc["RD01", "status"] == "fail"
+    assert "applied by assumption" in s.loc["RD01", "note"]
+    assert "按县城假定适用" in s.loc["RD01", "note_zh"]
+    assert "applied by assumption" not in s.loc["GR01", "note"]
+    assert any("county-town rules (RD01, SQ01) applied by assumption" in n for n in result.notes)
+
+
+def test_osm_green_and_plaza_mapping() -> None:
+    green = gpd.GeoDataFrame(
+        {
+            "leisure": ["park", "playground", "pitch", None, None],
+            "landuse": [None, None, None, "greenfield", "park"],
+            "is_park": [True, False, False, False, False],
+        },
+        geometry=[box(0, 0, 1, 1)] * 5,
+        crs=4326,
+    )
+    gs = green_spaces_from_green(green)
+    assert gs["kind"].tolist() == ["park", "park"]  # leisure=park and landuse=park
+    squares = gpd.GeoDataFrame(
+        {
+            "place": ["square", None, None],
+            "highway": [None, "pedestrian", "pedestrian"],
+            "name": ["新街口广场", "正洪街", "理学院北广场"],
+        },
+        geometry=[box(0, 0, 1, 1)] * 3,
+        crs=4326,
+    )
+    assert squares_from_squares(squares)["name"].tolist() == ["新街口广场", "理学院北广场"]
+    landuse = gpd.GeoDataFrame({"landuse": ["park"]}, geometry=[box(0, 0, 1, 1)], crs=4326)
+    assert parcels_from_landuse(landuse)["land_use"].tolist() == ["1401"]

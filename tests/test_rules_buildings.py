@@ -196,10 +196,10 @@ def test_bh02_neighbours_pass_at_300_m_and_fail_at_2000_m():
     assert f["A"]["estimated"]  # its nearest tall neighbour B is tall by an estimate
     assert (f["B"]["status"], f["B"]["measured"]) == ("pass", 300.0)
     assert (f["C"]["status"], f["C"]["measured"], f["C"]["estimated"]) == ("fail", 2000.0, False)
-    assert "最近的另一栋高度超过 100 米的建筑为建筑 #A" in f["C"]["message"]
+    assert "最近的另一栋高度 100 米以上的建筑为建筑 #A" in f["C"]["message"]
     s = summary(r)
     assert (s["checked"], s["skipped"]) == (3, 1)
-    assert "1 not taller than 100 m" in s["note"]
+    assert "1 lower than 100 m" in s["note"]
 
 
 def test_bh02_a_lone_tall_building_fails():
@@ -208,7 +208,7 @@ def test_bh02_a_lone_tall_building_fails():
     )
     f = by_id(evaluate_rule(scheme, clustering_rule()))
     assert f["A"]["status"] == "fail" and math.isnan(f["A"]["measured"])
-    assert "方案中没有其他高度超过 100 米的建筑" in f["A"]["message"]
+    assert "方案中没有其他高度 100 米以上的建筑" in f["A"]["message"]
 
 
 def test_bh02_zones_distance_to_height_zone_with_limit_zero():

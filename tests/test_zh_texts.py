@@ -115,7 +115,8 @@ def test_demo_methods_in_chinese(demo_hebi: compliance.Result) -> None:
     gr01 = f.xs("GR01", level="rule_id")["method_zh"].iloc[0]
     assert gr01 == (
         "自面积不小于 2000 平方米的公园绿地、绿地（park, green）边界按直线服务半径 300 米作缓冲区；"
-        "至最近计入绿地的最远距离沿地块边界每 10 米取样量测"
+        "地块在服务半径外的面积不少于其 1% 时判为未覆盖；"
+        "地块内任一点（含内部）至最近计入绿地的最远距离，精度 0.1 米（分支定界）"
     )
 
 
@@ -240,7 +241,14 @@ def _rules() -> list[compliance.Rule]:
         r("GR06", "greenway_per_capita", layer="boundary", comparison=">=", limit=1.0,
           unit="km/10k persons"),
         r("PM01", "permeable_share", layer="boundary", comparison=">=", limit=40.0, unit="%"),
-        r("DN01", "population_density", layer="boundary", limit=10_000.0, unit="persons/km2"),
+        r(
+            "DN01",
+            "population_density",
+            layer="boundary",
+            limit=10_000.0,
+            unit="persons/km2",
+            params={"zone_types": None},
+        ),
     ]  # fmt: skip
 
 
@@ -270,7 +278,7 @@ def test_every_other_check_has_its_method_and_skip_reason_in_chinese() -> None:
     assert "地块人口（population 字段）÷ 地块面积" in methods["CL03"]
     # skipped features, counted, in Chinese
     assert s.loc["BH01", "note_zh"] == "2 项未检查：非新建 2 个"
-    assert s.loc["BH02", "note_zh"] == ("3 项未检查：无高度与层数 1 个；高度不超过 100 米 2 个")
+    assert s.loc["BH02", "note_zh"] == ("3 项未检查：无高度与层数 1 个；高度低于 100 米 2 个")
     assert s.loc["DN02", "note_zh"] == (
         "1 项未检查：无 floor_area_m2、floors 与 height_m 的建筑 1 栋"
     )

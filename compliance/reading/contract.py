@@ -26,7 +26,12 @@ POINT = ("Point", "MultiPoint")
 
 #: The layers of the data contract, their geometry types and numeric fields.
 LAYERS: dict[str, LayerSpec] = {
-    "boundary": LayerSpec(POLYGON, numeric=("population",), text=("kind", "name")),
+    "boundary": LayerSpec(
+        POLYGON,
+        numeric=("population",),
+        boolean=("study_extent",),
+        text=("kind", "name", "zone_type", "admin"),
+    ),
     "clusters": LayerSpec(POLYGON, numeric=("population",), text=("name",)),
     "corridors": LayerSpec(POLYGON, text=("name",)),
     "parcels": LayerSpec(

@@ -10,16 +10,21 @@ of ``spec/CONTRACT.md``:
 ================  ==============  ==========================================
 scheme layer      from OSM layer  fields
 ================  ==============  ==========================================
-``boundary``      ``extent``      ``kind`` = ``"extent"``, ``name``, ``note``,
-                                  ``population`` (empty)
+``boundary``      ``extent``      ``kind`` (``city`` / ``county`` from the
+                                  extract's ``boundary`` divisions, else
+                                  ``extent``), ``study_extent``, ``admin``,
+                                  ``name``, ``note``, ``population`` (empty)
 ``parcels``       ``landuse``     ``land_use`` (2023 code, :data:`LANDUSE_CODES`),
                                   ``osm_landuse``, ``name``, ``osm_id``
 ``roads``         ``roads``       ``road_class``, ``red_line_width_m``,
                                   ``width_source``, ``is_new``, ``lanes``,
                                   ``oneway``, ``name``, ``osm_id``
-``squares``       ``squares``     ``hard_area_m2`` (empty), ``name``, ``osm_id``
-``green_spaces``  ``green``       ``kind`` (``park`` / ``green``), ``name``,
+``squares``       ``squares``     ``place=square`` (and pedestrian areas named
+                                  广场): ``hard_area_m2`` (empty), ``name``,
                                   ``osm_id``
+``green_spaces``  ``green``       ``kind`` (``park`` / ``green``), ``name``,
+                                  ``osm_id``; not playgrounds, pitches,
+                                  greenfield (:data:`NOT_GREEN`)
 ``buildings``     ``buildings``   ``floors``, ``height_m``, ``use``,
                                   ``is_new``, ``name``, ``osm_id``
 ``facilities``    ``amenity`` …   ``kind`` (table below), ``name``,
@@ -131,6 +136,14 @@ LANDUSE_CODES: dict[str, str] = {
     "military": "1501",  # 军事设施用地
     "religious": "1503",  # 宗教用地
     "cemetery": "1506",  # 殡葬用地
+    "park": "1401",  # 公园绿地 (landuse=park: park green, counted by GR02 / GR05)
+}
+
+#: OSM green features that are not green space (绿地) under CJJ/T 85-2017: sports
+#: grounds and playgrounds standing alone, and greenfield (land awaiting building).
+NOT_GREEN = {
+    "leisure": ("playground", "pitch", "track", "sports_centre", "stadium", "fitness_station"),
+    "landuse": ("greenfield", "brownfield", "construction"),
 }
 
 #: OSM layers the ``facilities`` layer is built from (areas, nodes, green areas).
@@ -382,13 +395,22 @@ def green_spaces_from_green(green: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``green_spaces`` from OSM ``green`` polygons.
 
     ``kind`` is ``park`` where the extract's derived ``is_park`` is true
-    (leisure park / nature_reserve / recreation_ground, public gardens), else
-    ``green``.  Protective green (防护绿地) cannot be told apart in OSM, so no
+    (leisure park / nature_reserve / recreation_ground, public gardens) or
+    the feature is ``landuse=park``, else ``green``.  Features of
+    :data:`NOT_GREEN` (``leisure`` playground, pitch, track, sports_centre,
+    stadium, fitness_station; ``landuse`` greenfield, brownfield,
+    construction) are left out: CJJ/T 85-2017 does not count them as green
+    space.  Protective green (防护绿地) cannot be told apart in OSM, so no
     feature gets ``protective``.
     """
-    is_park = _text(green, "is_park").str.lower().isin(["true", "1", "yes"])
-    kind = np.where(is_park.fillna(False).to_numpy(dtype=bool), "park", "green")
-    return _frame(green, {"kind": kind, "name": _text(green, "name"), **_ids(green)})
+    is_park = _text(green, "is_park").str.lower().isin(["true", "1", "yes"]).fillna(False)
+    is_park |= (_tag(green, "landuse").str.lower() == "park").fillna(False)
+    out = np.zeros(len(green), dtype=bool)
+    for key, values in NOT_GREEN.items():  # two keys
+        out |= _tag(green, key).str.lower().isin(values).fillna(False).to_numpy(dtype=bool)
+    kind = np.where(is_park.to_numpy(dtype=bool), "park", "green")
+    layer = _frame(green, {"kind": kind, "name": _text(green, "name"), **_ids(green)})
+    return layer[~out].reset_index(drop=True)
 
 
 def roads_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -420,12 +442,20 @@ def roads_from_roads(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def squares_from_squares(squares: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``squares`` from OSM plazas; ``hard_area_m2`` empty (OSM has no paved share).
 
+    A plaza is ``place=square``, or a ``highway=pedestrian`` area whose name
+    says it is one (contains 广场 or "square"); other pedestrian areas are
+    pedestrian streets and precincts (步行街), not plazas, and are left out.
     The checker then measures the polygon's area and says so.
     """
-    return _frame(
+    place = _tag(squares, "place").str.lower()
+    name = _text(squares, "name").fillna("")
+    named = name.str.contains("广场") | name.str.lower().str.contains("square")
+    keep = ((place == "square").fillna(False) | named.fillna(False)).to_numpy(dtype=bool)
+    layer = _frame(
         squares,
         {"hard_area_m2": np.nan, "name": _text(squares, "name"), **_ids(squares)},
     )
+    return layer[keep].reset_index(drop=True)
 
 
 def buildings_from_buildings(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -452,16 +482,74 @@ def buildings_from_buildings(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     )
 
 
-def boundary_from_extent(extent: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``boundary`` from the extract's ``extent`` (the study area), ``kind`` = ``extent``.
+def admin_kind(admin: pd.DataFrame) -> pd.Series:
+    """``city`` or ``county`` of county-level divisions (区县), else missing.
 
-    ``population`` stays empty: the only figure in an extract is the GeoNames
-    city total of its ``centre`` layer, which covers far more than the extent.
+    By the six-digit division code (``adcode``, GB/T 2260): the last two
+    digits 01–20 are a district of a prefecture-level city (市辖区, ``city``),
+    21–80 a county or banner (县、旗, ``county``), 81–99 a county-level city
+    (县级市, ``county``: the county-town clauses speak of both); 00 is a
+    whole prefecture, not a county-level division.  Without a code, by the
+    name's last character (``district``): 区 → ``city``; 县、旗、市 →
+    ``county``.
     """
+    code = pd.to_numeric(_text(admin, "adcode"), errors="coerce").astype(float).to_numpy()
+    tail = code % 100  # NaN without a code
+    kind = pd.Series(pd.NA, index=admin.index, dtype="string")
+    kind = kind.mask((tail >= 1) & (tail <= 20), "city")
+    kind = kind.mask((tail >= 21) & (tail <= 99), "county")
+    name = _text(admin, "district").str.strip()
+    last = name.str[-1]
+    by_name = last.map({"区": "city", "县": "county", "旗": "county", "市": "county"})
+    return kind.fillna(by_name.astype("string")).astype("string")
+
+
+def boundary_from_extent(
+    extent: gpd.GeoDataFrame, admin: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """``boundary`` from the extract's ``extent`` (the study area), its kind from ``admin``.
+
+    ``kind`` is ``city`` when every county-level division of the extract's
+    ``boundary`` layer (``admin``) that the extent overlaps is a district of
+    a prefecture-level city (市辖区), ``county`` when every one is a county or
+    a county-level city (:func:`admin_kind`), else ``extent`` (unknown: the
+    checker applies the county-town clauses by assumption and says so).
+    ``study_extent`` is ``yes``: the polygon is the edge of the data, not of
+    a plan.  ``admin`` names the divisions.  ``population`` stays empty: the
+    only figure in an extract is the GeoNames city total of its ``centre``
+    layer, which covers far more than the extent.
+    """
+    kinds = np.full(len(extent), "extent", dtype=object)
+    names = np.full(len(extent), "", dtype=object)
+    if admin is not None and not admin.empty:
+        admin = admin[~(_text(admin, "adcode").str.endswith("00").fillna(False))]
+        admin = admin.reset_index(drop=True)
+        metric = extent.estimate_utm_crs()
+        ext_m = extent.to_crs(metric).geometry.to_numpy()
+        adm_m = admin.to_crs(metric).geometry.to_numpy()
+        e_i, a_i = shapely.STRtree(adm_m).query(ext_m, predicate="intersects")
+        share = shapely.area(shapely.intersection(ext_m[e_i], adm_m[a_i])) / np.maximum(
+            shapely.area(ext_m[e_i]), 1e-9
+        )
+        real = share > 0.001  # slivers along a shared border are not overlap
+        e_i, a_i = e_i[real], a_i[real]
+        kind = admin_kind(admin).to_numpy(dtype=object)[a_i]
+        label = (_text(admin, "city").fillna("") + _text(admin, "district").fillna("")).to_numpy(
+            dtype=object
+        )[a_i]
+        pairs = pd.DataFrame({"e": e_i, "kind": kind, "label": label})
+        agree = pairs.groupby("e")["kind"].agg(
+            lambda k: k.iloc[0] if k.notna().all() and k.nunique() == 1 else "extent"
+        )
+        kinds[agree.index.to_numpy(dtype=int)] = agree.to_numpy(dtype=object)
+        joined = pairs.groupby("e")["label"].agg("、".join)
+        names[joined.index.to_numpy(dtype=int)] = joined.to_numpy(dtype=object)
     return _frame(
         extent,
         {
-            "kind": "extent",
+            "kind": kinds,
+            "study_extent": "yes",
+            "admin": names,
             "name": _text(extent, "name"),
             "note": "study area of the OpenStreetMap extract; " + _text(extent, "note").fillna(""),
             "population": np.nan,
@@ -663,10 +751,11 @@ def import_osm(source: str | Path, dest: str | Path, *, overwrite: bool = False)
     Notes
     -----
     Layers written (see the module docstring for fields): ``boundary`` from
-    ``extent`` (the study area; not the county polygons of the source's
-    ``boundary`` layer, and without the ``centre`` layer's GeoNames city
-    population), ``parcels``, ``roads``, ``squares``, ``green_spaces``,
-    ``buildings``; a layer is left out when its OSM layer is missing or empty.
+    ``extent`` (the study area, its ``kind`` from the county-level divisions
+    of the source's ``boundary`` layer it overlaps, :func:`boundary_from_extent`;
+    without the ``centre`` layer's GeoNames city population), ``parcels``,
+    ``roads``, ``squares``, ``green_spaces``, ``buildings``; a layer is left
+    out when its OSM layer is missing or empty.
     ``facilities`` (life-circle facilities, :func:`facilities_from_osm`) from
     ``amenity``, ``amenity_points`` and ``green``, left out when none of their
     features maps to a facility kind.
@@ -711,8 +800,13 @@ def import_osm(source: str | Path, dest: str | Path, *, overwrite: bool = False)
         if osm_layer not in names:
             continue
         src = _read_layer(source, osm_layer, required)
-        if not src.empty:
-            layers[scheme_layer] = convert(src)
+        if src.empty:
+            continue
+        if scheme_layer == "boundary":
+            admin = _read_layer(source, "boundary", ()) if "boundary" in names else None
+            layers[scheme_layer] = boundary_from_extent(src, admin)
+        else:
+            layers[scheme_layer] = convert(src)  # type: ignore[operator]
     if not layers:
         raise InputError(f"{source}: every OSM layer is empty; expected {_EXPECTED} with features")
     facilities = facilities_from_osm(

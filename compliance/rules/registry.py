@@ -51,6 +51,7 @@ ROW_COLUMNS = (
     "estimated",  # bool: the value rests on an estimate, not on data
     "limit",  # float: per-row limit, NaN for the rule's own
     "limit_low",  # float: per-row lower bound of a 'between' rule, NaN for the rule's own
+    "doubtful",  # bool: a failure the data cannot establish (reason in the detail): a warning
 )
 
 
@@ -85,6 +86,9 @@ class Evaluation:
     quantity_zh, quantity_en : str or None
         Name of the measured quantity in messages when it is not the rule's
         title, e.g. 至最近计入绿地的最远距离 / farthest distance to counted green.
+    note, note_zh : str
+        A fact about the whole rule for the summary note (English, Chinese),
+        e.g. the coverage rate of all residential land ("" when none).
     """
 
     rows: gpd.GeoDataFrame | None = None
@@ -95,6 +99,8 @@ class Evaluation:
     skip_reason_zh: str = ""
     quantity_zh: str | None = None
     quantity_en: str | None = None
+    note: str = ""
+    note_zh: str = ""
 
 
 P = TypeVar("P", bound=Params)
@@ -486,6 +492,7 @@ def make_rows(
     estimated: Any = False,
     limit: Any = np.nan,
     limit_low: Any = np.nan,
+    doubtful: Any = False,
 ) -> gpd.GeoDataFrame:
     """Assemble evaluation rows; scalars broadcast, arrays align by position.
 
@@ -507,6 +514,9 @@ def make_rows(
     limit, limit_low : float or array-like of float
         Per-row limits for rules whose limit depends on the feature; NaN
         (the default) means the rule's own.
+    doubtful : bool or array-like of bool
+        A failure the data cannot establish (e.g. near the edge of a study
+        extent): reported as a warning, the reason in the detail.
 
     Returns
     -------
@@ -532,6 +542,7 @@ def make_rows(
         "estimated": col(estimated),
         "limit": np.broadcast_to(np.asarray(col(limit), dtype=float), (n,)),
         "limit_low": np.broadcast_to(np.asarray(col(limit_low), dtype=float), (n,)),
+        "doubtful": np.broadcast_to(np.asarray(col(doubtful), dtype=bool), (n,)),
     }
     frame = pd.DataFrame(data, index=pd.RangeIndex(n))
     return gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=geoms.crs)

@@ -139,7 +139,13 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         crs=CRS,
     )
     boundary = gpd.GeoDataFrame(
-        {"id": ["county"], "kind": ["county"], "population": [1_250_000]},
+        # zone_type: the county town lies in a major agricultural-production zone (DN01)
+        {
+            "id": ["county"],
+            "kind": ["county"],
+            "zone_type": ["农产品主产区"],
+            "population": [1_250_000],
+        },
         geometry=[b(-4500, -500, 12500, 13500)],
         crs=CRS,
     )

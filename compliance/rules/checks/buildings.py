@@ -50,18 +50,54 @@ from ..registry import (
 )
 from .common import Wording, fmt_fixed, fmt_general, missing_layer
 
-#: Uses of public-institution buildings and factories (EN01 default).
-PV_USES = [
+#: Uses of public-institution buildings (公共机构建筑) and factories (厂房), EN01 default:
+#: the ``use`` values, English and Chinese, that put a new building in scope.
+PV_PUBLIC_USES = [
     "public",
     "government",
     "civic",
-    "school",
-    "hospital",
     "office",
+    "school",
+    "university",
+    "college",
+    "kindergarten",
+    "hospital",
+    "clinic",
+    "library",
+    "museum",
+    "公共机构",
+    "公共建筑",
+    "机关",
+    "机关办公",
+    "行政办公",
+    "办公",
+    "政府",
+    "事业单位",
+    "学校",
+    "中小学",
+    "幼儿园",
+    "高校",
+    "医院",
+    "卫生院",
+    "图书馆",
+    "博物馆",
+    "科技馆",
+    "文化馆",
+    "体育馆",
+]
+PV_FACTORY_USES = [
     "factory",
     "industrial",
+    "manufacture",
     "warehouse",
+    "厂房",
+    "工业",
+    "工业厂房",
+    "标准厂房",
+    "仓库",
+    "仓储",
 ]
+PV_USES = [*PV_PUBLIC_USES, *PV_FACTORY_USES]
 
 #: Non-residential uses that should adopt solar water heating (EN02 default).
 SOLAR_THERMAL_USES = ["hospital", "school", "hotel", "swimming_pool", "bathhouse"]
@@ -319,9 +355,15 @@ def _per_building(
 
 
 class ClusteringParams(Params):
-    """Parameters of the tall-building clustering check (BH02)."""
+    """Parameters of the tall-building clustering check (BH02).
+
+    ``min_height_m`` is inclusive (100 米以上 includes 100 m).  With
+    ``new_only`` only new tall buildings are reported; existing tall
+    buildings still count as their neighbours.
+    """
 
     min_height_m: float = Field(100.0, ge=0)
+    new_only: bool = False
     method: Literal["neighbours", "zones"] = "neighbours"
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
@@ -330,20 +372,27 @@ class ClusteringParams(Params):
 def check_tall_building_clustering(
     scheme: Scheme, rule: Rule, params: ClusteringParams
 ) -> Evaluation:
-    """BH02: buildings over ``min_height_m`` laid out together (相对集中布局, 002 二(一)3).
+    """BH02: buildings of ``min_height_m`` and more laid out together (相对集中布局, 002 二(一)3).
 
-    ``neighbours``: for each building taller than ``min_height_m``, the
-    shortest distance between its footprint and that of the nearest other
-    such building, m; a lone tall building has no neighbour (measured NaN,
-    fails).  ``zones``: the distance from the footprint to the nearest
-    ``height_zones`` polygon, m (0 inside or touching), held to a per-row
-    limit of 0.  Heights as in :func:`check_building_height`.
+    ``neighbours``: for each building of at least ``min_height_m`` (以上
+    includes the number), the shortest distance between its footprint and
+    that of the nearest other such building, new or existing, m; a lone tall
+    building has no neighbour (measured NaN, fails).  ``zones``: the distance
+    from the footprint to the nearest ``height_zones`` polygon, m (0 inside
+    or touching), held to a per-row limit of 0.  With ``new_only`` only new
+    buildings are reported (the clause: 新建100米以上的建筑).  Heights as in
+    :func:`check_building_height`.
     """
     b = _buildings(scheme)
     if isinstance(b, Evaluation):
         return b
     if (ne := _needs_height_or_floors(b)) is not None:
         return ne
+    new = flag(b, "is_new")
+    if params.new_only and new is None:
+        return _missing_field(
+            "is_new", "the rule covers new buildings only", "该条仅适用于新建建筑"
+        )
     zones = None
     if params.method == "zones":
         zones = scheme.layer("height_zones")
@@ -351,9 +400,13 @@ def check_tall_building_clustering(
             return missing_layer("height_zones")
     fh, hmin = params.floor_height_m, params.min_height_m
     h = height_m(b, fh)
+    tall_all = (h.values >= hmin).to_numpy()
     sieve = _Sieve(b.index)
     sieve.drop(h.values.isna(), "without height_m or floors", "无高度与层数")
-    sieve.drop(h.values <= hmin, f"not taller than {hmin:g} m", f"高度不超过 {hmin:g} 米")
+    sieve.drop(h.values < hmin, f"lower than {hmin:g} m", f"高度低于 {hmin:g} 米")
+    if params.new_only:
+        assert new is not None
+        sieve.drop(~new, "not new", "非新建")
     keep = sieve.keep.to_numpy()
     if not keep.any():
         return sieve.nothing_left()
@@ -364,21 +417,26 @@ def check_tall_building_clustering(
     head_zh = np.where(est, "高度按层数估算为 ", "高度 ") + _text(value, ".1f") + " 米"
     head_en = np.where(est, "height from floors ", "height ") + _text(value, ".1f") + " m"
     if zones is None:
-        near = nearest_other_m(s.geometry)
-        lone = near.position < 0
-        other = np.where(lone, 0, near.position)
-        dist = near.distance_m
-        estimated = est | (est[other] & ~lone)
-        nb_zh, nb_en = _obj(zh)[other], _obj(en)[other]
+        # neighbours among every tall building, new or existing
+        tall = b[tall_all]
+        tall_est = h.estimated[tall_all].to_numpy()
+        t_zh, t_en = label(tall, "建筑", "building")
+        near_all = nearest_other_m(tall.geometry)
+        at = np.flatnonzero(keep[tall_all])  # rows of s among the tall ones
+        lone = near_all.position[at] < 0
+        other = np.where(lone, 0, near_all.position[at])
+        dist = near_all.distance_m[at]
+        estimated = est | (tall_est[other] & ~lone)
+        nb_zh, nb_en = _obj(t_zh)[other], _obj(t_en)[other]
         detail_zh = np.where(
             lone,
-            head_zh + f"，方案中没有其他高度超过 {hmin:g} 米的建筑",
-            head_zh + f"，最近的另一栋高度超过 {hmin:g} 米的建筑为" + nb_zh,
+            head_zh + f"，方案中没有其他高度 {hmin:g} 米以上的建筑",
+            head_zh + f"，最近的另一栋高度 {hmin:g} 米以上的建筑为" + nb_zh,
         )
         detail_en = np.where(
             lone,
-            head_en + f"; no other building over {hmin:g} m in the scheme",
-            head_en + f"; nearest other building over {hmin:g} m: " + nb_en,
+            head_en + f"; no other building of {hmin:g} m or more in the scheme",
+            head_en + f"; nearest other building of {hmin:g} m or more: " + nb_en,
         )
         rows = make_rows(
             s,
@@ -390,13 +448,14 @@ def check_tall_building_clustering(
             detail_zh=detail_zh,
             detail_en=detail_en,
             method=f"shortest distance between footprints to the nearest other building "
-            f"over {hmin:g} m (STRtree); height from height_m, else floors × {fh:g} m",
-            method_zh=f"建筑基底与最近另一栋高度超过 {hmin:g} 米建筑基底之间的最短距离（STRtree）；"
-            f"高度取 height_m 字段，否则按层数 × {fh:g} 米",
+            f"of {hmin:g} m or more, new or existing (STRtree); height from height_m, "
+            f"else floors × {fh:g} m",
+            method_zh=f"建筑基底与最近另一栋高度 {hmin:g} 米以上建筑（含现状）基底之间的最短距离"
+            f"（STRtree）；高度取 height_m 字段，否则按层数 × {fh:g} 米",
             estimated=estimated,
         )
-        q_zh = f"超过 {hmin:g} 米建筑的最近间距"
-        q_en = f"distance to the nearest other building over {hmin:g} m"
+        q_zh = f"{hmin:g} 米以上建筑的最近间距"
+        q_en = f"distance to the nearest other building of {hmin:g} m or more"
     else:
         assert zones is not None
         near = nearest_m(s.geometry, zones.geometry)
@@ -751,13 +810,15 @@ class StarTier(Params):
 
     A building matches when its use is in ``uses`` (None: any), its investor
     in ``investors`` (None: any), its floor area ≥ ``min_floor_area_m2`` and
-    its height ≥ ``min_height_m``.
+    its height ≥ ``min_height_m`` (以上: inclusive) and > ``above_height_m``
+    (超高层: over 100 m, GB 50352-2019 3.1.2).
     """
 
     uses: list[str] | None = None
     investors: list[str] | None = None
     min_floor_area_m2: float = Field(0.0, ge=0)
     min_height_m: float = Field(0.0, ge=0)
+    above_height_m: float = Field(0.0, ge=0)
     stars: int = Field(ge=0, le=3)
 
 
@@ -794,6 +855,9 @@ def _tier_words(
     if t.min_height_m > 0:
         zh.append(np.full(n, f"高度不小于 {t.min_height_m:g} 米", dtype=object))
         en.append(np.full(n, f"height ≥ {t.min_height_m:g} m", dtype=object))
+    if t.above_height_m > 0:
+        zh.append(np.full(n, f"高度大于 {t.above_height_m:g} 米", dtype=object))
+        en.append(np.full(n, f"height > {t.above_height_m:g} m", dtype=object))
     if not zh:
         return np.full(n, everyone[0], dtype=object), np.full(n, everyone[1], dtype=object)
     out_zh, out_en = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
@@ -846,14 +910,15 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
                 present = has_text(b, field).to_numpy()
                 known &= present
                 ok &= ~present | use_in(b, values, field).to_numpy()
-        for measure, minimum in (
-            (area.values, t.min_floor_area_m2),
-            (height.values, t.min_height_m),
+        for measure, minimum, strict in (
+            (area.values, t.min_floor_area_m2, False),
+            (height.values, t.min_height_m, False),
+            (height.values, t.above_height_m, True),
         ):
             if minimum > 0:
                 v = measure.to_numpy()
                 known &= ~np.isnan(v)
-                ok &= np.isnan(v) | (v >= minimum)
+                ok &= np.isnan(v) | ((v > minimum) if strict else (v >= minimum))
         sure[k] = ok & known
         maybe[k] = ok & ~known
     required = np.where(sure, stars[:, None], -np.inf).max(axis=0)
@@ -878,7 +943,7 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
     which = np.where(sure[:, keep], stars[:, None], -np.inf).argmax(axis=0)
     value = star_all[keep].to_numpy()
     uses_area = any(t.min_floor_area_m2 > 0 for t in tiers)
-    uses_height = any(t.min_height_m > 0 for t in tiers)
+    uses_height = any(t.min_height_m > 0 or t.above_height_m > 0 for t in tiers)
     est = (area.estimated[keep].to_numpy() & uses_area) | (
         height.estimated[keep].to_numpy() & uses_height
     )
@@ -1067,15 +1132,18 @@ _GB50352 = "GB 50352-2019 民用建筑设计统一标准"
 declare(
     "BH01",
     title_zh="新建250米以上建筑",
-    title_en="New buildings over 250 m",
+    title_en="New buildings of 250 m or more",
     check=check_building_height,
     layer="buildings",
-    comparison="<=",
+    comparison="<",
     params={"new_only": True, "uses": None},
     doc=RuleDoc(
         what="The height of each new building, m.",
         why="Hebi strictly limits new buildings of 250 m and over (严格限制新建250米以上建筑).",
-        how=("`height_m`, else floors × 3 m (estimated)."),
+        how=(
+            "`height_m`, else floors × 3 m (estimated).  250 米以上 includes 250 m (以上、以下、"
+            "以内包括本数, 民法典第一千二百五十九条), so a building passes only below 250 m."
+        ),
         references=(_GB50352,),
     ),
 )
@@ -1083,18 +1151,20 @@ declare(
 declare(
     "BH02",
     title_zh="新建100米以上建筑相对集中布局",
-    title_en="New buildings over 100 m clustered",
+    title_en="New buildings of 100 m or more clustered",
     check=check_tall_building_clustering,
     layer="buildings",
     comparison="<=",
-    params={"min_height_m": 100, "method": "neighbours"},
+    params={"min_height_m": 100, "new_only": True, "method": "neighbours"},
     doc=RuleDoc(
-        what="Whether each building over 100 m stands near other such buildings or in a "
-        "height-control zone, m.",
-        why="Hebi asks for buildings over 100 m to be laid out relatively together (相对集中布局).",
+        what="Whether each new building of 100 m or more stands near other such buildings "
+        "or in a height-control zone, m.",
+        why="Hebi asks for new buildings of 100 m and more to be laid out relatively together "
+        "(新建100米以上的建筑应相对集中布局).",
         how=(
-            "Distance to the nearest other building over 100 m (≤ 500 m), or inside a "
-            "`height_zones` polygon."
+            "Distance to the nearest other building of 100 m or more, new or existing "
+            "(≤ 500 m), or inside a `height_zones` polygon.  100 米以上 includes 100 m; only "
+            "new buildings (`is_new`) are reported, existing towers count as neighbours."
         ),
         references=(_GB50352,),
     ),
@@ -1181,7 +1251,11 @@ declare(
         why="The plans aim at PV on half of the roofs of new public buildings and factories.",
         how=(
             "`pv_area_m2` ÷ `roof_area_m2` (else the footprint) of new public-institution "
-            "buildings and factories."
+            "buildings and factories.  In scope: new buildings whose `use` is one of "
+            + ", ".join(PV_PUBLIC_USES)
+            + " (public institutions, 公共机构) or "
+            + ", ".join(PV_FACTORY_USES)
+            + " (factories, 厂房); case-insensitive, whole value."
         ),
         references=("GB 55015-2021 建筑节能与可再生能源利用通用规范",),
     ),

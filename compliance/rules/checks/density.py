@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ...reading.landuse import is_construction
 from ...reading.scheme import Scheme
-from ..measures.buildings import floor_area_m2
+from ..measures.buildings import floor_area_m2, normalised_uses
 from ..measures.density import (
     M2_PER_KM2,
     representative_points,
@@ -35,7 +35,6 @@ from ..registry import (
     register,
 )
 from .common import (
-    NoParams,
     boundary_or_missing,
     boundary_population,
     density_detail,
@@ -47,16 +46,65 @@ from .common import (
 # --------------------------------------------------------------------------- DN01, DN02
 
 
-@register("population_density", NoParams, unit="persons/km2")
-def check_population_density(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluation:
+#: Values of ``boundary.zone_type`` that mark an ecological-function zone (生态功能区) or a
+#: major agricultural-production zone (农产品主产区), DN01's condition (case-insensitive).
+ZONE_TYPES = [
+    "生态功能区",
+    "重点生态功能区",
+    "农产品主产区",
+    "ecological",
+    "agricultural",
+]
+
+
+class ZonedDensityParams(Params):
+    """Parameters of the built-up density of zoned county towns (DN01).
+
+    ``zone_types``: the ``boundary.zone_type`` values the clause applies to;
+    None applies it to every boundary polygon.
+    """
+
+    zone_types: list[str] | None = Field(default_factory=lambda: list(ZONE_TYPES))
+
+
+@register("population_density", ZonedDensityParams, unit="persons/km2")
+def check_population_density(scheme: Scheme, rule: Rule, params: ZonedDensityParams) -> Evaluation:
     """DN01: population density of the built-up area, persons/km².
 
     Population of each boundary polygon (its ``population``, else parcels'
-    apportioned, else the population raster) ÷ its area.
+    apportioned, else the population raster) ÷ its area.  The clause covers
+    county towns in ecological-function or major agricultural-production
+    zones (位于生态功能区、农产品主产区的县城): only boundary polygons whose
+    ``zone_type`` is one of ``zone_types`` are measured; without such a
+    polygon the rule is not applicable (not evaluated, with the reason).
     """
     boundary = boundary_or_missing(scheme)
     if isinstance(boundary, Evaluation):
         return boundary
+    outside = 0
+    if params.zone_types is not None:
+        wanted = ", ".join(params.zone_types)
+        wanted_zh = "、".join(params.zone_types)
+        if "zone_type" not in boundary.columns:
+            return not_evaluated(
+                "not applicable: the clause is about county towns in ecological-function or "
+                "major agricultural-production zones, and the 'boundary' layer has no "
+                f"'zone_type' field saying so (one of: {wanted})",
+                "不适用：该条针对位于生态功能区、农产品主产区的县城，而规划范围图层 boundary "
+                f"无 zone_type 字段说明其主体功能区类型（取值：{wanted_zh}）",
+            )
+        zone = boundary["zone_type"].astype("string").str.strip().str.lower()
+        inside = zone.isin(normalised_uses(params.zone_types)).fillna(False).to_numpy(dtype=bool)
+        if not inside.any():
+            return not_evaluated(
+                "not applicable: the clause is about county towns in ecological-function or "
+                "major agricultural-production zones, and no 'boundary' polygon has such a "
+                f"zone_type (one of: {wanted})",
+                "不适用：该条针对位于生态功能区、农产品主产区的县城，而规划范围图层 boundary "
+                f"中没有 zone_type 为上述类型的范围（取值：{wanted_zh}）",
+            )
+        outside = int((~inside).sum())
+        boundary = boundary[inside]
     found = boundary_population(scheme, boundary)
     if isinstance(found, Evaluation):
         return found
@@ -81,9 +129,30 @@ def check_population_density(scheme: Scheme, rule: Rule, params: NoParams) -> Ev
             method="population (" + src + ") ÷ boundary area; the boundary taken as built-up",
             method_zh="人口（" + src_zh + "）÷ 规划范围面积；以规划范围作为建成区",
         ),
-        skipped=int((~known).sum()),
-        skip_reason="boundary polygons without population data",
-        skip_reason_zh="规划范围面无人口数据",
+        skipped=int((~known).sum()) + outside,
+        skip_reason="; ".join(
+            t
+            for t in (
+                f"{int((~known).sum())} boundary polygons without population data"
+                if (~known).any()
+                else "",
+                f"{outside} boundary polygons outside ecological-function and "
+                "agricultural-production zones (zone_type)"
+                if outside
+                else "",
+            )
+            if t
+        ),
+        skip_reason_zh="；".join(
+            t
+            for t in (
+                f"无人口数据的规划范围面 {int((~known).sum())} 个" if (~known).any() else "",
+                f"不属于生态功能区、农产品主产区（zone_type）的规划范围面 {outside} 个"
+                if outside
+                else "",
+            )
+            if t
+        ),
     )
 
 
@@ -224,8 +293,15 @@ declare(
     comparison="between",
     doc=RuleDoc(
         what="Population density of the county-town built-up area, persons/km².",
-        why="County towns are to be compact: 6,000–10,000 persons/km² of built-up area.",
-        how=("Population ÷ boundary area."),
+        why="County towns in ecological-function or major agricultural-production zones "
+        "(位于生态功能区、农产品主产区的县城) are to be compact: 6,000–10,000 persons/km² of "
+        "built-up area.",
+        how=(
+            "Population ÷ boundary area, for boundary polygons whose `zone_type` is "
+            + " / ".join(ZONE_TYPES)
+            + "; without such a polygon (or without the field) the rule is not applicable "
+            "and says why."
+        ),
         references=(_COUNTY_OPINION,),
     ),
 )

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ...reading.raster import class_share, covered_share, impervious_percent
 from ...reading.scheme import Scheme
+from ..measures.buildings import flag
 from ..measures.density import (
     apportioned_sums,
     length_inside_m,
@@ -19,7 +20,7 @@ from ..measures.geometry import (
     union_area_inside_m2,
     union_local,
 )
-from ..measures.green import farthest_distance_m, service_radii, uncovered_parts
+from ..measures.green import max_distance_m, service_radii, uncovered_parts
 from ..model import Rule
 from ..registry import (
     Evaluation,
@@ -42,6 +43,7 @@ from .common import (
     boundary_population,
     cover_note,
     fmt1,
+    fmt_fixed,
     fmt_int,
     green_polygons,
     greens_or_reason,
@@ -55,12 +57,18 @@ from .common import (
 
 
 class ServiceRadiusParams(Params):
-    """Parameters of a service-radius rule: which green spaces count."""
+    """Parameters of a service-radius rule: which green spaces count, when a parcel is short.
+
+    ``min_uncovered_share``: a parcel is short of green when at least this
+    share of it lies beyond the radius (a method parameter of ours, not a
+    plan's limit); ``tolerance_m``: accuracy of the farthest distance.
+    """
 
     kinds: list[str] = Field(default_factory=lambda: ["park", "green"])
     min_area_m2: float = Field(2000.0, ge=0)
+    min_uncovered_share: float = Field(0.01, ge=0, le=1)
     min_uncovered_m2: float = Field(1.0, ge=0)
-    sample_spacing_m: float = Field(10.0, gt=0)
+    tolerance_m: float = Field(0.1, gt=0)
 
 
 @register("service_radius", ServiceRadiusParams, unit="m")
@@ -68,9 +76,18 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     """GR01/GR02: each residential parcel lies within the radius (the limit) of green space.
 
     Straight-line radius buffered from the boundary of qualifying green
-    spaces.  Measured: the farthest distance from the parcel to the nearest
-    qualifying green space, m.  A parcel fails when more than
-    ``min_uncovered_m2`` of it lies outside the radius; that part is drawn.
+    spaces.  Measured: the farthest distance from any point of the parcel,
+    interior included, to the nearest qualifying green space, m, within
+    ``tolerance_m`` (:func:`~compliance.rules.measures.green.max_distance_m`).
+    A parcel is short of green when at least ``min_uncovered_share`` of it
+    (and more than ``min_uncovered_m2``) lies outside the radius; that part
+    is drawn.  Otherwise it passes, and its finding states any small
+    uncovered share.  Where the ``boundary`` is a study extent (``kind =
+    extent``), a short parcel whose uncovered part lies within the radius of
+    the extent's edge (green outside the data could serve it) warns instead
+    of failing, and says why (``study_extent`` true marks one too, as
+    ``import-osm`` writes).  The summary note gives the coverage rate of
+    all residential land (服务半径覆盖率).
     """
     res = residential_parcels(scheme)
     if isinstance(res, Evaluation):
@@ -80,22 +97,83 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
         return greens
     targets = qualifying_greens(greens, params.kinds, params.min_area_m2)
     geoms = res.geometry.to_numpy()
-    uncovered = uncovered_parts(geoms, service_radii(targets, rule.limit))
+    radius = rule.limit
+    uncovered = uncovered_parts(geoms, service_radii(targets, radius))
     un_area = shapely.area(uncovered)
-    passed = un_area <= params.min_uncovered_m2
-    outside = uncovered.copy()
-    outside[passed] = None  # the uncovered parts of failing parcels are sampled too
-    distance = farthest_distance_m(
-        res.geometry,
-        targets,
-        spacing_m=params.sample_spacing_m,
-        extra=gpd.GeoSeries(outside, crs=scheme.crs),
-        search_m=rule.limit,
+    area = shapely.area(geoms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area > 0, un_area / area, 0.0)
+    passed = (share < params.min_uncovered_share - 1e-12) | (un_area <= params.min_uncovered_m2)
+    distance = max_distance_m(
+        geoms, targets.to_numpy(), tolerance_m=params.tolerance_m, search_m=radius
     )
-    share = 100.0 * un_area / shapely.area(geoms)
+    # a study extent: the part farther than the radius inside its edge is surely uncovered
+    doubtful = np.zeros(len(geoms), dtype=bool)
+    boundary = scheme.layer("boundary")
+    if boundary is not None and (~passed).any():
+        kind = (
+            boundary["kind"].astype("string").str.strip().str.lower()
+            if "kind" in boundary.columns
+            else pd.Series(pd.NA, index=boundary.index, dtype="string")
+        )
+        is_ext = (kind == "extent").fillna(False).to_numpy(dtype=bool)
+        marked = flag(boundary, "study_extent")
+        if marked is not None:
+            is_ext |= marked.to_numpy(dtype=bool)
+        ext = boundary.geometry[is_ext]
+        if len(ext):
+            inner = shapely.buffer(shapely.union_all(ext.to_numpy()), -radius)
+            sure = shapely.area(shapely.intersection(uncovered[~passed], inner))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sure_share = np.where(area[~passed] > 0, sure / area[~passed], 0.0)
+            doubtful[~passed] = (sure_share < params.min_uncovered_share - 1e-12) | (
+                sure <= params.min_uncovered_m2
+            )
     zh, en = label(res, "居住用地", "residential parcel")
     tier_zh = f"计入的绿地：{kinds_zh(params.kinds)}，面积不小于 {params.min_area_m2:,.0f} 平方米"
+    tier_en = f"counted: {', '.join(params.kinds)} of at least {params.min_area_m2:,.0f} m2"
     no_green = len(targets) == 0
+    pct = f"{params.min_uncovered_share:.0%}"
+    un_zh = (
+        "服务半径外面积 "
+        + fmt_int(un_area)
+        + " 平方米（占 "
+        + pd.Series(fmt_fixed(100 * share, 2))
+        + "%）"
+    )
+    un_en = (
+        fmt_int(un_area) + " m2 (" + pd.Series(fmt_fixed(100 * share, 2)) + " %) outside the radius"
+    )
+    small = passed & (un_area > 0)
+    detail_zh = np.where(
+        passed,
+        np.where(small, un_zh + f"，不足地块面积的 {pct}，视为覆盖；", "") + tier_zh,
+        un_zh
+        + "；"
+        + np.where(
+            doubtful,
+            f"该部分均在研究范围边界 {radius:g} 米以内，范围外的绿地可能可以服务，列为提示；",
+            "",
+        )
+        + ("方案中没有符合条件的绿地；" if no_green else "")
+        + tier_zh,
+    )
+    detail_en = np.where(
+        passed,
+        np.where(small, un_en + f", under {pct} of the parcel, taken as covered; ", "") + tier_en,
+        un_en
+        + "; "
+        + np.where(
+            doubtful,
+            f"all of it lies within {radius:g} m of the study extent's edge, where green "
+            "outside the data could serve it, so this is a warning; ",
+            "",
+        )
+        + ("no qualifying green space in the scheme; " if no_green else "")
+        + tier_en,
+    )
+    total = float(area.sum())
+    rate = 100.0 * (1.0 - float(un_area.sum()) / total) if total > 0 else float("nan")
     return Evaluation(
         make_rows(
             gpd.GeoSeries(np.where(passed, geoms, uncovered), crs=scheme.crs),
@@ -104,41 +182,32 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
             subject_en=en,
             measured=distance,
             passed=passed,
-            detail_zh=np.where(
-                passed,
-                tier_zh,
-                "服务半径外面积 "
-                + fmt_int(un_area)
-                + " 平方米（占 "
-                + fmt1(share)
-                + "%）；"
-                + ("方案中没有符合条件的绿地；" if no_green else "")
-                + tier_zh,
-            ),
-            detail_en=np.where(
-                passed,
-                f"counted: {', '.join(params.kinds)} of at least {params.min_area_m2:,.0f} m2",
-                fmt_int(un_area)
-                + " m2 ("
-                + fmt1(share)
-                + "%) outside the radius; "
-                + ("no qualifying green space in the scheme; " if no_green else "")
-                + f"counted: {', '.join(params.kinds)} of at least {params.min_area_m2:,.0f} m2",
-            ),
+            detail_zh=detail_zh,
+            detail_en=detail_en,
             method=(
-                f"straight-line radius {rule.limit:g} m from the boundary of "
-                f"{', '.join(params.kinds)} ≥ {params.min_area_m2:g} m2; "
-                "farthest distance sampled every "
-                f"{params.sample_spacing_m:g} m on the parcel boundary"
+                f"straight-line radius {radius:g} m from the boundary of "
+                f"{', '.join(params.kinds)} ≥ {params.min_area_m2:g} m2; short of green when at "
+                f"least {pct} of the parcel lies beyond it; farthest distance from any point "
+                f"of the parcel (interior included) to counted green, within "
+                f"{params.tolerance_m:g} m (branch and bound)"
             ),
             method_zh=(
                 f"自面积不小于 {params.min_area_m2:g} 平方米的{kinds_zh(params.kinds)}"
-                f"（{', '.join(params.kinds)}）边界按直线服务半径 {rule.limit:g} 米作缓冲区；"
-                f"至最近计入绿地的最远距离沿地块边界每 {params.sample_spacing_m:g} 米取样量测"
+                f"（{', '.join(params.kinds)}）边界按直线服务半径 {radius:g} 米作缓冲区；"
+                f"地块在服务半径外的面积不少于其 {pct} 时判为未覆盖；"
+                f"地块内任一点（含内部）至最近计入绿地的最远距离，精度 {params.tolerance_m:g} 米"
+                "（分支定界）"
             ),
+            doubtful=doubtful,
         ),
         quantity_zh="至最近计入绿地的最远距离",
         quantity_en="farthest distance to counted green space",
+        note=f"coverage rate of all residential land within {radius:g} m: "
+        f"{rate:.1f} % ({fmt_int(np.array([total - un_area.sum()]))[0]} of "
+        f"{fmt_int(np.array([total]))[0]} m2)",
+        note_zh=f"全部居住用地的 {radius:g} 米服务半径覆盖率 {rate:.1f}%"
+        f"（{fmt_int(np.array([total - un_area.sum()]))[0]} / "
+        f"{fmt_int(np.array([total]))[0]} 平方米）",
     )
 
 
@@ -635,9 +704,13 @@ declare(
         why="The plans adopt the garden-city walking standard 300米见绿、500米见园.",
         how=(
             "Straight-line radius from the boundary of green spaces (parks and green ≥ "
-            "2,000 m², touching pieces merged); a residential parcel (0701 / R) fails "
-            "when part of it lies outside; measured: the farthest distance from the "
-            "parcel to counted green; the uncovered part drawn."
+            "2,000 m², touching pieces merged); a residential parcel (0701 / R) is short "
+            "of green when at least 1 % of it (`min_uncovered_share`, a method parameter) "
+            "lies outside, else it passes and states its small uncovered share; measured: "
+            "the farthest distance from any point of the parcel, interior included, to "
+            "counted green (within 0.1 m); the uncovered part drawn.  On a study extent "
+            "(`kind = extent`) a parcel uncovered only within the radius of the extent's "
+            "edge warns.  The summary note gives the coverage rate of all residential land."
         ),
         references=(_GARDEN_CITY, *_GREEN_STANDARDS),
     ),

@@ -13,7 +13,7 @@ from ..measures.density import (
     M2_PER_KM2,
     length_inside_m,
 )
-from ..measures.roads import strip_width_m
+from ..measures.roads import carriageway_pairs, strip_width_m
 from ..model import Rule
 from ..registry import (
     Evaluation,
@@ -143,6 +143,8 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
 
 # --------------------------------------------------------------------------- RD02
 
+#: Road classes of the network (OSM ``highway`` values): links and ramps (``*_link``),
+#: motorways, service roads and paths are not streets of the network.
 DEFAULT_ROAD_CLASSES = [
     "trunk",
     "primary",
@@ -151,20 +153,22 @@ DEFAULT_ROAD_CLASSES = [
     "unclassified",
     "residential",
     "living_street",
-    "trunk_link",
-    "primary_link",
-    "secondary_link",
-    "tertiary_link",
 ]
 
 
 class RoadDensityParams(Params):
-    """Parameters of the road-network density (RD02)."""
+    """Parameters of the road-network density (RD02).
+
+    ``pair_distance_m``, ``min_pair_overlap`` and ``min_pair_alignment``
+    pair the carriageways of a dual carriageway
+    (:func:`compliance.rules.measures.roads.carriageway_pairs`); method
+    parameters of ours, not limits of a plan.
+    """
 
     classes: list[str] = Field(default_factory=lambda: list(DEFAULT_ROAD_CLASSES))
-    dual_carriageway_classes: list[str] = Field(
-        default_factory=lambda: ["motorway", "trunk", "primary", "secondary"]
-    )
+    pair_distance_m: float = Field(40.0, gt=0)
+    min_pair_overlap: float = Field(0.5, gt=0, le=1)
+    min_pair_alignment: float = Field(0.7, gt=0, le=1)
     area_layer: str = "boundary"
 
 
@@ -215,9 +219,12 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
     Centrelines of the counted ``classes`` (a road without ``road_class``
     counts) clipped to each area polygon (``area_layer``, default
     ``boundary``; else the union of ``clusters`` as one row ``*``) ÷ its area.
-    Each street counts once: a one-way way (``oneway`` true) of the
-    ``dual_carriageway_classes`` is one carriageway of a dual carriageway and
-    counts half.  Road-land polygons are not centrelines and are skipped.
+    Each road counts once along its centreline: one-way ways (``oneway``
+    true; ``-1`` drawn against the traffic) paired as the two carriageways of
+    a dual carriageway by :func:`~compliance.rules.measures.roads.carriageway_pairs`
+    count half where they run alongside each other, whatever their class; a
+    lone one-way street counts in full.  Road-land polygons are not
+    centrelines and are skipped.
     """
     roads = scheme.layer("roads")
     if roads is None:
@@ -239,23 +246,43 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
     else:
         cls = pd.Series(pd.NA, index=lines.index, dtype="string")
     counted = (cls.isna() | cls.isin([c.lower() for c in params.classes])).to_numpy(dtype=bool)
-    one_way = (
-        _truthy(lines["oneway"]).to_numpy()
-        if "oneway" in lines.columns
-        else np.zeros(len(lines), dtype=bool)
+    c_lines = lines[counted]
+    geom = c_lines.geometry.to_numpy()
+    if "oneway" in c_lines.columns:
+        flag = c_lines["oneway"].astype("string").str.strip().str.lower()
+        reverse = (flag == "-1").fillna(False).to_numpy(dtype=bool)
+        one_way = _truthy(c_lines["oneway"]).to_numpy()
+    else:
+        reverse = one_way = np.zeros(len(c_lines), dtype=bool)
+    geom = np.where(reverse, shapely.reverse(geom), geom)
+    ow_at = np.flatnonzero(one_way)
+    alongside, paired = carriageway_pairs(
+        geom[ow_at],
+        max_gap_m=params.pair_distance_m,
+        min_overlap=params.min_pair_overlap,
+        min_alignment=params.min_pair_alignment,
     )
-    dual = cls.isin([c.lower() for c in params.dual_carriageway_classes]).fillna(False).to_numpy()
-    halved = counted & one_way & dual
-    weight = np.where(halved, 0.5, 1.0)
+    # a paired carriageway: its part alongside the other counts half, the rest in full
+    half = alongside[paired]
+    rest = shapely.difference(geom[ow_at[paired]], half)
+    whole = np.ones(len(geom), dtype=bool)
+    whole[ow_at[paired]] = False
+    pieces = np.concatenate([geom[whole], half, rest])
+    weight = np.concatenate([np.ones(whole.sum()), np.full(len(half), 0.5), np.ones(len(rest))])
     geoms = zones.geometry.to_numpy()
-    length_km = (
-        length_inside_m(lines.geometry.to_numpy()[counted], geoms, weight[counted]) / M_PER_KM
-    )
+    length_km = length_inside_m(pieces, geoms, weight) / M_PER_KM
     area_km2 = shapely.area(geoms) / M2_PER_KM2
     density = length_km / area_km2
-    n_half = int(halved.sum())
-    half_zh = f"；{n_half} 条单向行驶的双幅路分幅按一半计" if n_half else ""
-    half_en = f"; {n_half} one-way carriageways of dual carriageways counted half" if n_half else ""
+    n_half = int(paired.sum())
+    gap = f"{params.pair_distance_m:g}"
+    lap = f"{params.min_pair_overlap:.0%}"
+    half_zh = f"；{n_half} 条单向行驶的双幅路分幅沿并行段按一半计" if n_half else ""
+    half_en = (
+        f"; {n_half} one-way carriageways of dual carriageways counted half where they run "
+        "alongside each other"
+        if n_half
+        else ""
+    )
     return Evaluation(
         make_rows(
             zones,
@@ -279,20 +306,21 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
             method=(
                 "centreline length of road classes "
                 + ", ".join(params.classes)
-                + " (and roads without a class) clipped to "
+                + " (and roads without a class; links and ramps out) clipped to "
                 + over
-                + " ÷ its area; one-way ways of "
-                + ", ".join(params.dual_carriageway_classes)
-                + " count half (each street once)"
+                + " ÷ its area; each road once: two one-way lines running in opposite "
+                f"directions within {gap} m of each other, alongside for at least {lap} of "
+                "the shorter (any class), are the carriageways of one dual carriageway and "
+                "count half where alongside; a lone one-way street counts in full"
             ),
             method_zh=(
                 "道路等级为 "
                 + ", ".join(params.classes)
-                + " 的道路（及无等级的道路）中心线裁切至"
+                + " 的道路（及无等级的道路；匝道、连接线不计）中心线裁切至"
                 + over_zh
-                + "内的长度 ÷ 其面积；"
-                + ", ".join(params.dual_carriageway_classes)
-                + " 等级的单向行驶道路按一半计（每条街道只计一次）"
+                + f"内的长度 ÷ 其面积；每条道路只计一次：相距 {gap} 米以内、方向相反、"
+                f"并行长度不少于较短者 {lap} 的两条单向行驶道路（不论等级）视为同一双幅路的"
+                "两幅，并行段各按一半计；单独的单向街道全长计入"
             ),
         ),
         skipped=polygons,
@@ -343,8 +371,13 @@ declare(
         why="The plans ask for a dense network of small blocks (窄马路、密路网): more "
         "than 8 km/km² (Hebi, Jiaozuo) or 8.5 km/km² by 2025 (Alxa, Bayannur).",
         how=(
-            "Centreline km of counted classes inside each boundary polygon ÷ its area; a "
-            "one-way carriageway of a dual carriageway counts half, so each street once."
+            "Centreline km of trunk, primary, secondary, tertiary, unclassified, residential "
+            "and living_street roads (and roads without a class) inside each boundary polygon "
+            "÷ its area; links and ramps (`*_link`) are out.  Each road once, along its "
+            "centreline: two one-way lines in opposite directions within 40 m of each other "
+            "and alongside for at least 50 % of the shorter (within about 45° of parallel), "
+            "whatever their class, are the carriageways of one dual carriageway and count "
+            "half where alongside; a lone one-way street counts in full."
         ),
         references=("GB/T 51328-2018 城市综合交通体系规划标准",),
     ),

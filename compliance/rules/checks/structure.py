@@ -429,6 +429,9 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
             f"缺少网格统计范围：方案无 {params.area_layer} 图层，也无规划范围图层 boundary",
         )
     if not has_population_source(scheme):
+        clusters = scheme.layer("clusters")
+        if clusters is not None and own_population(clusters).notna().any():
+            return _local_density_cluster_bound(clusters, rule)
         return no_population("the study area", "统计范围")
     zone_geoms = zones.geometry.to_numpy()
     minx, miny, maxx, maxy = (float(v) for v in zones.total_bounds)
@@ -501,6 +504,67 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
         skip_reason_zh="；".join(reasons_zh),
         quantity_zh="网格人口密度",
         quantity_en="population density of the grid cell",
+    )
+
+
+def _local_density_cluster_bound(clusters: gpd.GeoDataFrame, rule: Rule) -> Evaluation:
+    """CL03 with only the clusters' own populations: each average bounds the peak from below.
+
+    The densest spot of a cluster is at least as dense as the cluster's
+    average, so a cluster whose average exceeds the limit certainly holds a
+    spot over it (a finding on the cluster, measured: the average, stated as
+    a lower bound).  A cluster at or under the limit tells nothing about its
+    peak: skipped, with the reason.
+    """
+    own = own_population(clusters)
+    km2 = clusters.geometry.area / M2_PER_KM2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = own / km2
+    known = average.notna() & (km2 > 0)
+    over = known & ~pd.Series(compare(rule, average.to_numpy()), index=clusters.index)
+    c, avg, pop, area = clusters[over], average[over], own[over], km2[over]
+    unknown = int((~known).sum())
+    under = int((known & ~over).sum())
+    reasons, reasons_zh = [], []
+    if under:
+        reasons.append(
+            f"{under} clusters whose average is within the limit: with only the clusters' own "
+            "population the local peak is unknown (add parcels' population or a raster)"
+        )
+        reasons_zh.append(
+            f"平均密度未超限的组团 {under} 个：仅有组团人口，无法得知其个别地段的最高密度"
+            "（请提供地块人口或人口栅格）"
+        )
+    if unknown:
+        reasons.append(f"{unknown} clusters without population")
+        reasons_zh.append(f"无人口数据的组团 {unknown} 个")
+    if c.empty:
+        return not_evaluated("; ".join(reasons), "；".join(reasons_zh))
+    zh, en = label(c, "组团", "cluster")
+    fact_zh, fact_en = density_detail(
+        pop.to_numpy(), area.to_numpy(), area_zh="组团面积", area_en="cluster area"
+    )
+    return Evaluation(
+        make_rows(
+            c,
+            feature_id=c["feature_id"],
+            subject_zh=zh,
+            subject_en=en,
+            measured=avg,
+            passed=np.zeros(len(c), dtype=bool),
+            detail_zh="组团平均密度即为其个别地段最高密度的下限；" + fact_zh.to_numpy(),
+            detail_en="the cluster's average is a lower bound of its local peak; "
+            + fact_en.to_numpy(),
+            method="cluster population (population field) ÷ cluster area: a lower bound of "
+            "the densest spot inside it (no parcels' population or raster to grid)",
+            method_zh="组团人口（population 字段）÷ 组团面积，作为组团内个别地段最高密度的下限"
+            "（无地块人口或人口栅格，无法分网格统计）",
+        ),
+        skipped=under + unknown,
+        skip_reason="; ".join(reasons),
+        skip_reason_zh="；".join(reasons_zh),
+        quantity_zh="组团平均人口密度（个别地段最高密度下限）",
+        quantity_en="cluster average density (lower bound of the local peak)",
     )
 
 
@@ -593,10 +657,13 @@ declare(
     doc=RuleDoc(
         what="The density of the densest spots (个别地段) inside the clusters, persons/km².",
         why="Hebi and Jiaozuo allow particular spots above the cluster average but cap "
-        "them at 15,000 persons/km² (个别地段最高不超过).",
+        "them at 15,000 persons/km² (个别地段最高不超过): a binding maximum, not a hedge.",
         how=(
             "1 km grid over the clusters (or boundary), population per cell from parcels "
-            "or the raster ÷ the cell's area inside; or per parcel."
+            "or the raster ÷ the cell's area inside; or per parcel.  With only the "
+            "clusters' own `population`, a cluster's average is a lower bound of its "
+            "peak: a cluster whose average exceeds the limit fails (the finding says it is a "
+            "lower bound); one within it is skipped, its peak unknown."
         ),
         references=("GB 50180-2018 城市居住区规划设计标准",),
     ),

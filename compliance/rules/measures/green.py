@@ -248,3 +248,151 @@ def farthest_distance_m(
         d_lo, d_hi = np.concatenate([d_lo, d_mid]), np.concatenate([d_mid, d_hi])
     most[np.isinf(most)] = np.nan
     return pd.Series(most, index=polygons.index, name="distance_m")
+
+
+def max_distance_m(
+    polygons: np.ndarray,
+    targets: np.ndarray,
+    *,
+    tolerance_m: float = 0.1,
+    search_m: float = 300.0,
+) -> np.ndarray:
+    """The greatest distance from any point of each polygon to the nearest target, m.
+
+    The true maximum over the whole polygon, interior included (a parcel
+    ringed by green is farthest from it in its middle), to within
+    ``tolerance_m``: the result ``E`` and the true maximum ``T`` satisfy
+    ``E ≤ T ≤ E + tolerance_m``.
+
+    The boundary: every vertex, then each edge bisected (branch and bound:
+    a stretch of length ``s`` between values ``d1`` and ``d2`` holds nothing
+    above ``(d1 + d2 + s) / 2``) down to stretches of half the tolerance.
+    The interior: branch and bound over a quadtree
+    of square cells, all polygons at once, round by round.  The distance to
+    the targets changes by at most the distance moved, so a cell of
+    half-diagonal ``h`` whose centre lies at ``d`` holds no point farther
+    than ``d + h``: cells that cannot beat the best value found are dropped.
+    So is a cell within which one convex target is the nearest everywhere
+    (no other target within ``d + 2h`` of its centre): the distance to a
+    convex set is a convex function, whose maximum over the cell's part of
+    the polygon lies on that part's edge (the polygon's boundary, measured
+    already, or a neighbouring cell's).  The others split in four until
+    ``h`` is below half the tolerance.
+
+    Parameters
+    ----------
+    polygons : numpy.ndarray of Polygon or MultiPolygon
+        E.g. residential parcels, projected metric CRS.
+    targets : numpy.ndarray of Polygon or MultiPolygon
+        E.g. qualifying green spaces, same CRS; distance 0 inside them.
+    tolerance_m : float
+        Largest amount by which the true maximum may exceed the result, m.
+    search_m : float
+        First search distance of :func:`nearest_distance_m` (speed only).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Per polygon, m; NaN when there is no target or the polygon is empty.
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    targets = np.asarray(targets, dtype=object)
+    n = len(polygons)
+    if n == 0 or len(targets) == 0:
+        return np.full(n, np.nan)
+    tree = STRtree(targets)
+    convex = np.isclose(
+        shapely.area(targets), shapely.area(shapely.convex_hull(targets)), rtol=1e-9, atol=1e-6
+    )
+    tol = tolerance_m / 2.0
+    most = _boundary_max_m(polygons, targets, tree, convex, tol, search_m)
+    b = shapely.bounds(polygons)
+    ok = ~shapely.is_empty(polygons) & np.isfinite(b).all(axis=1)
+    owner = np.flatnonzero(ok)
+    cx, cy = (b[owner, 0] + b[owner, 2]) / 2.0, (b[owner, 1] + b[owner, 3]) / 2.0
+    half = np.maximum(b[owner, 2] - b[owner, 0], b[owner, 3] - b[owner, 1]) / 2.0
+    while len(owner):  # rounds: log2(polygon size / tolerance), all polygons at once
+        hd = half * np.sqrt(2.0)
+        dc = nearest_distance_m(np.column_stack([cx, cy]), targets, search_m=search_m, tree=tree)
+        pts = shapely.points(cx, cy)
+        inside = shapely.intersects(pts, polygons[owner])
+        np.maximum.at(most, owner[inside], dc[inside])
+        alive = dc + hd > most[owner] + tol
+        # one convex target nearest throughout the cell: no interior maximum in it
+        at = np.flatnonzero(alive)
+        alive[at[_lone_convex(tree, convex, pts[at], dc[at] + 2.0 * hd[at])]] = False
+        out = alive & ~inside
+        if out.any():  # a cell whose centre is outside must still meet the polygon
+            at = np.flatnonzero(out)
+            lo_x, lo_y = cx[at] - half[at], cy[at] - half[at]
+            cells = shapely.box(lo_x, lo_y, cx[at] + half[at], cy[at] + half[at])
+            alive[at] = shapely.intersects(cells, polygons[owner[at]])
+        small = alive & (hd <= tol)
+        # a small cell meets the polygon: some point of it is at least dc - hd away
+        np.maximum.at(most, owner[small], dc[small] - hd[small])
+        alive &= ~small
+        owner, cx, cy, half = owner[alive], cx[alive], cy[alive], half[alive] / 2.0
+        owner = np.tile(owner, 4)
+        cx = np.concatenate([cx - half, cx + half, cx - half, cx + half])
+        cy = np.concatenate([cy - half, cy - half, cy + half, cy + half])
+        half = np.tile(half, 4)
+    most[np.isinf(most)] = np.nan
+    return most
+
+
+def _lone_convex(
+    tree: STRtree, convex: np.ndarray, pts: np.ndarray, reach: np.ndarray
+) -> np.ndarray:
+    """Whether exactly one target lies within ``reach`` of each point, and it is convex."""
+    i, j = tree.query(pts, predicate="dwithin", distance=reach)
+    count = np.bincount(i, minlength=len(pts))
+    lone = np.zeros(len(pts), dtype=bool)
+    lone[i] = convex[j]
+    return (count == 1) & lone
+
+
+def _boundary_max_m(
+    polygons: np.ndarray,
+    targets: np.ndarray,
+    tree: STRtree,
+    convex: np.ndarray,
+    tol: float,
+    search_m: float,
+) -> np.ndarray:
+    """Greatest distance to the targets along each polygon's boundary, within ``tol``, m.
+
+    Every vertex, then the edges bisected, all at once: a stretch of length
+    ``s`` between known values ``d1``, ``d2`` holds nothing above
+    ``(d1 + d2 + s) / 2``; a stretch whose midpoint has one convex target
+    within ``d + s`` (the same nearest target all along it) has its maximum
+    at an end.  Stretches shorter than ``tol`` end the search.
+    """
+    n = len(polygons)
+    most = np.full(n, -np.inf)
+    coords, part = shapely.get_coordinates(
+        shapely.get_parts(shapely.boundary(polygons)), return_index=True
+    )
+    _, owner = shapely.get_parts(shapely.boundary(polygons), return_index=True)
+    if not len(coords):
+        return most
+    who = owner[part]
+    dist = nearest_distance_m(coords, targets, search_m=search_m, tree=tree)
+    np.maximum.at(most, who, dist)
+    start = np.flatnonzero(part[1:] == part[:-1])
+    a, b = coords[start], coords[start + 1]
+    d_a, d_b, w = dist[start], dist[start + 1], who[start]
+    while len(a):  # rounds of halving: log2(longest edge / tol)
+        seg = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+        keep = (seg > tol) & ((d_a + d_b + seg) / 2.0 > most[w] + tol / 2.0)
+        a, b, d_a, d_b, w, seg = a[keep], b[keep], d_a[keep], d_b[keep], w[keep], seg[keep]
+        if not len(a):
+            break
+        mid = (a + b) / 2.0
+        d_m = nearest_distance_m(mid, targets, search_m=search_m, tree=tree)
+        np.maximum.at(most, w, d_m)
+        go = ~_lone_convex(tree, convex, shapely.points(mid), d_m + seg)
+        a, b, mid, d_a, d_b, d_m, w = a[go], b[go], mid[go], d_a[go], d_b[go], d_m[go], w[go]
+        a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
+        d_a, d_b = np.concatenate([d_a, d_m]), np.concatenate([d_m, d_b])
+        w = np.concatenate([w, w])
+    return most
