@@ -57,6 +57,13 @@ RULES_MD: dict[str, tuple[str, ...]] = {
     "EN02": ("001",),
     "GB01": ("001", "002", "003", "004"),
     "LC01": ("000", "001", "003", "004"),
+    "BH06": ("000", "001", "002"),
+    # E. clauses added by issue 12
+    "GB02": ("000", "001", "002", "003", "004"),
+    "GB03": ("000", "002"),
+    "PF01": ("000", "002", "003", "004"),
+    "CM01": ("002", "003"),
+    "WL01": ("004",),
 }
 
 #: Rules a plan states although RULES.md does not list that seed for them.
@@ -128,7 +135,6 @@ EXPECTED = [
     ("hebi", "UR01", "<=", 20, "%", "warn", "原则上", None),
     ("jiaozuo", "UR01", "<=", 20, "%", "warn", "原则上", None),
     ("hebi", "BH01", "<=", 250, "m", "fail", None, None),
-    ("hebi", "BH02", "<=", 500, "m", "warn", "相对集中", None),
     ("xinjiang", "BH03", "<=", 100, "m", "warn", "一般", None),
     ("xinjiang", "BH04", "<=", 18, "floors", "fail", None, None),
     ("alxa", "BH04", "<=", 12, "floors", "fail", None, None),

@@ -85,6 +85,10 @@ class Evaluation:
     quantity_zh, quantity_en : str or None
         Name of the measured quantity in messages when it is not the rule's
         title, e.g. 至最近计入绿地的最远距离 / farthest distance to counted green.
+    criterion_zh, criterion_en : str or None
+        For a rule whose plan states no number (:attr:`RuleType.has_limit`
+        False): the test the check applies, said as the tool's method, e.g.
+        本工具以 500 米内有其他 100 米以上建筑作为相对集中的判定条件.
     """
 
     rows: gpd.GeoDataFrame | None = None
@@ -95,6 +99,8 @@ class Evaluation:
     skip_reason_zh: str = ""
     quantity_zh: str | None = None
     quantity_en: str | None = None
+    criterion_zh: str | None = None
+    criterion_en: str | None = None
 
 
 P = TypeVar("P", bound=Params)
@@ -253,6 +259,9 @@ FAMILY_MODULES: dict[str, str] = {
     "GB": "buildings",  # green buildings (绿色建筑)
     "UR": "buildings",  # urban renewal (城市更新): demolished floor area
     "LC": "life_circle",  # 15-minute life circle (生活圈)
+    "CM": "life_circle",  # complete residential communities (完整居住社区)
+    "PF": "buildings",  # prefabricated construction (装配式建筑)
+    "WL": "resilience",  # waterlogging points (易涝积水点)
 }
 
 
@@ -302,6 +311,10 @@ class RuleType:
         What it checks, why, how it is measured, references.
     declared_at : str
         ``module.py:line`` of the declaration.
+    has_limit : bool
+        False for a clause that states no number (BH02 相对集中布局): its
+        profiles give no ``limit`` and its check judges each feature by its
+        method's parameters, which are never shown as a limit.
     """
 
     code: str
@@ -313,6 +326,7 @@ class RuleType:
     doc: RuleDoc
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     declared_at: str = ""
+    has_limit: bool = True
 
     @property
     def measure(self) -> Check:
@@ -354,6 +368,7 @@ def declare(
     comparison: Comparison,
     doc: RuleDoc,
     params: Mapping[str, Any] | None = None,
+    has_limit: bool = True,
 ) -> RuleType:
     """Declare a rule type once, in the check module of its family.
 
@@ -405,6 +420,7 @@ def declare(
         doc,
         MappingProxyType(dict(params or {})),
         where,
+        has_limit,
     )
     TYPES[code] = rule_type
     return rule_type
@@ -538,15 +554,17 @@ def make_rows(
 
 
 def label(gdf: gpd.GeoDataFrame, noun_zh: str, noun_en: str) -> tuple[pd.Series, pd.Series]:
-    """Reviewer labels of features: 组团「北区」 / cluster 'North', else by id."""
+    """Reviewer labels of features: 组团「北区」 / cluster 'North'.
+
+    Without a name, by id: 组团（编号 9） / cluster #9.
+    """
     ids = gdf["feature_id"].astype(str)
+    by_id_zh = noun_zh + "（编号 " + ids + "）"
     if "name" in gdf.columns:
         names = gdf["name"].astype("string").str.strip()
         has = names.notna() & (names != "")
-        zh = pd.Series(
-            np.where(has, noun_zh + "「" + names.fillna("") + "」", noun_zh + " #" + ids)
-        )
+        zh = pd.Series(np.where(has, noun_zh + "「" + names.fillna("") + "」", by_id_zh))
         en = pd.Series(np.where(has, noun_en + " '" + names.fillna("") + "'", noun_en + " #" + ids))
     else:
-        zh, en = noun_zh + " #" + ids, noun_en + " #" + ids
+        zh, en = by_id_zh, noun_en + " #" + ids
     return pd.Series(zh.to_numpy(), index=gdf.index), pd.Series(en.to_numpy(), index=gdf.index)
