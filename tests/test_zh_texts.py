@@ -89,9 +89,9 @@ def test_every_method_and_note_has_a_chinese_twin(
 def test_demo_notes_in_chinese(demo_hebi: compliance.Result) -> None:
     s = demo_hebi.summary.set_index("rule_id")
     # not evaluated: the check's own Chinese reason
-    assert s.loc["BH01", "status"] == "not_evaluated"
-    assert s.loc["BH01", "note_zh"] == missing_layer("buildings").not_evaluated_zh
-    assert s.loc["BH01", "note_zh"] == "方案缺少建筑图层 buildings"
+    assert s.loc["UR01", "status"] == "not_evaluated"
+    assert s.loc["UR01", "note_zh"] == missing_layer("renewal_units").not_evaluated_zh
+    assert s.loc["UR01", "note_zh"] == "方案缺少城市更新单元图层 renewal_units"
     assert s.loc["PM01", "note_zh"] == (
         "缺少透水面数据：地块无 permeable_area_m2 字段，也无不透水面栅格或土地覆盖栅格"
     )
@@ -326,7 +326,7 @@ def test_chinese_report_shows_chinese_method_and_notes(
         assert _esc(method_zh) in text
         assert _esc(method_en) not in text, method_en
     s = demo_hebi.summary.set_index("rule_id")
-    assert s.loc["BH01", "note_zh"] in text  # in the table of rules not evaluated
+    assert s.loc["UR01", "note_zh"] in text  # in the table of rules not evaluated
     assert f"备注：{s.loc['RD01', 'note_zh']}" in text
     assert _esc(s.loc["RD01", "note"]) not in text
     assert "skipped" not in text and "out of scope" not in text
