@@ -89,7 +89,7 @@ def check_waterlogging_points(scheme: Scheme, rule: Rule, params: WaterloggingPa
         skipped=len(pts) - len(s),
         skip_reason="; ".join(skipped_en),
         skip_reason_zh="；".join(skipped_zh),
-        quantity_zh="未消除的易涝积水点",
+        quantity_zh="未消除易涝积水点",
         quantity_en="waterlogging points not eliminated",
     )
 
