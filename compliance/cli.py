@@ -253,6 +253,14 @@ def main() -> None:
     help="YAML mapping of your layer and field names onto the contract's.",
 )
 @source_crs_option
+@click.option(
+    "--inherited",
+    type=click.Choice(["warn", "fail", "skip"]),
+    default="warn",
+    show_default=True,
+    help="Rules the plan does not state (inherited from national, column inherited_from): "
+    "report their violations as warnings, fail as their severity says, or leave them out.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @rules_dir_option
 def check_cmd(
@@ -277,6 +285,7 @@ def check_cmd(
     findings_crs: str,
     field_map: Path | None,
     source_crs: str | None,
+    inherited: str,
     quiet: bool,
     rules_dir: Path | None,
 ) -> None:
@@ -316,6 +325,7 @@ def check_cmd(
         rules_dir=rules_dir,
         field_map=field_map,
         source_crs=source_crs,
+        inherited=inherited,
     )
     write_outputs(
         result,
@@ -415,9 +425,18 @@ def rules_cmd(profile: str, year: int | None, rules_dir: Path | None) -> None:
     if prof.inherits:
         click.echo(f"inherits: {prof.inherits}")
     for rule in prof.rules.values():  # a handful of rules
-        origin = "stated in this plan" if prof.stated_in_plan(rule) else "inherited"
+        origin = (
+            f"inherited from {prof.inherited_from(rule)} (not stated in this plan; warns by "
+            "default, check --inherited)"
+            if prof.inherited_from(rule)
+            else "stated in this plan"
+            if prof.seed is not None
+            else "common national value"
+        )
         by = f", by {rule.year}" if rule.year else ""
-        if rule.comparison == "between" and rule.limit_low is not None:
+        if not rule.has_limit:
+            limit = "no limit stated: judged by the check's method (params)"
+        elif rule.comparison == "between" and rule.limit_low is not None:
             bound = f"{fmt(rule.limit_low, rule.unit)}–{fmt(rule.limit, rule.unit)}"
             limit = f"limit between {bound} {rule.unit}"
         else:
@@ -438,7 +457,7 @@ def rules_cmd(profile: str, year: int | None, rules_dir: Path | None) -> None:
         click.echo(f"  source {s.seed} {s.document} {s.section}")
         click.echo(f"    “{s.quote}”")
         if s.basis:
-            click.echo(f"    restating {s.basis}")
+            click.echo(f"    restating {s.basis} (the quoted sentence is the plan's restatement)")
 
 
 @main.command("profiles")

@@ -13,9 +13,11 @@ and ``note_zh`` says the same in Chinese.
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +30,7 @@ from .reading.scheme import Scheme, far_from_china_warning, read_scheme
 from .rules import checks as _checks  # noqa: F401  (registers the checks)
 from .rules.catalogue import Profile, Rule, load_profile
 from .rules.checks.common import fmt_fixed
+from .rules.documents import document_en, source_document_en
 from .rules.registry import CHECKS, Evaluation
 from .rules.units import UNITS
 
@@ -55,6 +58,8 @@ FINDING_COLUMNS = [
     "exception_reason",
     "exception_ref",
     "method_zh",
+    # appended last: scripts read the columns above by position
+    "inherited_from",
 ]
 
 SUMMARY_COLUMNS = [
@@ -78,6 +83,7 @@ SUMMARY_COLUMNS = [
     "limit_low",
     "excepted",
     "note_zh",
+    "inherited_from",
 ]
 
 #: Unit labels and decimals, views of the one unit registry (:data:`compliance.rules.units.UNITS`).
@@ -104,23 +110,86 @@ def fmt_values(values: np.ndarray, unit: str) -> np.ndarray:
     return text
 
 
+#: CJK characters and punctuation (the ideographic space U+3000 excepted) for :func:`paste_quote`.
+_CJK = "\u2e80-\u2fff\u3001-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_EXTRACTION_SPACE = re.compile(
+    rf"(?<=[{_CJK}])[ \t\u00a0\u3000]+(?=[{_CJK}0-9])|(?<=[0-9])[ \t\u00a0\u3000]+(?=[{_CJK}])"
+)
+
+
+def paste_quote(quote: str) -> str:
+    """A clause as a reviewer pastes it: the spaces PDF extraction left in it removed.
+
+    The seeds are text extracted from the plans' PDFs, with stray spaces
+    (``2030年星 级…全 部达到``, ``不少于 100米``).  This removes spaces (and
+    tabs, no-break and ideographic spaces) between two CJK characters and
+    between a CJK character and a digit, either way round; it changes no
+    other character.  ``source_quote`` keeps the seed verbatim.
+    """
+    return _EXTRACTION_SPACE.sub("", quote)
+
+
 def source_text(rule: Rule) -> str:
-    """The clause as one line: document, section, quote, seed file (and the basis it restates)."""
+    """The clause as one line: document, section, quote verbatim, seed file, what it restates."""
     s = rule.source
-    basis = f"；所依据 {s.basis}" if s.basis else ""
+    basis = f"；系对{s.basis}的转述" if s.basis else ""
     return f"{s.document} {s.section}：“{s.quote}”（{s.seed}{basis}）"
 
 
-def citation_zh(rule: Rule) -> str:
+def _reference_zh(rule: Rule) -> str:
+    s = rule.source
+    quote = paste_quote(s.quote)
+    if s.basis:
+        return f"{s.basis}（引自{s.document}{s.section}对该文件的转述：“{quote}”）"
+    return f"{s.document}{s.section}：“{quote}”"
+
+
+def citation_zh(rule: Rule, profile: Profile | None = None) -> str:
     """How a message cites the clause, in Chinese.
 
-    A rule that restates a higher document (``basis``) cites that document and
-    says which plan the quoted wording comes from.
+    A rule that rests on a higher document (``basis``) cites that document
+    and says which plan's sentence restates it.  A rule the chosen
+    ``profile``'s plan does not state (:meth:`Profile.inherited_from`) says
+    so: 《焦作市…方案》未规定此项，参照…
     """
+    if profile is not None and profile.inherited_from(rule):
+        return f"{profile.document}未规定此项，参照{_reference_zh(rule)}。"
+    return f"依据{_reference_zh(rule)}。"
+
+
+def citation_en(rule: Rule, profile: Profile | None = None) -> str:
+    """How an English message cites the clause: documents by title and number, never a file."""
     s = rule.source
+    quote = paste_quote(s.quote)
+    doc = source_document_en(s)
     if s.basis:
-        return f"依据{s.basis}（原文引自{s.document}{s.section}：“{s.quote}”）。"
-    return f"依据{s.document}{s.section}：“{s.quote}”。"
+        ref = f"{document_en(s.basis)}, as restated in {doc}, section {s.section}: “{quote}”"
+    else:
+        ref = f"{doc}, section {s.section}: “{quote}”"
+    if profile is not None and profile.inherited_from(rule):
+        return f"{profile.plan_en} does not state this rule; applied from {ref}."
+    return f"Clause: {ref}."
+
+
+def clause_zh(rule: Rule, profile: Profile | None = None) -> str:
+    """The clause as a heading shows it: document, section, the sentence to paste."""
+    s = rule.source
+    text = f"{s.document}{s.section}：“{paste_quote(s.quote)}”"
+    if s.basis:
+        text += f"（系对{s.basis}的转述）"
+    if profile is not None and profile.inherited_from(rule):
+        text = f"{profile.document}未规定此项，参照{text}"
+    return text
+
+
+def clause_en(rule: Rule, profile: Profile | None = None) -> str:
+    """The clause as an English heading shows it (documents by title and number)."""
+    return citation_en(rule, profile).removeprefix("Clause: ").rstrip(".")
+
+
+#: What ``inherited`` may be: inherited rules warn (default), fail as their
+#: severity says, or are left out.
+INHERITED_MODES = ("warn", "fail", "skip")
 
 
 @dataclass
@@ -161,11 +230,22 @@ class Result:
         return int((self.summary["status"] == "fail").any())
 
 
+def difference_units(unit: str) -> tuple[str, str]:
+    """Labels of a difference between two values of ``unit`` (Chinese, English).
+
+    A difference of percentages is in percentage points: 相差 49.0 个百分点.
+    """
+    if unit == "%":
+        return " 个百分点", " percentage points"
+    return UNITS[unit].zh, UNITS[unit].en_plain
+
+
 def _verdict(
     rule: Rule, measured: np.ndarray, limit: np.ndarray, low: np.ndarray, passed: np.ndarray
 ) -> pd.DataFrame:
     """The comparison in words, per row (limits may differ per row)."""
     u_zh, u_en = UNITS[rule.unit].zh, UNITS[rule.unit].en_plain
+    d_zh, d_en = difference_units(rule.unit)
 
     def text(values: np.ndarray) -> np.ndarray:
         return fmt_values(values, rule.unit)
@@ -173,24 +253,35 @@ def _verdict(
     lim, lo = text(limit), text(low)
     over = text(measured - limit)
     under = text(low - measured)
-    above_zh = "超过上限 " + lim + u_zh + "，超出 " + over + u_zh
-    above_en = "above the limit of " + lim + u_en + " by " + over + u_en
-    if rule.comparison == "between":
-        below_zh = "低于下限 " + lo + u_zh + "，相差 " + under + u_zh
-        below_en = "below the minimum of " + lo + u_en + " by " + under + u_en
+    above_zh = "超过上限 " + lim + u_zh + "，超出 " + over + d_zh
+    above_en = "above the limit of " + lim + u_en + " by " + over + d_en
+    fail_zh: Any
+    fail_en: Any
+    ok_zh: Any
+    ok_en: Any
+
+    if not rule.has_limit:  # the plan states no number: the check's method judges
+        fail_zh, fail_en = "不满足判定条件", "does not meet the test"
+        ok_zh, ok_en = "满足判定条件", "meets the test"
+    elif rule.comparison == "between":
+        below_zh = "低于下限 " + lo + u_zh + "，相差 " + under + d_zh
+        below_en = "below the minimum of " + lo + u_en + " by " + under + d_en
         is_below = measured < low
         fail_zh = np.where(is_below, below_zh, above_zh)
         fail_en = np.where(is_below, below_en, above_en)
         ok_zh = "符合 " + lo + "–" + lim + u_zh + "的要求"
         ok_en = "within the range " + lo + "–" + lim + u_en
+    elif rule.comparison in ("<=", "<") and rule.limit == 0:  # 全面消除: none may remain
+        fail_zh, fail_en = "不符合应为 0 的要求", "there should be none"
+        ok_zh, ok_en = "符合应为 0 的要求", "none, as required"
     elif rule.comparison in ("<=", "<"):
         fail_zh, fail_en = above_zh, above_en
         ok_zh = "符合不超过 " + lim + u_zh + "的要求"
         ok_en = "within the limit of " + lim + u_en
     else:
         gap = text(limit - measured)
-        fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + u_zh
-        fail_en = "below the minimum of " + lim + u_en + " by " + gap + u_en
+        fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + d_zh
+        fail_en = "below the minimum of " + lim + u_en + " by " + gap + d_en
         ok_zh = "符合不少于 " + lim + u_zh + "的要求"
         ok_en = "meets the minimum of " + lim + u_en
     # passed by the check's method although the value is beyond the limit (GR01: a sliver
@@ -212,9 +303,25 @@ def _verdict(
     )
 
 
-def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
+def _findings_for(
+    rule: Rule,
+    ev: Evaluation,
+    crs: CRS,
+    profile: Profile | None = None,
+    inherited: str = "warn",
+) -> gpd.GeoDataFrame:
+    """The findings of one rule's evaluation, with messages in Chinese and English.
+
+    ``profile`` is the chosen profile: a rule its plan does not state is
+    labelled ``inherited_from`` and cited as such, and with ``inherited``
+    ``warn`` (the default) its violations warn instead of failing.
+    """
     s = rule.source
     src = source_text(rule)
+    inherited_from = profile.inherited_from(rule) if profile is not None else ""
+    demoted = bool(inherited_from) and inherited == "warn" and rule.severity == "fail"
+    severity = "warn" if demoted else rule.severity
+    cite_zh, cite_en = citation_zh(rule, profile), citation_en(rule, profile)
     common = {
         "rule_id": rule.code,
         "layer": rule.layer,
@@ -225,12 +332,13 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         "exception_ref": "",
         "unit": rule.unit,
         "source": src,
-        "severity": rule.severity,
+        "severity": severity,
         "title_zh": rule.title_zh,
         "title_en": rule.title_en,
         "source_seed": s.seed,
         "source_section": s.section,
         "source_quote": s.quote,
+        "inherited_from": inherited_from,
     }
     if ev.rows is None:
         reason_zh = ev.not_evaluated_zh or ev.not_evaluated or ""
@@ -239,8 +347,9 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
             "status": "not_evaluated",
             "feature_id": "",
             "measured": np.nan,
-            "message": f"{rule.title_zh}（{rule.code}）未评估：{reason_zh}。{citation_zh(rule)}",
-            "message_en": f"{rule.title_en} ({rule.code}) not evaluated: {ev.not_evaluated}.",
+            "message": f"{rule.title_zh}（{rule.code}）未评估：{reason_zh}。{cite_zh}",
+            "message_en": f"{rule.title_en} ({rule.code}) not evaluated: {ev.not_evaluated}. "
+            + cite_en,
             "method": "",
             "method_zh": "",
             "estimated": False,
@@ -255,7 +364,13 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         # Messages are built a chunk of rows at a time: the text being assembled
         # stays small however many features a rule measured.
         parts = [
-            _findings_for(rule, replace(ev, rows=rows.iloc[start : start + FINDINGS_CHUNK]), crs)
+            _findings_for(
+                rule,
+                replace(ev, rows=rows.iloc[start : start + FINDINGS_CHUNK]),
+                crs,
+                profile,
+                inherited,
+            )
             for start in range(0, len(rows), FINDINGS_CHUNK)  # chunks of rows
         ]
         return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
@@ -269,10 +384,17 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
     u_zh, u_en = UNITS[rule.unit].zh, UNITS[rule.unit].en_plain
     detail_zh = rows["detail_zh"].astype(str).to_numpy()
     detail_en = rows["detail_en"].astype(str).to_numpy()
+    if ev.criterion_zh:
+        detail_zh = np.where(detail_zh != "", ev.criterion_zh + "；" + detail_zh, ev.criterion_zh)
+    if ev.criterion_en:
+        detail_en = np.where(detail_en != "", ev.criterion_en + "; " + detail_en, ev.criterion_en)
     paren_zh = np.where(detail_zh != "", "（" + detail_zh + "）", "")
     paren_en = np.where(detail_en != "", " (" + detail_en + ")", "")
     hedge_zh = f"；该条为“{rule.wording}”要求，列为提示" if rule.wording else ""
     hedge_en = f"; the plan says “{rule.wording}”, so this is a warning" if rule.wording else ""
+    if demoted:
+        hedge_zh += "；列为提示"
+        hedge_en += "; reported as a warning"
     failing = ~passed
     estimated = rows["estimated"].astype(bool).to_numpy()
     # A value that rests on an estimate cannot establish a violation: it warns.
@@ -281,12 +403,12 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         if "doubtful" in rows.columns
         else estimated & False
     )
-    status = np.where(passed, "pass", np.where(estimated | doubtful, "warn", rule.severity))
+    status = np.where(passed, "pass", np.where(estimated | doubtful, "warn", severity))
     est_zh = np.where(
-        failing & estimated & (rule.severity == "fail"), "；该值为估算值，列为提示，需核实", ""
+        failing & estimated & (severity == "fail"), "；该值为估算值，列为提示，需核实", ""
     )
     est_en = np.where(
-        failing & estimated & (rule.severity == "fail"),
+        failing & estimated & (severity == "fail"),
         "; the value is an estimate, so this is a warning to verify",
         "",
     )
@@ -305,7 +427,7 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         + np.where(failing, hedge_zh, "")
         + est_zh
         + "。"
-        + citation_zh(rule)
+        + cite_zh
     )
     message_en = (
         rows["subject_en"].astype(str).to_numpy()
@@ -319,7 +441,8 @@ def _findings_for(rule: Rule, ev: Evaluation, crs: CRS) -> gpd.GeoDataFrame:
         + paren_en
         + np.where(failing, hedge_en, "")
         + est_en
-        + f". Clause: {s.seed} {s.section} “{s.quote}”."
+        + ". "
+        + cite_en
     )
     out = gpd.GeoDataFrame(
         {
@@ -348,7 +471,9 @@ def _worst(rule: Rule, f: gpd.GeoDataFrame) -> float:
     if not ok.any():
         return float("nan")
     m, limit, low = m[ok], f["limit"].to_numpy(dtype=float)[ok], f["limit_low"].to_numpy(float)[ok]
-    if rule.comparison == "between":
+    if np.isnan(limit).all():  # a rule without a number: the largest value
+        beyond = m if rule.comparison in ("<=", "<") else -m
+    elif rule.comparison == "between":
         beyond = np.maximum(low - m, m - limit)
     elif rule.comparison in ("<=", "<"):
         beyond = m - limit
@@ -358,7 +483,12 @@ def _worst(rule: Rule, f: gpd.GeoDataFrame) -> float:
 
 
 def _summary_row(
-    rule: Rule, ev: Evaluation, f: gpd.GeoDataFrame, profile: Profile, crs_label: str
+    rule: Rule,
+    ev: Evaluation,
+    f: gpd.GeoDataFrame,
+    profile: Profile,
+    crs_label: str,
+    inherited: str = "warn",
 ) -> dict[str, object]:
     bad = f["status"].isin(["fail", "warn"])
     worst = _worst(rule, f)
@@ -390,13 +520,16 @@ def _summary_row(
         "unit": rule.unit,
         "source": source_text(rule),
         "title_en": rule.title_en,
-        "severity": rule.severity,
+        "severity": "warn"
+        if profile.inherited_from(rule) and inherited == "warn"
+        else rule.severity,
         "year": rule.year,
         "skipped": ev.skipped,
         "note": note,
         "note_zh": note_zh,
         "crs": crs_label,
         "profile": profile.name,
+        "inherited_from": profile.inherited_from(rule),
     }
 
 
@@ -485,6 +618,7 @@ def evaluate(
     *,
     exceptions: pd.DataFrame | None = None,
     threads: int | None = None,
+    inherited: str = "warn",
 ) -> Result:
     """Run every rule of a profile over a scheme.
 
@@ -506,6 +640,10 @@ def evaluate(
         Threads to run rules on; default :func:`default_threads` (one for a
         small scheme, where threads cost more than they save).  1 runs
         them one after the other (as a worker process of a batch does).
+    inherited : {"warn", "fail", "skip"}
+        Rules the profile's plan does not state (inherited from its parent,
+        ``inherited_from``): ``warn`` (default) reports their violations as
+        warnings, ``fail`` as their severity says, ``skip`` leaves them out.
 
     Returns
     -------
@@ -518,8 +656,14 @@ def evaluate(
     InputError
         A raster a rule needs cannot be read or does not overlap the scheme.
     """
+    if inherited not in INHERITED_MODES:
+        raise ValueError(
+            f"inherited must be one of {', '.join(INHERITED_MODES)}, not {inherited!r}"
+        )
     ex = exceptions if exceptions is not None else pd.DataFrame(columns=["rule_id"])
     rules = list(profile.rules.values())
+    left_out = [r.code for r in rules if inherited == "skip" and profile.inherited_from(r)]
+    rules = [r for r in rules if r.code not in left_out]
     for rule in rules:  # a handful of rules: unknown measures fail before any work
         if rule.measure not in CHECKS:
             _run_rule(scheme, rule)
@@ -529,9 +673,9 @@ def evaluate(
 
     def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
         ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else _run_rule(scheme, rule)
-        f = _findings_for(rule, ev, scheme.crs)
+        f = _findings_for(rule, ev, scheme.crs, profile, inherited)
         f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
-        row = _summary_row(rule, ev, f, profile, scheme.crs_label)
+        row = _summary_row(rule, ev, f, profile, scheme.crs_label, inherited)
         if assumed and rule.applies_to == "county":
             for key, text in zip(("note", "note_zh"), ASSUMED_COUNTY, strict=True):
                 row[key] = f"{row[key]}{'；' if key == 'note_zh' else '; '}{text}".lstrip("; ；")
@@ -551,6 +695,11 @@ def evaluate(
         notes.append(
             f"county-town rules ({', '.join(county_rules)}) {ASSUMED_COUNTY[0]}; "
             f"{ASSUMED_COUNTY[1]}"
+        )
+    if left_out:
+        notes.append(
+            f"rules not stated in {profile.name}'s plan left out (inherited skip): "
+            + ", ".join(left_out)
         )
     notes.extend(
         f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule"
@@ -575,6 +724,7 @@ def check(
     field_map: str | Path | None = None,
     threads: int | None = None,
     source_crs: str | None = None,
+    inherited: str = "warn",
 ) -> Result:
     """Check a scheme against a profile's rules.
 
@@ -605,6 +755,10 @@ def check(
     source_crs : str, optional
         CRS of input layers that carry none (a DXF drawing), see
         :func:`compliance.read_scheme`.
+    inherited : {"warn", "fail", "skip"}
+        How rules the plan does not state (inherited from ``national``) are
+        reported: as warnings (default), failing as their severity says, or
+        left out (:func:`evaluate`).
 
     Returns
     -------
@@ -629,4 +783,4 @@ def check(
         far = far_from_china_warning(sch)  # every profile is a Chinese plan's
         if far is not None:
             sch.warnings.append(far)
-    return evaluate(sch, prof, exceptions=ex, threads=threads)
+    return evaluate(sch, prof, exceptions=ex, threads=threads, inherited=inherited)

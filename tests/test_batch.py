@@ -71,7 +71,7 @@ def test_batch_summary_equals_single_runs(province, tmp_path):
     folder, result = province
     summary = pd.read_csv(folder / "out" / SUMMARY_FILE, dtype=object, keep_default_na=False)
     assert list(summary.columns) == [*BATCH_COLUMNS, *SUMMARY_COLUMNS]
-    assert summary.columns[-1] == "note_zh"
+    assert list(summary.columns[-2:]) == ["note_zh", "inherited_from"]
     bh01 = summary[(summary["scheme_name"] == "demo") & (summary["rule_id"] == "BH01")]
     assert bh01["note_zh"].tolist() == ["方案缺少建筑图层 buildings"]
     expected = [

@@ -231,7 +231,7 @@ def test_list_entry_zooms_to_the_violation_and_opens_its_popup(
     rows = _popup(browser, "RC 淇河路（roads）")
     assert rows["规则 Rule"] == "RD01 县城内部道路红线宽度"
     assert rows["量测值 Measured"] == "50.0 米" and rows["限值 Limit"] == "≤ 40.0 米"
-    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过 40米”")
+    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过40米”")
     after = _view(browser)
     assert after["zoom"] >= before["zoom"] + 3, (before, after)
     assert after["hash"] == "#rule=RD01&fid=RC"  # the link to share
@@ -262,7 +262,7 @@ def test_click_on_the_drawn_violation_opens_its_popup(
     action.perform()
     rows = _popup(browser, "RA 迎宾大道（roads）")
     assert rows["量测值 Measured"] == "60.0 米" and rows["限值 Limit"] == "≤ 40.0 米"
-    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过 40米”")
+    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过40米”")
     _shot(browser, site["dir"] / "map_path_click.png")
 
 

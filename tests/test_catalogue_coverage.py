@@ -59,6 +59,12 @@ RULES_MD: dict[str, tuple[str, ...]] = {
     "LC01": ("000", "001", "003", "004"),
     # E. clauses found in a second reading
     "BH06": ("000", "001", "002"),
+    # E. clauses added by issue 12
+    "GB02": ("000", "001", "002", "003", "004"),
+    "GB03": ("000", "002"),
+    "PF01": ("000", "002", "003", "004"),
+    "CM01": ("002", "003"),
+    "WL01": ("004",),
 }
 
 #: Rules a plan states although RULES.md does not list that seed for them.
@@ -130,7 +136,6 @@ EXPECTED = [
     ("hebi", "UR01", "<=", 20, "%", "warn", "原则上", None),
     ("jiaozuo", "UR01", "<=", 20, "%", "warn", "原则上", None),
     ("hebi", "BH01", "<", 250, "m", "fail", None, None),
-    ("hebi", "BH02", "<=", 500, "m", "warn", "相对集中", None),
     ("xinjiang", "BH03", "<=", 100, "m", "warn", "一般", None),
     ("xinjiang", "BH06", "<=", 100, "m", "warn", "严格控制", None),
     ("alxa", "BH06", "<=", 100, "m", "warn", "严格控制", None),

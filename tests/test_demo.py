@@ -13,6 +13,7 @@ import shapely
 from helpers import DEMO, finding
 
 import compliance
+from compliance.engine import paste_quote
 
 # (rule, feature, status, measured, tolerance) under the national profile.
 NATIONAL = [
@@ -58,14 +59,23 @@ def test_demo_national(demo_national, rule, fid, status, measured, tol):
 
 def test_demo_findings_are_exactly_the_planted_ones(demo_national):
     expected = {(r, fid) for r, fid, status, _, _ in NATIONAL if status != "pass"}
-    found = set(map(tuple, demo_national.violations[["rule_id", "feature_id"]].to_numpy()))
+    planted = {r for r, *_ in NATIONAL}
+    found = {
+        (r, fid)
+        for r, fid in demo_national.violations[["rule_id", "feature_id"]].to_numpy()
+        if r in planted
+    }
     assert found == expected
+    # national also carries CL03, RD02 and UR01 (53号, as Hebi restates them)
+    v = demo_national.violations
+    assert set(v.loc[v["rule_id"] == "CL03", "status"]) == {"warn"}  # 个别地段: a warning
 
 
 def test_demo_hebi_plaza_limit_is_one_hectare(demo_hebi):
     q2 = finding(demo_hebi, "SQ01", "Q2")
     assert (q2["status"], q2["limit"], q2["measured"]) == ("fail", 1.0, pytest.approx(1.8))
-    assert "广场集中硬地面积不超过 1 公顷" in q2["message"]
+    assert "广场集中硬地面积不超过1公顷" in q2["message"]  # extraction spaces removed
+    assert q2["source_quote"] == "广场集中硬地面积不超过 1 公顷"  # the seed verbatim
     assert "无硬地面积字段" in q2["message"]  # says the polygon area was used
     assert finding(demo_hebi, "SQ01", "Q3")["status"] == "pass"
 
@@ -118,7 +128,8 @@ def test_every_finding_states_method_and_clause(demo_national):
     evaluated = demo_national.findings[demo_national.findings["status"] != "not_evaluated"]
     assert (evaluated["method"].str.len() > 0).all()
     for row in evaluated.itertuples():
-        assert row.source_quote in row.message  # the clause is quoted in the message
+        # the clause is quoted in the message, PDF-extraction spaces removed
+        assert paste_quote(row.source_quote) in row.message
         assert row.source_seed in row.source
     rd = finding(demo_national, "RD01", "RC")
     assert "road-land polygon" in rd["method"]
@@ -128,7 +139,9 @@ def test_every_finding_states_method_and_clause(demo_national):
 
 def test_demo_summary(demo_national):
     s = demo_national.summary.set_index("rule_id")
-    assert list(s.index) == ["CL01", "CL02", "EC01", "EC02", "GR01", "GR02", "RD01", "SQ01"]
+    assert list(s.index) == [
+        "CL01", "CL02", "CL03", "EC01", "EC02", "GR01", "GR02", "RD01", "RD02", "SQ01", "UR01"
+    ]  # fmt: skip
     assert s.loc["CL01", "status"] == "fail"
     assert s.loc["CL02", "status"] == "warn"
     assert s.loc["EC02", ["checked", "failed"]].tolist() == [4, 2]

@@ -77,7 +77,8 @@ def test_targets_resolve_limit_year_and_clause(catalogue):
     result = compliance.check(DEMO, load_profile("targets", catalogue, year=2030))
     q2 = finding(result, "SQ01", "Q2")
     assert (q2["status"], q2["limit"], q2["year"]) == ("fail", 1.0, 2030)
-    assert "广场集中硬地面积不超过 1 公顷" in q2["message"]
+    assert "广场集中硬地面积不超过1公顷" in q2["message"]  # extraction spaces removed
+    assert q2["source_quote"] == "广场集中硬地面积不超过 1 公顷"  # the seed verbatim
 
 
 def test_target_quote_is_checked_against_its_seed(catalogue):

@@ -179,10 +179,10 @@ def test_demo_header_names_scheme_profile_years_crs_and_date(
     assert meta["规则集 Profile"] == "hebi — 鹤壁市"
     assert meta["依据文件 Plan"] == "《鹤壁市城乡建设领域碳达峰行动方案》（鹤建综[2023]61号）"
     assert meta["目标年份 Target year"].startswith(
-        "2025（EN01、GR03）；2030（GB01、GR04、GR06、PM01）"
+        "2025（EN01、GR03、PF01）；2030（CM01、GB01、GB03、GR04、GR06、PM01）"
     )
     assert meta["量测坐标系 Measuring CRS"].startswith(
-        "EPSG:4547 CGCS2000 / 3-degree Gauss-Kruger CM 114E"
+        "CGCS2000 3度带高斯-克吕格投影，中央经线 114°E（EPSG:4547）"
     )
     assert meta["检查日期 Date"] == "2024-05-01"
     rules, findings = page.one("div", class_="counts").iter("span", class_="group")
@@ -191,11 +191,11 @@ def test_demo_header_names_scheme_profile_years_crs_and_date(
         f"不符合 fail {(s == 'fail').sum()}",
         f"提示 warn {(s == 'warn').sum()}",
         "例外 excepted 0",
-        "符合 pass 0",
+        f"符合 pass {(s == 'pass').sum()}",
         f"未评估 not evaluated {(s == 'not_evaluated').sum()}",
     ]
     assert [b.text() for b in findings.iter("span", class_="badge")] == [
-        "不符合 fail 16",
+        f"不符合 fail {(f == 'fail').sum()}",  # CL01, inherited from national, warns
         f"提示 warn {(f == 'warn').sum()}",
         "例外 excepted 0",
     ]
@@ -211,7 +211,7 @@ def test_demo_rule_table_has_every_rule_with_status_limit_and_clause(
     s = demo_hebi.summary
     rank = s["status"].map({"fail": 0, "warn": 1, "excepted": 2, "pass": 3, "not_evaluated": 4})
     assert list(rows) == list(s.assign(rank=rank).sort_values("rank", kind="stable")["rule_id"])
-    assert len(rows) == len(s) >= 23
+    assert len(rows) == len(s) == len(demo_hebi.profile.rules)
     not_evaluated = {tr.attrs["data-rule"] for tr in page.one("table", class_="ne").iter("tr")
                      if "data-rule" in tr.attrs}  # fmt: skip
     assert not_evaluated == set(s.loc[s["status"] == "not_evaluated", "rule_id"])
@@ -226,7 +226,7 @@ def test_demo_rule_table_has_every_rule_with_status_limit_and_clause(
     assert cells[3] == "3 / 2 / 0"  # checked / failed / excepted
     assert cells[4] == "2.50 公顷"
     assert cells[5] == "≤ 1.00 公顷"
-    assert "广场集中硬地面积不超过 1 公顷" in cells[7]
+    assert "广场集中硬地面积不超过1公顷" in cells[7]  # the seed's extraction spaces removed
     assert "（鹤建综[2023]61号） 三(一)" in cells[7]
     dn01 = [td.text() for td in rows["DN01"].iter("td")]
     assert dn01[5] == "6,000–10,000 人/平方公里"  # a range as low–high
@@ -235,7 +235,9 @@ def test_demo_rule_table_has_every_rule_with_status_limit_and_clause(
     assert [td.text() for td in rows["GR03"].iter("td")][6] == "2025"
     # not evaluated: the reason, in Chinese
     assert rows["PM01"].one("td", class_="reason").text().startswith("缺少透水面数据")
-    assert rows["BH01"].one("td", class_="reason").text() == "方案缺少建筑图层 buildings"
+    assert (
+        rows["UR01"].one("td", class_="reason").text() == "方案缺少城市更新单元图层 renewal_units"
+    )
 
 
 def test_demo_every_violation_has_its_section(demo_hebi: Result, demo_zh: tuple[str, Node]) -> None:
@@ -273,7 +275,7 @@ def test_demo_red_line_section_says_where_by_how_much_and_which_clause(
     a = _articles(page)[("RD01", "RC")]
     sentence = a.one("p", class_="sentence").text()
     assert "道路用地「淇河路」的红线宽度为 50.0 米，超过上限 40.0 米，超出 10.0 米" in sentence
-    assert "“县城内部道路红线宽度不超过 40米”" in sentence
+    assert "“县城内部道路红线宽度不超过40米”" in sentence  # extraction spaces removed
     facts = _facts(a)
     assert facts["量测值 Measured"] == "50.0 米"
     assert facts["限值 Limit"] == "≤ 40.0 米"
@@ -286,14 +288,14 @@ def test_demo_red_line_section_says_where_by_how_much_and_which_clause(
     ll = geom.centroid.to_crs(4326).iloc[0]
     location = facts["位置 Location"]
     assert f"经纬度（中心点，EPSG:4326）：{ll.x:.6f}, {ll.y:.6f}" in location
-    assert f"X {c.x:,.1f} m, Y {c.y:,.1f} m" in location
-    assert "EPSG:4547 CGCS2000" in location
+    assert f"X（北）{c.y:,.1f} 米，Y（东）{c.x:,.1f} 米" in location  # X north, Y east
+    assert "中央经线 114°E（EPSG:4547）" in location
     assert 113.5 < ll.x < 115 and 35 < ll.y < 36.5  # near Hebi
     caption = a.one("figcaption").text()
     assert caption.startswith("图：RD01 RC") and "道路" in caption
     # the group quotes the clause once more, with its document and section
     group = page.one("section", id="rule-RD01")
-    assert "县城内部道路红线宽度不超过 40米" in group.one("p", class_="clause").text()
+    assert "县城内部道路红线宽度不超过40米" in group.one("p", class_="clause").text()
 
 
 def test_demo_sections_most_severe_first(demo_hebi: Result, demo_zh: tuple[str, Node]) -> None:
@@ -311,14 +313,14 @@ def test_demo_sections_most_severe_first(demo_hebi: Result, demo_zh: tuple[str, 
 
 def test_demo_plaza_clause_and_rule_links(demo_zh: tuple[str, Node]) -> None:
     text, page = demo_zh
-    assert '广场集中硬地面积不超过 1 <span class="nb">公顷</span>' in text  # kept on one line
+    assert '广场集中硬地面积不超过1<span class="nb">公顷</span>' in text  # kept on one line
     a = _articles(page)[("SQ01", "Q1")]
     assert _facts(a)["量测值 Measured"] == "2.50 公顷"
-    assert "“广场集中硬地面积不超过 1 公顷”" in a.one("p", class_="sentence").text()
+    assert "“广场集中硬地面积不超过1公顷”" in a.one("p", class_="sentence").text()
     # rule codes with sections link to them; others are plain text
     rows = _rule_rows(page)
     assert rows["SQ01"].one("a").attrs["href"] == "#rule-SQ01"
-    assert rows["BH01"].iter("a") == []
+    assert rows["UR01"].iter("a") == []
 
 
 def test_report_is_self_contained_and_printable(demo_zh: tuple[str, Node]) -> None:
@@ -386,7 +388,9 @@ def test_english_report(demo_hebi: Result, demo_en: tuple[str, Node]) -> None:
     assert facts["Method"].startswith("width of the road-land polygon across its centreline")
     rows = _rule_rows(page)
     assert [td.text() for td in rows["SQ01"].iter("td")][4:6] == ["2.50 ha", "≤ 1.00 ha"]
-    assert rows["BH01"].one("td", class_="reason").text() == "the scheme has no 'buildings' layer"
+    assert (
+        rows["UR01"].one("td", class_="reason").text() == "the scheme has no 'renewal_units' layer"
+    )
     assert rows["SQ01"].one("span", class_="badge").text() == "fail"
     assert "Urban cluster area" in rows["CL01"].text()
 
@@ -478,11 +482,14 @@ def test_map_link_encodes_like_encode_uri_component() -> None:
 def test_nanjing_report(nanjing: Result, nanjing_zh: tuple[str, Node]) -> None:
     text, page = nanjing_zh
     rows = _rule_rows(page)
-    assert list(rows) == ["GR01", "GR02", "SQ01", "RD01", "CL01", "CL02", "EC01", "EC02"]
+    s = nanjing.summary
+    rank = s["status"].map({"fail": 0, "warn": 1, "excepted": 2, "pass": 3, "not_evaluated": 4})
+    assert list(rows) == list(s.assign(rank=rank).sort_values("rank", kind="stable")["rule_id"])
+    assert list(rows)[:4] == ["GR01", "GR02", "SQ01", "RD01"]
     for r in nanjing.summary.itertuples():
         assert rows[r.rule_id].attrs["data-status"] == r.status
     assert rows["CL01"].one("td", class_="reason").text() == "方案缺少组团边界图层 clusters"
-    assert "EPSG:4549 CGCS2000 / 3-degree Gauss-Kruger CM 120E" in text
+    assert "CGCS2000 3度带高斯-克吕格投影，中央经线 120°E（EPSG:4549）" in text
     articles = _articles(page)
     v = _violations(nanjing)
     assert len(articles) == len(v) == 20
@@ -608,9 +615,9 @@ def test_findings_gpkg_demo(demo_hebi: Result, tmp_path: Path) -> None:
     assert gr03["year"].tolist() == [2025]
     ne = pyogrio.read_dataframe(path, layer="not_evaluated")
     assert sorted(ne["rule_id"]) == sorted(not_evaluated["rule_id"])
-    bh01 = ne[ne["rule_id"] == "BH01"]
-    assert bh01["status"].tolist() == ["not_evaluated"]
-    assert bh01["message"].iloc[0].startswith("新建250米以上建筑（BH01）未评估：方案缺少建筑图层")
+    ur01 = ne[ne["rule_id"] == "UR01"]
+    assert ur01["status"].tolist() == ["not_evaluated"]
+    assert "未评估：方案缺少城市更新单元图层" in ur01["message"].iloc[0]
     summary = pyogrio.read_dataframe(path, layer="summary")
     assert summary["rule_id"].tolist() == demo_hebi.summary["rule_id"].tolist()
     assert summary.loc[summary["rule_id"] == "SQ01", "worst"].iloc[0] == 2.5
@@ -621,25 +628,26 @@ def test_findings_gpkg_nanjing_and_passes(nanjing: Result, tmp_path: Path) -> No
     path = tmp_path / "findings.gpkg"
     write_findings_gpkg(nanjing, path)
     layers = _gpkg_layers(path)
-    assert layers == {
-        "GR01": "MultiPolygon",
-        "GR02": "MultiPolygon",
-        "RD01": "MultiLineString",
-        "SQ01": "MultiPolygon",
-        "not_evaluated": None,
-        "summary": None,
-        "layer_styles": None,
-    }
-    counts = {n: pyogrio.read_info(path, layer=n)["features"] for n in layers}
-    assert counts == {
-        "GR01": 9, "GR02": 8, "RD01": 2, "SQ01": 1, "not_evaluated": 4, "summary": 8,
-        "layer_styles": 4,
+    # one layer per rule with violations (national also carries CL03, RD02, UR01)
+    v = nanjing.violations
+    assert {n for n, g in layers.items() if g is not None} == set(v["rule_id"])
+    assert {n for n, g in layers.items() if g is None} == {
+        "not_evaluated", "summary", "layer_styles"
     }  # fmt: skip
+    assert (layers["GR01"], layers["RD01"], layers["SQ01"]) == (
+        "MultiPolygon", "MultiLineString", "MultiPolygon"
+    )  # fmt: skip
+    counts = {n: pyogrio.read_info(path, layer=n)["features"] for n in layers}
+    assert {k: counts[k] for k in ("GR01", "GR02", "RD01", "SQ01")} == {
+        "GR01": 9, "GR02": 8, "RD01": 2, "SQ01": 1
+    }  # fmt: skip
+    assert counts["summary"] == len(nanjing.summary)
+    assert counts["not_evaluated"] == int((nanjing.summary["status"] == "not_evaluated").sum())
     rd01 = pyogrio.read_dataframe(path, layer="RD01")
     assert rd01["estimated"].tolist() == [True, True]
     # written again, with passes: replaced, not appended
     write_findings_gpkg(nanjing, path, include_passes=True)
     f = nanjing.findings
     assert pyogrio.read_info(path, layer="RD01")["features"] == int((f["rule_id"] == "RD01").sum())
-    assert pyogrio.read_info(path, layer="summary")["features"] == 8
+    assert pyogrio.read_info(path, layer="summary")["features"] == len(nanjing.summary)
     assert not list(tmp_path.glob(".*tmp*"))

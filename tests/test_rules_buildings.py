@@ -183,8 +183,9 @@ def tall_scheme(**extra: gpd.GeoDataFrame) -> compliance.Scheme:
 
 
 def clustering_rule(**params: object) -> compliance.Rule:
+    # the plan states no number: no limit; 500 m is the check's max_gap_m
     return make_rule(
-        "BH02", "tall_building_clustering", limit=500.0, severity="fail", params=params
+        "BH02", "tall_building_clustering", limit=math.nan, severity="fail", params=params
     )
 
 
@@ -196,7 +197,8 @@ def test_bh02_neighbours_pass_at_300_m_and_fail_at_2000_m():
     assert f["A"]["estimated"]  # its nearest tall neighbour B is tall by an estimate
     assert (f["B"]["status"], f["B"]["measured"]) == ("pass", 300.0)
     assert (f["C"]["status"], f["C"]["measured"], f["C"]["estimated"]) == ("fail", 2000.0, False)
-    assert "最近的另一栋高度 100 米以上的建筑为建筑 #A" in f["C"]["message"]
+    assert "最近的另一栋高度 100 米以上的建筑为建筑（编号 A）" in f["C"]["message"]
+    assert "上限" not in f["C"]["message"] and math.isnan(f["C"]["limit"])
     s = summary(r)
     assert (s["checked"], s["skipped"]) == (3, 1)
     assert "1 lower than 100 m" in s["note"]
@@ -217,8 +219,9 @@ def test_bh02_zones_distance_to_height_zone_with_limit_zero():
     )
     r = evaluate_rule(tall_scheme(height_zones=zones), clustering_rule(method="zones"))
     f = by_id(r)
-    assert (f["A"]["status"], f["A"]["measured"], f["A"]["limit"]) == ("pass", 0.0, 0.0)
-    assert (f["C"]["status"], f["C"]["measured"], f["C"]["limit"]) == ("fail", 1850.0, 0.0)
+    assert (f["A"]["status"], f["A"]["measured"]) == ("pass", 0.0)
+    assert (f["C"]["status"], f["C"]["measured"]) == ("fail", 1850.0)
+    assert math.isnan(f["A"]["limit"]) and math.isnan(f["C"]["limit"])  # no number in the plan
     assert "位于高度控制区「CBD」内" in f["A"]["message"]
     assert "最近的高度控制区为高度控制区「CBD」" in f["C"]["message"]
 
@@ -510,7 +513,7 @@ def test_ur01_from_unit_attributes():
     assert (f["U1"]["status"], f["U1"]["measured"], f["U1"]["estimated"]) == ("fail", 25.0, False)
     assert (f["U2"]["status"], f["U2"]["measured"]) == ("pass", 10.0)
     assert "拆除建筑面积 25,000 平方米 / 现状建筑面积 100,000 平方米" in f["U1"]["message"]
-    assert "更新单元 #U1" in f["U1"]["message"]
+    assert "更新单元（编号 U1）" in f["U1"]["message"]
 
 
 def test_ur01_from_buildings_inside():

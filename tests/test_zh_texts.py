@@ -66,9 +66,9 @@ def _assert_notes_in_chinese(summary: pd.DataFrame) -> None:
 
 
 def test_column_lists_end_with_the_chinese_twins() -> None:
-    assert FINDING_COLUMNS[-1] == "method_zh"
+    assert FINDING_COLUMNS[-2:] == ["method_zh", "inherited_from"]
     assert FINDING_COLUMNS.index("method") == 9  # the existing columns keep their places
-    assert SUMMARY_COLUMNS[-1] == "note_zh"
+    assert SUMMARY_COLUMNS[-2:] == ["note_zh", "inherited_from"]
     assert SUMMARY_COLUMNS[:18] == [
         "rule_id", "title", "status", "checked", "failed", "worst", "limit", "unit", "source",
         "title_en", "severity", "year", "skipped", "note", "crs", "profile", "limit_low",
@@ -89,9 +89,9 @@ def test_every_method_and_note_has_a_chinese_twin(
 def test_demo_notes_in_chinese(demo_hebi: compliance.Result) -> None:
     s = demo_hebi.summary.set_index("rule_id")
     # not evaluated: the check's own Chinese reason
-    assert s.loc["BH01", "status"] == "not_evaluated"
-    assert s.loc["BH01", "note_zh"] == missing_layer("buildings").not_evaluated_zh
-    assert s.loc["BH01", "note_zh"] == "方案缺少建筑图层 buildings"
+    assert s.loc["UR01", "status"] == "not_evaluated"
+    assert s.loc["UR01", "note_zh"] == missing_layer("renewal_units").not_evaluated_zh
+    assert s.loc["UR01", "note_zh"] == "方案缺少城市更新单元图层 renewal_units"
     assert s.loc["PM01", "note_zh"] == (
         "缺少透水面数据：地块无 permeable_area_m2 字段，也无不透水面栅格或土地覆盖栅格"
     )
@@ -296,7 +296,7 @@ def demo_out(demo_hebi: compliance.Result, tmp_path_factory: pytest.TempPathFact
 
 def test_summary_csv_ends_with_note_zh(demo_hebi: compliance.Result, demo_out: Path) -> None:
     back = pd.read_csv(demo_out / "summary.csv", dtype=object, keep_default_na=False)
-    assert list(back.columns) == SUMMARY_COLUMNS and back.columns[-1] == "note_zh"
+    assert list(back.columns) == SUMMARY_COLUMNS and back.columns[-2] == "note_zh"
     assert back["note_zh"].tolist() == demo_hebi.summary["note_zh"].tolist()
 
 
@@ -334,7 +334,7 @@ def test_chinese_report_shows_chinese_method_and_notes(
         assert _esc(method_zh) in text
         assert _esc(method_en) not in text, method_en
     s = demo_hebi.summary.set_index("rule_id")
-    assert f'<td class="reason">{s.loc["BH01", "note_zh"]}</td>' in text  # 未评估原因 column
+    assert s.loc["UR01", "note_zh"] in text  # in the table of rules not evaluated
     assert f"备注：{s.loc['RD01', 'note_zh']}" in text
     assert _esc(s.loc["RD01", "note"]) not in text
     assert "skipped" not in text and "out of scope" not in text

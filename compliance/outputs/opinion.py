@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..engine import Result, citation_zh
+from ..engine import Result, citation_en, citation_zh, clause_en, clause_zh
 from ..errors import OutputError
 from .provenance import Provenance
 
@@ -174,9 +174,10 @@ def _sentences(result: Result, v: gpd.GeoDataFrame, lang: str) -> list[str]:
         text = str(row[column]).strip()
         rule = rules.get(str(row["rule_id"]))
         if rule is not None:
-            s = rule.source
             suffix = (
-                citation_zh(rule) if lang == "zh" else f"Clause: {s.seed} {s.section} “{s.quote}”."
+                citation_zh(rule, result.profile)
+                if lang == "zh"
+                else citation_en(rule, result.profile)
             )
             if text.endswith(suffix):
                 text = text[: -len(suffix)].rstrip()
@@ -311,7 +312,7 @@ def write_opinion(
     facts = [
         (t["scheme"], result.scheme.source or "—"),
         (t["profile"], f"{prof.name} — {prof.title_zh if lang == 'zh' else prof.title_en}"),
-        (t["plan"], prof.document),
+        (t["plan"], prof.document if lang == "zh" else prof.plan_en),
         (t["year"], str(prof.year) if prof.year is not None else t["year_default"]),
         (t["crs"], result.scheme.crs_label),
         (t["date"], (today or date.today()).isoformat()),
@@ -362,15 +363,7 @@ def write_opinion(
         head = f"{code} {title}（{joined}）" if lang == "zh" else f"{code} {title} ({joined})"
         _heading(doc, head, 2)
         if rule is not None:
-            src = rule.source
-            if lang == "zh":  # as the messages cite it (engine.citation_zh)
-                clause = f"{src.document}{src.section}：“{src.quote}”"
-                if src.basis:
-                    clause = f"{src.basis}（原文引自{clause}）"
-            else:
-                clause = f"{src.document} {src.section}: “{src.quote}”"
-                if src.basis:
-                    clause += f" (restating {src.basis})"
+            clause = clause_zh(rule, prof) if lang == "zh" else clause_en(rule, prof)
         else:
             clause = sources[rows[0]]
         p = doc.add_paragraph()

@@ -41,8 +41,18 @@ from markupsafe import Markup
 from pyproj import CRS
 
 from .. import __version__
-from ..engine import FINDING_COLUMNS, STATUS_ORDER, SUMMARY_COLUMNS, UNIT_ZH, Result, fmt
+from ..engine import (
+    FINDING_COLUMNS,
+    STATUS_ORDER,
+    SUMMARY_COLUMNS,
+    UNIT_ZH,
+    Result,
+    fmt,
+    paste_quote,
+)
 from ..errors import OutputError
+from ..rules.catalogue import Profile, Rule
+from ..rules.documents import document_en, source_document_en
 from .mapstyle import rule_colour, violation_href
 from .provenance import Provenance
 
@@ -167,6 +177,7 @@ LABELS: dict[str, dict[str, str]] = {
         "estimated": "（估算值 estimated）",
         "method": "方法 Method",
         "feature": "对象 Feature",
+        "all_features": "全部（汇总）",
         "layer": "图层",
         "location": "位置 Location",
         "lonlat": "经纬度（中心点，EPSG:4326）",
@@ -182,7 +193,8 @@ LABELS: dict[str, dict[str, str]] = {
         "n_items": "{n} 处",
         "reason": "未评估原因",
         "note": "备注",
-        "basis": "所依据",
+        "basis": "系对",
+        "basis_after": "的转述",
         "figure": "图：{code} {fid}（{colour}色）及周边{context}；左下为比例尺{bar}；N 指向坐标北",
         "figure_bar": "，色条为限值 {limit}的图上长度",
         "limit_bar": "限值 {limit}",
@@ -251,6 +263,7 @@ LABELS: dict[str, dict[str, str]] = {
         "estimated": " (estimated)",
         "method": "Method",
         "feature": "Feature",
+        "all_features": "all (aggregate)",
         "layer": "layer",
         "location": "Location",
         "lonlat": "longitude/latitude (centroid, EPSG:4326)",
@@ -266,7 +279,8 @@ LABELS: dict[str, dict[str, str]] = {
         "n_items": "{n}",
         "reason": "not evaluated",
         "note": "note",
-        "basis": "restating",
+        "basis": "restating ",
+        "basis_after": "",
         "figure": "Map: {code} {fid} (in {colour}) and its surroundings{context}; "
         "scale bar bottom left{bar}; N points to grid north",
         "figure_bar": ", the coloured bar is the limit of {limit} at the map's scale",
@@ -323,6 +337,26 @@ def _unit(unit: str, lang: str) -> str:
     return _UNIT_EN.get(unit, " " + unit)
 
 
+def crs_label_zh(crs: Any) -> str:
+    """The measuring CRS as a Chinese surveyor names it.
+
+    CGCS2000 3-degree Gauss-Krüger zones (EPSG:4534–4554 without the zone
+    number in the easting, 4513–4533 with it) by their central meridian,
+    UTM by its zone; anything else by its EPSG code and name.
+    """
+    c = CRS.from_user_input(crs)
+    code = c.to_epsg() or 0
+    if 4534 <= code <= 4554:
+        return f"CGCS2000 3度带高斯-克吕格投影，中央经线 {75 + 3 * (code - 4534)}°E（EPSG:{code}）"
+    if 4513 <= code <= 4533:
+        zone = 25 + (code - 4513)
+        return f"CGCS2000 3度带高斯-克吕格投影第 {zone} 带，中央经线 {3 * zone}°E（EPSG:{code}）"
+    if 32601 <= code <= 32660 or 32701 <= code <= 32760:
+        hemi = "N" if code < 32700 else "S"
+        return f"WGS 84 UTM 投影 {code % 100}{hemi} 带（EPSG:{code}）"
+    return f"EPSG:{code} {c.name}" if code else str(c.name)
+
+
 def _value(value: float, unit: str, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -369,11 +403,19 @@ def _excess_text(
     lab = LABELS[lang]
     if math.isnan(measured):
         return lab["unmeasurable"]
+    if math.isnan(limit) and not (comparison == "between" and not math.isnan(low)):
+        return "—"  # a rule without a number: its check's method judges
+
+    def diff(value: float) -> str:  # a difference of percentages is in percentage points
+        if unit != "%":
+            return _value(value, unit, lang)
+        return fmt(value, unit) + (" 个百分点" if lang == "zh" else " percentage points")
+
     if comparison == "between" and not math.isnan(low) and measured < low:
-        return lab["below_low"] + " " + _value(low - measured, unit, lang)
+        return lab["below_low"] + " " + diff(low - measured)
     if comparison in (">=", ">"):
-        return lab["under"] + " " + _value(limit - measured, unit, lang)
-    return lab["over"] + " " + _value(measured - limit, unit, lang)
+        return lab["under"] + " " + diff(limit - measured)
+    return lab["over"] + " " + diff(measured - limit)
 
 
 def _text(value: object) -> str:
@@ -712,6 +754,28 @@ def _years(result: Result, lang: str) -> str:
     return f"{text} — {how}" if parts else text
 
 
+def _clause(rule: Rule, profile: Profile, lang: str) -> dict[str, str]:
+    """A rule's clause for the page: document (English title in English), section, the
+    sentence to paste (:func:`paste_quote`), the document it restates, and whether the
+    plan of the profile leaves the rule to its parent."""
+    s = rule.source
+    inherited = ""
+    if profile.inherited_from(rule):
+        inherited = (
+            f"{profile.document}未规定此项，参照"
+            if lang == "zh"
+            else f"{profile.plan_en} does not state this rule; applied from"
+        )
+    basis = s.basis or ""
+    return {
+        "document": s.document if lang == "zh" else source_document_en(s),
+        "section": s.section,
+        "quote": paste_quote(s.quote),
+        "basis": basis if lang == "zh" or not basis else document_en(basis),
+        "inherited": inherited,
+    }
+
+
 def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any]]:
     """One row of the rule table per summary row."""
     rules = result.profile.rules
@@ -722,13 +786,7 @@ def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any
         low = None if pd.isna(r["limit_low"]) else float(r["limit_low"])
         comparison = rule.comparison if rule is not None else None
         if rule is not None:
-            s = rule.source
-            clause = {
-                "document": s.document,
-                "section": s.section,
-                "quote": s.quote,
-                "basis": s.basis or "",
-            }
+            clause = _clause(rule, result.profile, lang)
         else:
             clause = {"document": "", "section": "", "quote": str(r["source"]), "basis": ""}
         reason = ""
@@ -847,7 +905,11 @@ def _violation_groups(
                     limit_label=lab["limit_bar"].format(limit=limit_value),
                 )
                 c: Any = centroids[i]
-                xy = f"X {c.x:,.1f} m, Y {c.y:,.1f} m"
+                xy = (
+                    f"X（北）{c.y:,.1f} 米，Y（东）{c.x:,.1f} 米"
+                    if lang == "zh"
+                    else f"E {c.x:,.1f} m, N {c.y:,.1f} m"
+                )
                 if lonlat is not None:
                     p = lonlat[i]
                     lon_lat = f"{p.x:.6f}, {p.y:.6f}"
@@ -895,12 +957,7 @@ def _violation_groups(
             )
         first = records[0]
         if rule is not None:
-            clause = {
-                "document": rule.source.document,
-                "section": rule.source.section,
-                "quote": rule.source.quote,
-                "basis": rule.source.basis or "",
-            }
+            clause = _clause(rule, result.profile, lang)
         else:
             clause = {"document": "", "section": "", "quote": str(first["source"]), "basis": ""}
         counts = counts_of[code]
@@ -1043,9 +1100,9 @@ def render_report(
         "scheme": scheme.source or "—",
         "profile_name": prof.name,
         "profile_title": prof.title_zh if lang == "zh" else prof.title_en,
-        "document": prof.document,
+        "document": prof.document if lang == "zh" else prof.plan_en,
         "years": _years(result, lang),
-        "crs": scheme.crs_label,
+        "crs": crs_label_zh(scheme.crs) if lang == "zh" else scheme.crs_label,
         "date": (today or date.today()).isoformat(),
         "layers": ", ".join(f"{k} {len(g)}" for k, g in scheme.layers.items()),
         "rasters": ", ".join(f"{k}: {Path(r.path).name}" for k, r in scheme.rasters.items()),

@@ -49,8 +49,16 @@ LAYERS: dict[str, LayerSpec] = {
     "green_spaces": LayerSpec(POLYGON, text=("kind", "name")),
     "buildings": LayerSpec(
         POLYGON,
-        numeric=("floors", "height_m", "floor_area_m2", "pv_area_m2", "roof_area_m2", "green_star"),
-        boolean=("is_new", "solar_thermal", "demolished"),
+        numeric=(
+            "floors",
+            "height_m",
+            "floor_area_m2",
+            "pv_area_m2",
+            "roof_area_m2",
+            "green_star",
+            "prefab_floor_area_m2",
+        ),
+        boolean=("is_new", "solar_thermal", "demolished", "green_standard", "prefabricated"),
         text=("use", "investor", "name"),
     ),
     "renewal_units": LayerSpec(
@@ -60,4 +68,8 @@ LAYERS: dict[str, LayerSpec] = {
     "greenways": LayerSpec(LINE, text=("name",)),
     "facilities": LayerSpec(POINT + POLYGON, text=("kind", "name")),
     "height_zones": LayerSpec(POLYGON, text=("name",)),
+    # residential communities (居住社区): complete = 完整居住社区 (CM01)
+    "communities": LayerSpec(POLYGON, boolean=("complete",), text=("name",)),
+    # waterlogging points (易涝积水点): resolved = eliminated, severe = 严重影响生产生活安全 (WL01)
+    "waterlogging_points": LayerSpec(POINT, boolean=("resolved", "severe"), text=("name",)),
 }

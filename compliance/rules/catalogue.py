@@ -64,6 +64,7 @@ class Profile(BaseModel):
     title_en: str
     seed: str | None = None
     document: str
+    document_en: str | None = None
     inherits: str | None = None
     year: int | None = Field(default=None, description="the year asked for, None for the default")
     rules: dict[str, Rule]
@@ -71,6 +72,24 @@ class Profile(BaseModel):
     def stated_in_plan(self, rule: Rule) -> bool:
         """True when the rule cites this profile's own plan, False when inherited."""
         return self.seed is not None and rule.source.seed == self.seed
+
+    def inherited_from(self, rule: Rule) -> str:
+        """The profile a rule comes from when this profile's plan does not state it, else "".
+
+        A profile without a plan of its own (``national``, no ``seed``) states
+        every rule it carries; a city profile inherits from its parent every
+        rule whose clause is not in its own plan.
+        """
+        if self.seed is None or self.stated_in_plan(rule):
+            return ""
+        return self.inherits or ""
+
+    @property
+    def plan_en(self) -> str:
+        """The English title and number of this profile's plan."""
+        from .documents import document_en
+
+        return self.document_en or document_en(self.document)
 
 
 class _ProfileFile(BaseModel):
@@ -81,6 +100,7 @@ class _ProfileFile(BaseModel):
     title_en: str
     seed: str | None = None
     document: str
+    document_en: str | None = None
     inherits: str | None = None
     rules: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -371,6 +391,16 @@ def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None =
                     f"“{source.quote}” is not found verbatim in {source.seed}; "
                     "copy it from the seed"
                 )
+        if TYPES[code].has_limit and not rule.has_limit:
+            raise RuleFileError(
+                f"{_where_rule(files, ('rules', code))}: rule {code}: no limit; state the "
+                "plan's number as 'limit' (or per year under 'targets')"
+            )
+        if not TYPES[code].has_limit and (rule.has_limit or rule.targets):
+            raise RuleFileError(
+                f"{_where_rule(files, ('rules', code, 'limit'))}: rule {code}: its plan states "
+                "no number; the method's parameters go under 'params', never as 'limit'"
+            )
         problem = TYPES[code].measure.params_problem(rule)
         if problem is not None:
             raise RuleFileError(
@@ -384,6 +414,7 @@ def load_profile(name: str, rules_dir: Path | None = None, *, year: int | None =
         title_en=pf.title_en,
         seed=pf.seed,
         document=pf.document,
+        document_en=pf.document_en,
         inherits=pf.inherits,
         year=year,
         rules=dict(sorted(rules.items())),

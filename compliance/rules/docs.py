@@ -47,6 +47,8 @@ def _cell(text: str) -> str:
 
 def _limit(rule: Rule) -> str:
     """The limit with its comparison and unit, e.g. ``≤ 50 km2`` or ``0.6–0.8 ratio``."""
+    if not rule.has_limit:
+        return "no number stated (the check's method judges)"
     if rule.comparison == "between":
         low = "−∞" if rule.limit_low is None else _num(rule.limit_low)
         return f"{low}–{_num(rule.limit)} {rule.unit}"
@@ -65,7 +67,7 @@ def _source(rule: Rule, plan_document: str) -> str:
         parts.append(s.document)
     parts.append(f"“{s.quote}”")
     if s.basis:
-        parts.append(f"restating {s.basis}")
+        parts.append(f"rests on {s.basis}; the sentence quoted is this plan's restatement of it")
     return "<br>".join(_cell(p) for p in parts)
 
 
@@ -105,7 +107,7 @@ def _rule_row(profile: Profile, rule: Rule, load: _Loader) -> str:
         stated = profile.stated_in_plan(rule)
     origin = "stated in plan" if stated else f"inherited ({profile.inherits})"
     if profile.seed is None:
-        origin = "common value"
+        origin = "national basis" if rule.source.basis else "common value"
     cells = [
         f"`{rule.code}`",
         f"{_cell(rule.title_zh)}<br>{_cell(rule.title_en)}",
@@ -305,7 +307,10 @@ def catalogue_markdown(rules_dir: Path | None = None) -> str:
         "## Overview",
         "",
         "Limits per profile; ⁱ marks a rule inherited from the parent profile rather "
-        "than stated in the profile's own plan.",
+        "than stated in the profile's own plan. An inherited rule's findings carry "
+        "`inherited_from`, say in Chinese that the plan does not state it "
+        "(《…方案》未规定此项，参照…) and warn instead of failing unless "
+        "`check --inherited fail` (or `skip`, to leave them out).",
         "",
         *_overview(order, profiles, load),
         "",

@@ -9,6 +9,7 @@ overrides).  :mod:`compliance.rules.catalogue` builds them from the rule files.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any, Literal
 
@@ -29,10 +30,16 @@ class Source(BaseModel):
 
     seed: str = Field(description="file name in rules/seeds/, e.g. 002_7c2abb0a5bb26d87.txt")
     document: str = Field(description="the plan's title and number, in Chinese")
+    document_en: str | None = Field(
+        default=None,
+        description="its English title and number; default from compliance.rules.documents",
+    )
     section: str = Field(description="section as printed in the plan, e.g. 三(一)")
     quote: str = Field(description="the original Chinese sentence, verbatim", min_length=4)
     basis: str | None = Field(
-        default=None, description="higher document the rule restates, e.g. 建标〔2022〕53号"
+        default=None,
+        description="higher document the rule rests on, e.g. 建标〔2022〕53号; the quoted "
+        "sentence is then the seed plan's restatement of it",
     )
 
 
@@ -73,7 +80,11 @@ class Rule(BaseModel):
     measure: str = Field(description="name of the check that measures it")
     layer: str = Field(description="input layer the findings are about")
     comparison: Comparison
-    limit: float
+    limit: float = Field(
+        default=math.nan,
+        description="the plan's limit; NaN for a rule whose plan states no number (BH02: "
+        "相对集中布局), judged by its check's method (:attr:`has_limit`)",
+    )
     limit_low: float | None = Field(default=None, description="lower bound of a 'between' rule")
     unit: str = Field(description="unit code of limit and measured values (rules.units.UNITS)")
     severity: Severity
@@ -104,9 +115,16 @@ class Rule(BaseModel):
                 raise ValueError(f"limit_low {self.limit_low} is above limit {self.limit}")
         return self
 
+    @property
+    def has_limit(self) -> bool:
+        """False for a rule whose plan states no number (its check's method judges)."""
+        return not math.isnan(self.limit)
+
     def passes(self, measured: float, limit: float | None = None) -> bool:
         """Whether a measured value satisfies the rule (NaN never passes)."""
         lim = self.limit if limit is None else limit
+        if math.isnan(lim):
+            raise ValueError(f"rule {self.code} states no limit: its check judges it")
         if self.comparison == "between":
             low = self.limit_low if self.limit_low is not None else float("-inf")
             return bool(low <= measured <= lim)

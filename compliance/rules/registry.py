@@ -89,6 +89,10 @@ class Evaluation:
     note, note_zh : str
         A fact about the whole rule for the summary note (English, Chinese),
         e.g. the coverage rate of all residential land ("" when none).
+    criterion_zh, criterion_en : str or None
+        For a rule whose plan states no number (:attr:`RuleType.has_limit`
+        False): the test the check applies, said as the tool's method, e.g.
+        本工具以 500 米内有其他 100 米以上建筑作为相对集中的判定条件.
     """
 
     rows: gpd.GeoDataFrame | None = None
@@ -101,6 +105,8 @@ class Evaluation:
     quantity_en: str | None = None
     note: str = ""
     note_zh: str = ""
+    criterion_zh: str | None = None
+    criterion_en: str | None = None
 
 
 P = TypeVar("P", bound=Params)
@@ -259,6 +265,9 @@ FAMILY_MODULES: dict[str, str] = {
     "GB": "buildings",  # green buildings (绿色建筑)
     "UR": "buildings",  # urban renewal (城市更新): demolished floor area
     "LC": "life_circle",  # 15-minute life circle (生活圈)
+    "CM": "life_circle",  # complete residential communities (完整居住社区)
+    "PF": "buildings",  # prefabricated construction (装配式建筑)
+    "WL": "resilience",  # waterlogging points (易涝积水点)
 }
 
 
@@ -308,6 +317,10 @@ class RuleType:
         What it checks, why, how it is measured, references.
     declared_at : str
         ``module.py:line`` of the declaration.
+    has_limit : bool
+        False for a clause that states no number (BH02 相对集中布局): its
+        profiles give no ``limit`` and its check judges each feature by its
+        method's parameters, which are never shown as a limit.
     """
 
     code: str
@@ -319,6 +332,7 @@ class RuleType:
     doc: RuleDoc
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     declared_at: str = ""
+    has_limit: bool = True
 
     @property
     def measure(self) -> Check:
@@ -360,6 +374,7 @@ def declare(
     comparison: Comparison,
     doc: RuleDoc,
     params: Mapping[str, Any] | None = None,
+    has_limit: bool = True,
 ) -> RuleType:
     """Declare a rule type once, in the check module of its family.
 
@@ -411,6 +426,7 @@ def declare(
         doc,
         MappingProxyType(dict(params or {})),
         where,
+        has_limit,
     )
     TYPES[code] = rule_type
     return rule_type
@@ -549,15 +565,17 @@ def make_rows(
 
 
 def label(gdf: gpd.GeoDataFrame, noun_zh: str, noun_en: str) -> tuple[pd.Series, pd.Series]:
-    """Reviewer labels of features: 组团「北区」 / cluster 'North', else by id."""
+    """Reviewer labels of features: 组团「北区」 / cluster 'North'.
+
+    Without a name, by id: 组团（编号 9） / cluster #9.
+    """
     ids = gdf["feature_id"].astype(str)
+    by_id_zh = noun_zh + "（编号 " + ids + "）"
     if "name" in gdf.columns:
         names = gdf["name"].astype("string").str.strip()
         has = names.notna() & (names != "")
-        zh = pd.Series(
-            np.where(has, noun_zh + "「" + names.fillna("") + "」", noun_zh + " #" + ids)
-        )
+        zh = pd.Series(np.where(has, noun_zh + "「" + names.fillna("") + "」", by_id_zh))
         en = pd.Series(np.where(has, noun_en + " '" + names.fillna("") + "'", noun_en + " #" + ids))
     else:
-        zh, en = noun_zh + " #" + ids, noun_en + " #" + ids
+        zh, en = by_id_zh, noun_en + " #" + ids
     return pd.Series(zh.to_numpy(), index=gdf.index), pd.Series(en.to_numpy(), index=gdf.index)

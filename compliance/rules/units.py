@@ -96,6 +96,7 @@ UNITS: dict[str, UnitSpec] = {
             "km/(10000 person)",
         ),
         UnitSpec("stars", " 星", " stars", " stars", 0, "star"),
+        UnitSpec("points", " 处", " points", " points", 0, "site"),
     )
 }
 
@@ -122,6 +123,7 @@ def _registry() -> pint.UnitRegistry:
     reg.define("person = [persons]")
     reg.define("storey = [storeys]")
     reg.define("star = [stars]")
+    reg.define("site = [sites]")
     return reg
 
 

@@ -6,7 +6,7 @@ parameters, and returns an :class:`~compliance.rules.registry.Evaluation`.  One
 module per family; importing this package registers them all.
 """
 
-from . import buildings, density, green, life_circle, open_space, roads, structure
+from . import buildings, density, green, life_circle, open_space, resilience, roads, structure
 
 __all__ = [
     "buildings",
@@ -14,6 +14,7 @@ __all__ = [
     "green",
     "life_circle",
     "open_space",
+    "resilience",
     "roads",
     "structure",
 ]

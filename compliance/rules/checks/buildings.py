@@ -365,6 +365,9 @@ class ClusteringParams(Params):
     min_height_m: float = Field(100.0, ge=0)
     new_only: bool = False
     method: Literal["neighbours", "zones"] = "neighbours"
+    max_gap_m: float = Field(
+        500.0, gt=0, description="the tool's test of 相对集中: another such building this near"
+    )
     floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
 
 
@@ -444,7 +447,7 @@ def check_tall_building_clustering(
             subject_zh=zh,
             subject_en=en,
             measured=dist,
-            passed=compare(rule, dist),
+            passed=compare(rule, dist, limit=params.max_gap_m),
             detail_zh=detail_zh,
             detail_en=detail_en,
             method=f"shortest distance between footprints to the nearest other building "
@@ -454,8 +457,15 @@ def check_tall_building_clustering(
             f"（STRtree）；高度取 height_m 字段，否则按层数 × {fh:g} 米",
             estimated=estimated,
         )
-        q_zh = f"{hmin:g} 米以上建筑的最近间距"
+        q_zh = f"与最近另一栋 {hmin:g} 米以上建筑的间距"
         q_en = f"distance to the nearest other building of {hmin:g} m or more"
+        c_zh = (
+            f"本工具以 {params.max_gap_m:,g} 米内有其他 {hmin:g} 米以上建筑作为相对集中的判定条件"
+        )
+        c_en = (
+            f"the tool takes another building over {hmin:g} m within {params.max_gap_m:,g} m "
+            "as its test of 'laid out together'"
+        )
     else:
         assert zones is not None
         near = nearest_m(s.geometry, zones.geometry)
@@ -485,9 +495,10 @@ def check_tall_building_clustering(
             method_zh="建筑基底至最近高度控制区 height_zones 面的距离（位于区内为 0）；"
             f"高度取 height_m 字段，否则按层数 × {fh:g} 米",
             estimated=est,
-            limit=0.0,
         )
-        q_zh, q_en = "高度控制区外距离", "distance to the nearest height-control zone"
+        q_zh, q_en = "至最近高度控制区的距离", "distance to the nearest height-control zone"
+        c_zh = "本工具以位于高度控制区（height_zones 图层）内作为相对集中的判定条件"
+        c_en = "the tool takes standing in a height-control zone as its test of 'laid out together'"
     return Evaluation(
         rows,
         skipped=sieve.skipped,
@@ -495,6 +506,8 @@ def check_tall_building_clustering(
         skip_reason_zh=sieve.reason_zh,
         quantity_zh=q_zh,
         quantity_en=q_en,
+        criterion_zh=c_zh,
+        criterion_en=c_en,
     )
 
 
@@ -1155,16 +1168,18 @@ declare(
     check=check_tall_building_clustering,
     layer="buildings",
     comparison="<=",
-    params={"min_height_m": 100, "new_only": True, "method": "neighbours"},
+    params={"min_height_m": 100, "new_only": True, "method": "neighbours", "max_gap_m": 500},
+    has_limit=False,
     doc=RuleDoc(
         what="Whether each new building of 100 m or more stands near other such buildings "
         "or in a height-control zone, m.",
         why="Hebi asks for new buildings of 100 m and more to be laid out relatively together "
         "(新建100米以上的建筑应相对集中布局).",
         how=(
-            "Distance to the nearest other building of 100 m or more, new or existing "
-            "(≤ 500 m), or inside a `height_zones` polygon.  100 米以上 includes 100 m; only "
-            "new buildings (`is_new`) are reported, existing towers count as neighbours."
+            "The plan states no number. The tool's test (a method parameter, never a limit): "
+            "another building of 100 m or more (100 米以上 includes 100 m), new or existing, "
+            "within `max_gap_m` (500 m) of the footprint, or, with `method: zones`, inside a "
+            "`height_zones` polygon; only new buildings (`is_new`) are reported."
         ),
         references=(_GB50352,),
     ),
@@ -1319,5 +1334,197 @@ declare(
             "buildings inside it."
         ),
         references=("《关于在实施城市更新行动中防止大拆大建问题的通知》（建科〔2021〕63号）",),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- GB02, GB03, PF01
+
+#: What a new-building share counts (``new_building_share``'s ``counts``): the floor
+#: area counted in Chinese, the same in English, the fields read.
+_SHARE_OF = {
+    "green_standard": (
+        "执行绿色建筑标准的建筑面积",
+        "floor area meeting green-building standards",
+        ("green_standard", "green_star"),
+    ),
+    "star_rated": ("星级绿色建筑面积", "floor area in star-rated green buildings", ("green_star",)),
+    "prefabricated": (
+        "装配式建筑面积",
+        "floor area in prefabricated (装配式) construction",
+        ("prefabricated", "prefab_floor_area_m2"),
+    ),
+}
+
+
+class ShareParams(Params):
+    """Parameters of the new-building share checks (GB02, GB03, PF01)."""
+
+    counts: Literal["green_standard", "star_rated", "prefabricated"]
+    new_only: bool = True
+    uses: list[str] | None = None
+    min_stars: int = Field(1, ge=1, le=3)
+    floor_height_m: float = Field(DEFAULT_FLOOR_HEIGHT_M, gt=0)
+
+
+@register("new_building_share", ShareParams, unit="%")
+def check_new_building_share(scheme: Scheme, rule: Rule, params: ShareParams) -> Evaluation:
+    """GB02, GB03, PF01: share of the floor area of new buildings that counts, %.
+
+    Σ floor area counted ÷ Σ floor area of the new buildings in scope × 100.
+    Counted (``counts``): ``green_standard`` — buildings with
+    ``green_standard`` true, or a ``green_star`` of 1 or more (a star-rated
+    building meets the standard); ``star_rated`` — ``green_star`` ≥
+    ``min_stars``; ``prefabricated`` — ``prefab_floor_area_m2`` where given,
+    else the whole floor area of buildings with ``prefabricated`` true.
+    Floor area from ``floor_area_m2``, else footprint × storeys (estimated).
+    One row ``*`` for all new buildings; its geometry is the union of the
+    buildings that do not count (all when every one counts).
+
+    Raises nothing: without the fields the rule is not evaluated.
+    """
+    b = _buildings(scheme)
+    if isinstance(b, Evaluation):
+        return b
+    word_zh, word_en, fields = _SHARE_OF[params.counts]
+    if not any(f in b.columns for f in fields):
+        return _missing_field(" / ".join(fields), word_en, word_zh)
+    sieve = _Sieve(b.index)
+    if (ne := _scope(b, sieve, new_only=params.new_only, uses=params.uses)) is not None:
+        return ne
+    fh = params.floor_height_m
+    area = floor_area_m2(b, fh)
+    sieve.drop(area.values.isna(), "without a floor area", "无建筑面积")
+    keep = sieve.keep.to_numpy()
+    if not keep.any():
+        return sieve.nothing_left()
+    s = b[keep]
+    fa = area.values[keep].to_numpy(dtype=float)
+    stars = (
+        pd.to_numeric(s["green_star"], errors="coerce").fillna(0).to_numpy(dtype=float)
+        if "green_star" in s.columns
+        else np.zeros(len(s))
+    )
+    if params.counts == "green_standard":
+        std = flag(s, "green_standard")
+        ok = (std.to_numpy() if std is not None else np.zeros(len(s), bool)) | (stars >= 1)
+        counted = np.where(ok, fa, 0.0)
+    elif params.counts == "star_rated":
+        ok = stars >= params.min_stars
+        counted = np.where(ok, fa, 0.0)
+    else:
+        pre = flag(s, "prefabricated")
+        whole = np.where(pre.to_numpy() if pre is not None else np.zeros(len(s), bool), fa, 0.0)
+        part = (
+            pd.to_numeric(s["prefab_floor_area_m2"], errors="coerce").to_numpy(dtype=float)
+            if "prefab_floor_area_m2" in s.columns
+            else np.full(len(s), np.nan)
+        )
+        counted = np.where(np.isnan(part), whole, np.minimum(part, fa))
+        ok = counted >= fa
+    total, got = float(fa.sum()), float(counted.sum())
+    share = 100.0 * got / total if total > 0 else np.nan
+    geoms = s.geometry.to_numpy()
+    place = shapely.union_all(geoms[~ok] if (~ok).any() else geoms)
+    scope_zh, scope_en = _scope_words(params.new_only, params.uses)
+    n_bad = int((~ok).sum())
+    ids = s["feature_id"].astype(str).to_numpy()[~ok][:5]
+    listed = "、".join(ids) + ("等" if n_bad > 5 else "")
+    bad_zh = f"；未计入的{scope_zh} {n_bad:,} 栋（编号 {listed}）" if n_bad else ""
+    bad_en = (
+        f"; {n_bad:,} not counted ({', '.join(ids)}{', …' if n_bad > 5 else ''})" if n_bad else ""
+    )
+    what_zh = {
+        "green_standard": "green_standard 为是或 green_star ≥ 1 的建筑",
+        "star_rated": f"green_star ≥ {params.min_stars} 的建筑",
+        "prefabricated": "prefab_floor_area_m2 字段的装配式建筑面积，否则 prefabricated 为是的建筑",
+    }[params.counts]
+    what_en = {
+        "green_standard": "buildings with green_standard true or green_star ≥ 1",
+        "star_rated": f"buildings with green_star ≥ {params.min_stars}",
+        "prefabricated": "prefab_floor_area_m2 where given, else buildings with prefabricated true",
+    }[params.counts]
+    return Evaluation(
+        make_rows(
+            gpd.GeoSeries([place], crs=scheme.crs),
+            feature_id="*",
+            subject_zh="全部" + scope_zh,
+            subject_en="all " + scope_en + "s",
+            measured=[share],
+            passed=compare(rule, np.array([share])),
+            detail_zh=f"{word_zh} {got:,.0f} 平方米，"
+            f"{scope_zh}总建筑面积 {total:,.0f} 平方米{bad_zh}",
+            detail_en=f"{got:,.0f} m2 of {total:,.0f} m2 of {scope_en}s{bad_en}",
+            method=f"floor area counted ({what_en}) ÷ floor area of all {scope_en}s × 100; "
+            "floor area from floor_area_m2, else footprint × floors (estimated)",
+            method_zh=f"计入的建筑面积（{what_zh}）÷ 全部{scope_zh}建筑面积 × 100；建筑面积取 "
+            "floor_area_m2 字段，否则按基底面积 × 层数（估算）",
+            estimated=bool(area.estimated[keep].any()),
+        ),
+        skipped=sieve.skipped,
+        skip_reason=sieve.reason,
+        skip_reason_zh=sieve.reason_zh,
+        quantity_zh=word_zh + "占比",
+        quantity_en="share of " + word_en,
+    )
+
+
+_GB50378 = "GB/T 50378-2019 绿色建筑评价标准 (Assessment standard for green building)"
+_GB51129 = "GB/T 51129-2017 装配式建筑评价标准 (Standard for assessment of prefabricated building)"
+
+declare(
+    "GB02",
+    title_zh="城镇新建建筑执行绿色建筑标准比例",
+    title_en="Share of new urban buildings meeting green-building standards",
+    check=check_new_building_share,
+    layer="buildings",
+    comparison=">=",
+    params={"counts": "green_standard"},
+    doc=RuleDoc(
+        what="The share of the floor area of new buildings that meets green-building "
+        "standards (执行绿色建筑标准), %.",
+        why="Every plan asks new urban buildings to meet green-building standards in full "
+        "(全面执行 / 100%执行绿色建筑标准); Hebi's indicator table marks it 约束性.",
+        how="Floor area of new buildings with `green_standard` true (or a `green_star` of 1 "
+        "or more) ÷ floor area of all new buildings; floor area from `floor_area_m2`, else "
+        "footprint × floors. One aggregate finding drawn on the buildings that do not meet it.",
+        references=(_GB50378,),
+    ),
+)
+
+declare(
+    "GB03",
+    title_zh="新建建筑中星级绿色建筑占比",
+    title_en="Share of star-rated green buildings among new buildings",
+    check=check_new_building_share,
+    layer="buildings",
+    comparison=">=",
+    params={"counts": "star_rated", "min_stars": 1},
+    doc=RuleDoc(
+        what="The share of the floor area of new buildings rated one star or more, %.",
+        why="Xinjiang (星级绿色建筑占比超过30%) and Hebi (30 % by 2030, 预期性) set a share of "
+        "star-rated green buildings.",
+        how="Floor area of new buildings with `green_star` ≥ 1 ÷ floor area of all new "
+        "buildings; one aggregate finding.",
+        references=(_GB50378,),
+    ),
+)
+
+declare(
+    "PF01",
+    title_zh="装配式建筑占新建建筑面积比例",
+    title_en="Prefabricated (装配式) share of new floor area",
+    check=check_new_building_share,
+    layer="buildings",
+    comparison=">=",
+    params={"counts": "prefabricated"},
+    doc=RuleDoc(
+        what="The share of the floor area of new buildings built as prefabricated "
+        "construction (装配式建筑), %.",
+        why="Xinjiang (30 % by 2025, over 40 % by 2030), Hebi and Jiaozuo (力争 40 % by "
+        "2025) and Bayannur (力争 30 % by 2025) set prefabricated shares of new floor area.",
+        how="`prefab_floor_area_m2` where given, else the floor area of new buildings with "
+        "`prefabricated` true, ÷ floor area of all new buildings; one aggregate finding.",
+        references=(_GB51129,),
     ),
 )

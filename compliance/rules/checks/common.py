@@ -45,6 +45,8 @@ LAYER_ZH = {
     "greenways": "绿道图层",
     "facilities": "公共服务设施图层",
     "height_zones": "高度控制区图层",
+    "communities": "居住社区图层",
+    "waterlogging_points": "易涝积水点图层",
 }
 
 

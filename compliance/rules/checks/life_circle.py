@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from pydantic import Field
 
 from ...reading.scheme import Scheme
+from ..measures.buildings import flag
 from ..measures.network import (
     nearest_distance_m,
     network_distance_m,
@@ -45,7 +47,7 @@ from ..registry import (
     not_evaluated,
     register,
 )
-from .common import fmt1, residential_parcels
+from .common import fmt1, missing_layer, residential_parcels
 
 #: Facility kinds of the 15-minute life circle required by default (GB 50180-2018 附录 B).
 DEFAULT_KINDS = ("school", "clinic", "market", "community_centre", "elderly_care", "sports")
@@ -352,5 +354,88 @@ declare(
             "50180-2018: 15-minute walk 800–1,000 m)."
         ),
         references=("GB 50180-2018 城市居住区规划设计标准",),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- CM01
+
+
+class CommunityParams(Params):
+    """Parameters of the complete-community coverage (CM01)."""
+
+    weight: Literal["count", "area"] = "count"
+
+
+@register("complete_community_coverage", CommunityParams, unit="%")
+def check_complete_community_coverage(
+    scheme: Scheme, rule: Rule, params: CommunityParams
+) -> Evaluation:
+    """CM01: complete residential communities (完整居住社区) as a share of all, %.
+
+    Communities with ``complete`` true ÷ all features of the ``communities``
+    layer × 100, by number (``weight: count``, as 覆盖率 is reported) or by
+    area.  One row ``*``; its geometry is the union of the communities that
+    are not complete (all when every one is).  Without the layer or the
+    ``complete`` field the rule is not evaluated.
+    """
+    c = scheme.layer("communities")
+    if c is None:
+        return missing_layer("communities")
+    done = flag(c, "complete")
+    if done is None:
+        return not_evaluated(
+            "the 'communities' layer has no 'complete' field (完整居住社区: yes/no)",
+            "居住社区图层 communities 缺少 complete 字段（是否为完整居住社区）",
+        )
+    if c.empty:
+        return not_evaluated("the 'communities' layer is empty", "居住社区图层 communities 为空")
+    ok = done.to_numpy()
+    w = np.ones(len(c)) if params.weight == "count" else c.geometry.area.to_numpy()
+    total = float(w.sum())
+    share = 100.0 * float(w[ok].sum()) / total if total > 0 else np.nan
+    geoms = c.geometry.to_numpy()
+    place = shapely.union_all(geoms[~ok] if (~ok).any() else geoms)
+    n_ok, n = int(ok.sum()), len(c)
+    ids = c["feature_id"].astype(str).to_numpy()[~ok][:5]
+    more = n - n_ok > 5
+    names_zh = f"；未达标社区编号 {'、'.join(ids)}{'等' if more else ''}" if n > n_ok else ""
+    names_en = f"; not complete: {', '.join(ids)}{', …' if more else ''}" if n > n_ok else ""
+    by_zh = "个数" if params.weight == "count" else "面积"
+    return Evaluation(
+        make_rows(
+            gpd.GeoSeries([place], crs=scheme.crs),
+            feature_id="*",
+            subject_zh="全部居住社区",
+            subject_en="all residential communities",
+            measured=[share],
+            passed=compare(rule, np.array([share])),
+            detail_zh=f"完整居住社区 {n_ok:,} 个，居住社区共 {n:,} 个{names_zh}",
+            detail_en=f"{n_ok:,} complete of {n:,} communities{names_en}",
+            method=f"communities with complete true ÷ all communities × 100, by {params.weight}",
+            method_zh=f"complete 字段为是的居住社区 ÷ 全部居住社区 × 100，按{by_zh}计",
+        ),
+        quantity_zh="完整居住社区覆盖率",
+        quantity_en="complete-community coverage",
+    )
+
+
+declare(
+    "CM01",
+    title_zh="完整居住社区覆盖率",
+    title_en="Complete residential community coverage",
+    check=check_complete_community_coverage,
+    layer="communities",
+    comparison=">=",
+    doc=RuleDoc(
+        what="The share of residential communities that are complete communities "
+        "(完整居住社区), %.",
+        why="Hebi (50 % by 2025, 60 % by 2030, 预期性) and Jiaozuo (60 % or more by 2030) "
+        "set a coverage of complete communities.",
+        how="Features of the `communities` layer with `complete` true ÷ all of them, by "
+        "number (or by area with `weight: area`); one aggregate finding drawn on the "
+        "communities that are not complete. Whether a community is complete is the "
+        "reviewer's input, judged against 《完整居住社区建设标准（试行）》.",
+        references=("《完整居住社区建设标准（试行）》（建科规〔2020〕7号）",),
     ),
 )

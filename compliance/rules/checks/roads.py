@@ -192,7 +192,7 @@ def _areas(
     if zones is not None:
         noun_zh, noun_en = ZONE_NOUN.get(layer, ("范围", "area"))
         zh, en = label(zones, noun_zh, noun_en)
-        return zones, (f"each '{layer}' polygon", f"各 '{layer}' 图层面"), zh, en
+        return zones, (f"each '{layer}' polygon", f"{layer} 图层的各个面"), zh, en
     clusters = scheme.layer("clusters")
     if clusters is None:
         return not_evaluated(
@@ -207,7 +207,7 @@ def _areas(
     one = pd.Series(["全部组团范围"]), pd.Series(["all clusters"])
     over = (
         f"the union of 'clusters' (no '{layer}' layer)",
-        f"'clusters' 图层的并集（无 '{layer}' 图层）",
+        f"组团图层 clusters 的并集（无 {layer} 图层）",
     )
     return union, over, one[0], one[1]
 

@@ -496,7 +496,7 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
             ),
             method_zh=(
                 f"在 {scheme.crs_label} 中按 {size:g} 米整倍数对齐的 {size:g} 米网格，"
-                f"裁切至 '{layer}' 图层的并集；网格人口（" + src_zh + "）÷ 网格在统计范围内的面积"
+                f"裁切至 {layer} 图层的并集；网格人口（" + src_zh + "）÷ 网格在统计范围内的面积"
             ),
         ),
         skipped=skipped,
