@@ -104,7 +104,7 @@ def test_bh02_has_no_numeric_limit(scheme):
     from shapely import box
 
     towers = gpd.GeoDataFrame(
-        {"id": ["t1", "t2"], "height_m": [150, 120]},
+        {"id": ["t1", "t2"], "height_m": [150, 120], "is_new": [True, True]},
         geometry=[box(0, 0, 20, 20), box(620, 0, 640, 20)],
     )
     result = run_rule("BH02", {"buildings": towers}, profile="hebi")
