@@ -212,7 +212,9 @@ def test_map_screenshot_shows_the_violations(
     )
     bare = _shot(browser, site["dir"] / "map_bare.png")
     rgb = _pixels(bare.read_bytes())
-    for code in ("CL01", "EC01", "EC02", "GR01", "GR02", "RD01", "SQ01"):
+    # (CL01, inherited from national, now warns: dashed, on the outline CL02 warns on too,
+    # so neither colour is drawn solid enough to count.)
+    for code in ("EC01", "EC02", "GR01", "GR02", "RD01", "SQ01"):
         assert _near(rgb, RULE_COLOURS[code]) >= 15, f"{bare}: no {code} colour on the map"
     # The legend's swatches are hidden: a colour no violation of this run has is absent.
     assert _near(rgb, "#00ff00", tolerance=40) == 0
@@ -231,7 +233,7 @@ def test_list_entry_zooms_to_the_violation_and_opens_its_popup(
     rows = _popup(browser, "RC 淇河路（roads）")
     assert rows["规则 Rule"] == "RD01 县城内部道路红线宽度"
     assert rows["量测值 Measured"] == "50.0 米" and rows["限值 Limit"] == "≤ 40.0 米"
-    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过40米”")
+    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过 40米”")  # verbatim
     after = _view(browser)
     assert after["zoom"] >= before["zoom"] + 3, (before, after)
     assert after["hash"] == "#rule=RD01&fid=RC"  # the link to share
@@ -262,7 +264,7 @@ def test_click_on_the_drawn_violation_opens_its_popup(
     action.perform()
     rows = _popup(browser, "RA 迎宾大道（roads）")
     assert rows["量测值 Measured"] == "60.0 米" and rows["限值 Limit"] == "≤ 40.0 米"
-    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过40米”")
+    assert rows["依据 Clause"].endswith("三(一)：“县城内部道路红线宽度不超过 40米”")  # verbatim
     _shot(browser, site["dir"] / "map_path_click.png")
 
 

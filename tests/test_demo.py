@@ -68,7 +68,7 @@ def test_demo_findings_are_exactly_the_planted_ones(demo_national):
     assert found == expected
     # national also carries CL03, RD02 and UR01 (53号, as Hebi restates them)
     v = demo_national.violations
-    assert set(v.loc[v["rule_id"] == "CL03", "status"]) == {"warn"}  # 个别地段: a warning
+    assert set(v.loc[v["rule_id"] == "CL03", "status"]) == {"fail"}  # 个别地段最高不超过: binding
 
 
 def test_demo_hebi_plaza_limit_is_one_hectare(demo_hebi):
