@@ -45,7 +45,6 @@ from ..engine import (
     FINDING_COLUMNS,
     STATUS_ORDER,
     SUMMARY_COLUMNS,
-    UNIT_ZH,
     Result,
     fmt,
     paste_quote,
@@ -53,6 +52,7 @@ from ..engine import (
 from ..errors import OutputError
 from ..rules.catalogue import Profile, Rule
 from ..rules.documents import document_en, source_document_en
+from ..rules.units import UNITS
 from .mapstyle import rule_colour, violation_href
 from .provenance import Provenance
 
@@ -107,21 +107,6 @@ _STATUS_COLOUR = {
     "pass": "#2e7d32",
     "not_evaluated": "#757575",
 }
-_UNIT_EN = {
-    "m": " m",
-    "m2": " m²",
-    "ha": " ha",
-    "km2": " km²",
-    "persons/km2": " persons/km²",
-    "km/km2": " km/km²",
-    "%": "%",
-    "floors": " floors",
-    "ratio": "",
-    "m2/person": " m²/person",
-    "km/10k persons": " km/10k persons",
-    "stars": " stars",
-}
-
 #: Every label of the page, per language.  Chinese labels carry the English
 #: term beside them where a bilingual reader is helped by it.
 LABELS: dict[str, dict[str, str]] = {
@@ -332,9 +317,10 @@ _COLOUR_WORD = {"zh": "规则", "en": "the rule's colour"}
 
 
 def _unit(unit: str, lang: str) -> str:
-    if lang == "zh":
-        return UNIT_ZH.get(unit, " " + unit)
-    return _UNIT_EN.get(unit, " " + unit)
+    spec = UNITS.get(unit)
+    if spec is None:
+        return " " + unit
+    return spec.zh if lang == "zh" else spec.en
 
 
 def crs_label_zh(crs: Any) -> str:
