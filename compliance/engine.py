@@ -274,10 +274,25 @@ def _verdict(
     elif rule.comparison in ("<=", "<") and rule.limit == 0:  # 全面消除: none may remain
         fail_zh, fail_en = "不符合应为 0 的要求", "there should be none"
         ok_zh, ok_en = "符合应为 0 的要求", "none, as required"
-    elif rule.comparison in ("<=", "<"):
+    elif rule.comparison == "<=":
         fail_zh, fail_en = above_zh, above_en
         ok_zh = "符合不超过 " + lim + u_zh + "的要求"
         ok_en = "within the limit of " + lim + u_en
+    elif rule.comparison == "<":  # 小于, 低于: the limit itself is not allowed
+        at = measured == limit
+        fail_zh = np.where(at, "等于 " + lim + u_zh + "，不满足小于该值的要求", above_zh)
+        fail_en = np.where(at, "equal to " + lim + u_en + ", not less than it", above_en)
+        ok_zh = "符合小于 " + lim + u_zh + "的要求"
+        ok_en = "less than " + lim + u_en + ", as required"
+    elif rule.comparison == ">":  # 大于, 超过: the limit itself is not enough
+        gap = text(limit - measured)
+        at = measured == limit
+        below_zh = "不满足大于 " + lim + u_zh + "的要求，相差 " + gap + d_zh
+        below_en = "not more than " + lim + u_en + ", short by " + gap + d_en
+        fail_zh = np.where(at, "等于 " + lim + u_zh + "，不满足大于该值的要求", below_zh)
+        fail_en = np.where(at, "equal to " + lim + u_en + ", not more than it", below_en)
+        ok_zh = "符合大于 " + lim + u_zh + "的要求"
+        ok_en = "more than " + lim + u_en + ", as required"
     else:
         gap = text(limit - measured)
         fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + d_zh

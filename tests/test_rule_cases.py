@@ -56,6 +56,9 @@ class FeatureExpect(BaseModel):
     status: Status | None = None
     measured: float | None = None
     tolerance: float = Field(1e-6, ge=0)
+    #: words the Chinese / English message must contain (what a reviewer pastes)
+    message_has: list[str] = Field(default_factory=list)
+    message_en_has: list[str] = Field(default_factory=list)
 
 
 class Expect(BaseModel):
@@ -170,6 +173,12 @@ def test_rule_case(code: str, case: Case) -> None:
             assert not math.isnan(measured), f"{fe.feature_id} not measured; {where}"
             assert measured == pytest.approx(fe.measured, abs=fe.tolerance, rel=0), (
                 f"{fe.feature_id}: measured {measured!r}, by hand {fe.measured!r}; {where}"
+            )
+        for words in fe.message_has:
+            assert words in row["message"], f"{fe.feature_id}: {words!r} not in {row['message']!r}"
+        for words in fe.message_en_has:
+            assert words in row["message_en"], (
+                f"{fe.feature_id}: {words!r} not in {row['message_en']!r}"
             )
 
 

@@ -256,7 +256,7 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
         reverse = one_way = np.zeros(len(c_lines), dtype=bool)
     geom = np.where(reverse, shapely.reverse(geom), geom)
     ow_at = np.flatnonzero(one_way)
-    alongside, paired = carriageway_pairs(
+    alongside, beyond, paired = carriageway_pairs(
         geom[ow_at],
         max_gap_m=params.pair_distance_m,
         min_overlap=params.min_pair_overlap,
@@ -264,7 +264,7 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
     )
     # a paired carriageway: its part alongside the other counts half, the rest in full
     half = alongside[paired]
-    rest = shapely.difference(geom[ow_at[paired]], half)
+    rest = beyond[paired]
     whole = np.ones(len(geom), dtype=bool)
     whole[ow_at[paired]] = False
     pieces = np.concatenate([geom[whole], half, rest])

@@ -42,7 +42,7 @@ def carriageway_pairs(
     max_gap_m: float = 40.0,
     min_overlap: float = 0.5,
     min_alignment: float = 0.7,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pair the one-way carriageways of dual carriageways (双幅路) by geometry.
 
     Two one-way lines are the two carriageways of one road when they run
@@ -55,6 +55,12 @@ def carriageway_pairs(
     that part, its projection on *b* goes backwards (opposite directions).
     Road class plays no part.  An STRtree query and array operations of
     shapely; no loop over lines.
+
+    The part of a line alongside its partners is the line inside the union
+    of their flat-ended ``max_gap_m`` corridors, and the rest is the line
+    outside it: overlays of a line with a polygon, which the line crosses, so
+    the two parts add up to the line's length exactly (set operations
+    between a line and its own sub-lines are not robust in floating point).
 
     Parameters
     ----------
@@ -77,6 +83,8 @@ def carriageway_pairs(
         For each line, the part of it running alongside a paired carriageway
         (an empty geometry when it has none): this part is one side of a
         road and counts half.
+    rest : numpy.ndarray of geometries
+        For each line, the rest of it (the whole line when it has no partner).
     paired : numpy.ndarray of bool
         Whether each line has a partner.
     """
@@ -85,13 +93,13 @@ def carriageway_pairs(
     empty = np.array([shapely.LineString()] * n, dtype=object) if n else np.empty(0, dtype=object)
     paired = np.zeros(n, dtype=bool)
     if n < 2:
-        return empty, paired
+        return empty, lines.copy(), paired
     tree = shapely.STRtree(lines)
     a, b = tree.query(lines, predicate="dwithin", distance=max_gap_m)
     keep = a != b
     a, b = a[keep], b[keep]
     if len(a) == 0:
-        return empty, paired
+        return empty, lines.copy(), paired
     length = shapely.length(lines)
     corridor = shapely.buffer(lines, max_gap_m, cap_style="flat")
     part = shapely.line_merge(shapely.intersection(lines[a], corridor[b]))
@@ -109,10 +117,11 @@ def carriageway_pairs(
     ok &= aligned & (span < 0)
     ok &= part_len > 0
     if not ok.any():
-        return empty, paired
-    a, part = a[ok], part[ok]
-    keys, unions = union_by_group(part, a)
+        return empty, lines.copy(), paired
+    keys, zones = union_by_group(corridor[b[ok]], a[ok])
     out = empty.copy()
-    out[keys] = unions
+    out[keys] = shapely.intersection(lines[keys], zones)
+    rest = lines.copy()
+    rest[keys] = shapely.difference(lines[keys], zones)
     paired[keys] = True
-    return out, paired
+    return out, rest, paired
