@@ -68,6 +68,9 @@ LAYERS: dict[str, LayerSpec] = {
     "greenways": LayerSpec(LINE, text=("name",)),
     "facilities": LayerSpec(POINT + POLYGON, text=("kind", "name")),
     "height_zones": LayerSpec(POLYGON, text=("name",)),
+    # districts: residential districts (居住小区), new urban districts (城市新建区) and green
+    # eco-districts (绿色生态城区), by kind; floor_area_m2 = the district's gross floor area (GB01)
+    "districts": LayerSpec(POLYGON, numeric=("floor_area_m2",), text=("kind", "name")),
     # residential communities (居住社区): complete = 完整居住社区 (CM01)
     "communities": LayerSpec(POLYGON, boolean=("complete",), text=("name",)),
     # waterlogging points (易涝积水点): resolved = eliminated, severe = 严重影响生产生活安全 (WL01)

@@ -101,6 +101,16 @@ LAYER_ALIASES: dict[str, tuple[str, ...]] = {
     "greenways": ("绿道", "greenway"),
     "facilities": ("设施", "公共服务设施", "公服设施", "配套设施", "服务设施", "facility"),
     "height_zones": ("高度分区", "高度控制分区", "限高分区", "height_zone"),
+    "districts": (
+        "居住小区",
+        "小区",
+        "住宅小区",
+        "城市新建区",
+        "绿色生态城区",
+        "片区",
+        "district",
+        "residential_district",
+    ),
     "communities": ("居住社区", "社区", "完整社区", "community"),
     "waterlogging_points": ("易涝积水点", "积水点", "易涝点", "waterlogging_point"),
 }

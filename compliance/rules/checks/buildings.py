@@ -24,6 +24,9 @@ from ..measures.buildings import (
     DEFAULT_FLOOR_HEIGHT_M,
     RESIDENTIAL_USES,
     Estimate,
+    building_districts,
+    district_floor_areas,
+    district_kind,
     flag,
     floor_area_m2,
     has_text,
@@ -824,14 +827,23 @@ class StarTier(Params):
     A building matches when its use is in ``uses`` (None: any), its investor
     in ``investors`` (None: any), its floor area ≥ ``min_floor_area_m2`` and
     its height ≥ ``min_height_m`` (以上: inclusive) and > ``above_height_m``
-    (超高层: over 100 m, GB 50352-2019 3.1.2).
+    (超高层: over 100 m, GB 50352-2019 3.1.2); ``except_uses`` leave a use out
+    (民用建筑: not industrial).  With ``district_kinds``, the building must
+    also lie in a district of the ``districts`` layer of one of those kinds
+    (``residential`` 居住小区, ``new_urban`` 城市新建区, ``eco`` 绿色生态城区)
+    whose gross floor area is ≥ ``min_district_floor_area_m2`` (阿拉善
+    二(二)6: 建筑面积5万平方米以上的居住小区 is a district of 50,000 m², not a
+    building of that size).
     """
 
     uses: list[str] | None = None
+    except_uses: list[str] | None = None
     investors: list[str] | None = None
     min_floor_area_m2: float = Field(0.0, ge=0)
     min_height_m: float = Field(0.0, ge=0)
     above_height_m: float = Field(0.0, ge=0)
+    district_kinds: list[Literal["residential", "new_urban", "eco"]] | None = None
+    min_district_floor_area_m2: float = Field(0.0, ge=0)
     stars: int = Field(ge=0, le=3)
 
 
@@ -846,7 +858,11 @@ class GreenStarParams(Params):
 
 
 def _tier_words(
-    t: StarTier, use: np.ndarray, investor: np.ndarray, everyone: tuple[str, str]
+    t: StarTier,
+    use: np.ndarray,
+    investor: np.ndarray,
+    everyone: tuple[str, str],
+    district: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """What makes a tier apply to each building, naming the building's own use and investor.
 
@@ -871,12 +887,69 @@ def _tier_words(
     if t.above_height_m > 0:
         zh.append(np.full(n, f"高度大于 {t.above_height_m:g} 米", dtype=object))
         en.append(np.full(n, f"height > {t.above_height_m:g} m", dtype=object))
+    if t.district_kinds is not None and district is not None:
+        zh.append(district[0])
+        en.append(district[1])
     if not zh:
         return np.full(n, everyone[0], dtype=object), np.full(n, everyone[1], dtype=object)
     out_zh, out_en = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
     for k, (a, b) in enumerate(zip(zh, en, strict=True)):  # at most four parts
         out_zh = out_zh + ("，" if k else "") + a
         out_en = out_en + (", " if k else "") + b
+    return out_zh, out_en
+
+
+#: What a district of each kind is called in a finding (Chinese, English).
+DISTRICT_NOUNS = {
+    "residential": ("居住小区", "residential district"),
+    "new_urban": ("城市新建区", "new urban district"),
+    "eco": ("绿色生态城区", "green eco-district"),
+}
+
+
+def _district_words(
+    districts: gpd.GeoDataFrame,
+    d_area: pd.DataFrame,
+    d_bi: np.ndarray,
+    d_di: np.ndarray,
+    matched: np.ndarray,
+    n: int,
+    with_area: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each building, the district that puts it in a tier, as a finding names it.
+
+    ``位于居住小区「锦园」（建筑面积 62,000 平方米）内`` (the floor area when the
+    tier tests it); empty where no district matched (the building is then not
+    in the tier).
+    """
+    kinds = district_kind(districts).fillna("residential").to_numpy(dtype=object)
+    nouns_zh = np.array([DISTRICT_NOUNS[k][0] for k in kinds], dtype=object)  # per district
+    nouns_en = np.array([DISTRICT_NOUNS[k][1] for k in kinds], dtype=object)
+    ids = districts["feature_id"].astype(str).to_numpy(dtype=object)
+    if "name" in districts.columns:
+        names = districts["name"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
+    else:
+        names = np.full(len(districts), "", dtype=object)
+    has = names != ""
+    fa = d_area["floor_area_m2"].to_numpy(dtype=float)
+    fa_t = fmt_fixed(fa, 0)
+    est_zh = np.where(d_area["estimated"].to_numpy(), "，估算", "")
+    est_en = np.where(d_area["estimated"].to_numpy(), ", estimated", "")
+    area_zh = "（建筑面积 " + fa_t + " 平方米" + est_zh + "）" if with_area else ""
+    area_en = " (floor area " + fa_t + " m2" + est_en + ")" if with_area else ""
+    said_zh = (
+        "位于"
+        + nouns_zh
+        + np.where(has, "「" + names + "」", "（编号 " + ids + "）")
+        + area_zh
+        + "内"
+    )
+    said_en = "in " + nouns_en + np.where(has, " '" + names + "'", " #" + ids) + area_en
+    out_zh = np.full(n, "", dtype=object)
+    out_en = np.full(n, "", dtype=object)
+    # the first matching district of each building (reverse order: the first wins)
+    out_zh[d_bi[matched][::-1]] = said_zh[d_di[matched][::-1]]
+    out_en[d_bi[matched][::-1]] = said_en[d_di[matched][::-1]]
     return out_zh, out_en
 
 
@@ -915,6 +988,13 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
     stars = np.array([t.stars for t in tiers], dtype=float)
     sure = np.zeros((len(tiers), n), dtype=bool)
     maybe = np.zeros((len(tiers), n), dtype=bool)
+    no_districts = np.zeros(len(tiers), dtype=bool)  # tiers that need the missing layer
+    district_words: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(tiers)
+    districts = scheme.layer("districts")
+    if districts is not None and any(t.district_kinds is not None for t in tiers):
+        d_kind = district_kind(districts).to_numpy(dtype=object)
+        d_area = district_floor_areas(districts, b, area)
+        d_bi, d_di = building_districts(b, districts)
     for k, t in enumerate(tiers):  # a handful of tiers, not features
         known = np.ones(n, dtype=bool)
         ok = np.ones(n, dtype=bool)
@@ -923,6 +1003,28 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
                 present = has_text(b, field).to_numpy()
                 known &= present
                 ok &= ~present | use_in(b, values, field).to_numpy()
+        if t.except_uses is not None:
+            present = has_text(b, "use").to_numpy()
+            known &= present
+            ok &= ~present | ~use_in(b, t.except_uses, "use").to_numpy()
+        if t.district_kinds is not None and districts is None:
+            known &= False
+            no_districts[k] = True
+        elif t.district_kinds is not None:
+            kinds = d_kind[d_di]
+            kind_ok = np.isin(kinds.astype(str), t.district_kinds) & ~pd.isna(kinds)
+            d_fa = d_area["floor_area_m2"].to_numpy()[d_di]
+            big = d_fa >= t.min_district_floor_area_m2
+            open_ = ~d_area["complete"].to_numpy()[d_di]  # a missing floor area could tip it
+            in_sure = np.zeros(n, dtype=bool)
+            in_sure[d_bi[kind_ok & big]] = True
+            in_maybe = np.zeros(n, dtype=bool)
+            in_maybe[d_bi[kind_ok & ~big & open_]] = True
+            ok &= in_sure | in_maybe
+            known &= in_sure | ~in_maybe
+            district_words[k] = _district_words(
+                districts, d_area, d_bi, d_di, kind_ok & big, n, t.min_district_floor_area_m2 > 0
+            )
         for measure, minimum, strict in (
             (area.values, t.min_floor_area_m2, False),
             (height.values, t.min_height_m, False),
@@ -941,6 +1043,14 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
         "matching no tier",
         "不属于任何星级要求档",
     )
+    if no_districts.any():
+        need_d = np.where(maybe & no_districts[:, None], stars[:, None], -np.inf).max(axis=0)
+        sieve.drop(
+            pd.Series(need_d > required, index=b.index),
+            "in a residential district (居住小区) or area the requirement depends on, which "
+            "needs a 'districts' layer",
+            "星级要求取决于所在居住小区等片区、方案无片区图层的",
+        )
     sieve.drop(
         pd.Series(could > required, index=b.index),
         "lacking use, investor, floor area or height to tell the required stars",
@@ -969,7 +1079,16 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
         return _obj(s[field].astype("string").str.strip().fillna(""))
 
     use_t, investor_t = text_of("use"), text_of("investor")
-    words = [_tier_words(t, use_t, investor_t, everyone) for t in tiers]  # a handful of tiers
+    words = [  # a handful of tiers
+        _tier_words(
+            t,
+            use_t,
+            investor_t,
+            everyone,
+            None if w is None else (w[0][keep], w[1][keep]),
+        )
+        for t, w in zip(tiers, district_words, strict=True)
+    ]
     rows_at = np.arange(len(s))
     tier_zh = np.stack([w[0] for w in words])[which, rows_at]
     tier_en = np.stack([w[1] for w in words])[which, rows_at]
@@ -1312,7 +1431,10 @@ declare(
         "government-invested buildings (tiers differ by plan).",
         how=(
             "`green_star` against the stars each profile requires by use, investor, floor "
-            "area and height (per building)."
+            "area and height (per building), and by the district a building lies in (a "
+            "`districts` layer: Alxa's 建筑面积5万平方米以上的居住小区 is the district's floor "
+            "area — its `floor_area_m2`, else the sum of its buildings' — not a building's; "
+            "城市新建区 and 绿色生态城区 require one star of every civil building in them)."
         ),
         references=("GB/T 50378-2019 绿色建筑评价标准",),
     ),

@@ -47,6 +47,7 @@ LAYER_ZH = {
     "height_zones": "高度控制区图层",
     "communities": "居住社区图层",
     "waterlogging_points": "易涝积水点图层",
+    "districts": "居住小区等片区图层",
 }
 
 
