@@ -10,6 +10,10 @@ import compliance
 PLACES = {
     "nanjing_xinjiekou": {"impervious": ROOT / "sample_data/rasters/nanjing_impervious.tif"},
     "jiangxi_guixi": {},
+    "shenzhen_longgang": {},
+    "beijing_haidian": {},
+    "beijing_cau": {},
+    "shanghai_central_roads": {},
 }
 
 
