@@ -65,6 +65,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ComplianceError, InputError, OutputError
+from .notes import Note
 from .paths import check_output_name, refuse_inputs_inside
 from .safeyaml import compose_yaml_text, construct, load_yaml_file
 from .textfiles import read_user_text
@@ -977,9 +978,12 @@ def run_batch(
     state = {j.name: state[j.name] for j in jobs if j.name in state}  # drop schemes not listed
     reused = {j.name for j in jobs if not force and is_current(j, state.get(j.name))}
     todo = [j for j in jobs if j.name not in reused]
-    notes = [f"{len(reused)} schemes unchanged since the last run, not checked again"] * bool(
-        reused
-    )
+    notes: list[str] = [
+        Note(
+            f"{len(reused)} schemes unchanged since the last run, not checked again",
+            f"{len(reused):,} 个方案自上次运行以来未改动，未重新检查",
+        )
+    ] * bool(reused)
     seconds: dict[str, float] = {}
     bar = _progress_bar(progress, len(todo))
     try:

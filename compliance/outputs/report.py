@@ -50,6 +50,7 @@ from ..engine import (
     paste_quote,
 )
 from ..errors import OutputError
+from ..notes import notes_text
 from ..rules.catalogue import Profile, Rule
 from ..rules.documents import document_en, source_document_en
 from ..rules.units import UNITS
@@ -1092,7 +1093,7 @@ def render_report(
         "date": (today or date.today()).isoformat(),
         "layers": ", ".join(f"{k} {len(g)}" for k, g in scheme.layers.items()),
         "rasters": ", ".join(f"{k}: {Path(r.path).name}" for k, r in scheme.rasters.items()),
-        "notes": list(result.notes),
+        "notes": notes_text(result.notes, lang),
         "rule_counts": rule_counts,
         "finding_counts": finding_counts,
         "rules": [r for r in rule_rows if r["status"] != "not_evaluated"],

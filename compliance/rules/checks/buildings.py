@@ -1351,7 +1351,7 @@ _SHARE_OF = {
     "star_rated": ("星级绿色建筑面积", "floor area in star-rated green buildings", ("green_star",)),
     "prefabricated": (
         "装配式建筑面积",
-        "floor area in prefabricated (装配式) construction",
+        "floor area in prefabricated construction",
         ("prefabricated", "prefab_floor_area_m2"),
     ),
 }
@@ -1513,7 +1513,7 @@ declare(
 declare(
     "PF01",
     title_zh="装配式建筑占新建建筑面积比例",
-    title_en="Prefabricated (装配式) share of new floor area",
+    title_en="Prefabricated share of new floor area",
     check=check_new_building_share,
     layer="buildings",
     comparison=">=",

@@ -385,7 +385,7 @@ def check_complete_community_coverage(
     done = flag(c, "complete")
     if done is None:
         return not_evaluated(
-            "the 'communities' layer has no 'complete' field (完整居住社区: yes/no)",
+            "the 'communities' layer has no 'complete' field (complete community: yes/no)",
             "居住社区图层 communities 缺少 complete 字段（是否为完整居住社区）",
         )
     if c.empty:
