@@ -524,7 +524,7 @@ def _summary_row(
         status = str(f["status"].iloc[int(rank.argmax())]) if len(f) else "pass"
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         reason_zh = ev.skip_reason_zh or ev.skip_reason
-        note_zh = f"{ev.skipped} 项未检查：{reason_zh}" if ev.skipped else ""
+        note_zh = f"未检查 {ev.skipped:,} 项：{reason_zh}" if ev.skipped else ""
         if ev.note:
             note = (note + "; " if note else "") + ev.note
             note_zh = (note_zh + "；" if note_zh else "") + (ev.note_zh or ev.note)

@@ -179,6 +179,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "esri": "影像 Esri World Imagery",
         "tdt_vec": "天地图 矢量 Tianditu map",
         "tdt_img": "天地图 影像 Tianditu imagery",
+        "all": "全部（汇总）",
     },
     "en": {
         "fail": "fail",
@@ -215,6 +216,7 @@ _WORDS: dict[str, dict[str, str]] = {
         "esri": "Esri World Imagery",
         "tdt_vec": "Tianditu map",
         "tdt_img": "Tianditu imagery",
+        "all": "all (aggregate)",
     },
 }
 
@@ -708,6 +710,8 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result, lang: str = "zh") -> 
     status = status.fillna(v["status"].astype(str))
     name = _feature_names(result, v)
     feature = fid + (" " + name).where(name != "", "")  # "RC 淇河路"
+    # an aggregate finding (feature "*"): all features of the layer, not a star
+    feature = feature.where(fid != "*", words["all"])
     layer = v["layer"].fillna("").astype(str)
     title = v["title_en" if en and "title_en" in v.columns else "title_zh"].fillna("").astype(str)
     # The popup speaks the map's language: the Chinese method (else the English) under zh.

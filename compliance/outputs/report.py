@@ -236,7 +236,7 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "page",
         "no_violations": "No fail, warn or excepted findings.",
         "sentence": "Sentence",
-        "copy_label": "copy / 复制",
+        "copy_label": "copy",
         "copied": "copied",
         "copy_failed": "select the text and copy it",
         "measured": "Measured",
@@ -872,6 +872,7 @@ def _violation_groups(
         for i, row in enumerate(records):  # at most max_per_rule
             unit = str(row["unit"])
             fid = str(row["feature_id"])
+            shown = lab.get("all_features", fid) if fid == "*" else fid  # 全部（汇总）, not *
             status = str(row["status"])
             m, lim = float(row["measured"]), float(row["limit"])
             lo = float(row["limit_low"]) if not pd.isna(row["limit_low"]) else math.nan
@@ -887,7 +888,7 @@ def _violation_groups(
                     colour=colour,
                     status=status,
                     lang=lang,
-                    label=f"{code} {fid}",
+                    label=f"{code} {shown}",
                     limit_m=limit_m,
                     limit_label=lab["limit_bar"].format(limit=limit_value),
                 )
@@ -907,7 +908,7 @@ def _violation_groups(
                 )
                 caption = lab["figure"].format(
                     code=code,
-                    fid=fid,
+                    fid=shown,
                     colour=_COLOUR_WORD[lang],
                     context=context_text,
                     bar=lab["figure_bar"].format(limit=limit_value)
@@ -921,6 +922,7 @@ def _violation_groups(
                 {
                     "id": f"{code}-{i + 1}",
                     "fid": fid,
+                    "fid_text": shown,
                     "layer": str(row["layer"]),
                     "status": status,
                     "status_text": lab[f"status.{status}"],

@@ -69,6 +69,7 @@ from pyproj import CRS
 
 from ..errors import InputError
 from ..notes import Note, layer_zh
+from ..wording import count_en
 from .contract import LAYERS, LINE, POLYGON
 from .fields import LAYER_ALIASES, VALUE_NAMES, FieldMap, contract_layer, resolve_fields
 from .sources import DWG_ADVICE, Container, one_line
@@ -581,8 +582,9 @@ def read_drawing(
     if len(texts):
         drawing.notes.append(
             Note(
-                f"{shown}: {used} of {len(texts)} texts lie inside a polygon of a scheme layer and "
-                f"were read as its attributes"
+                f"{shown}: {used} of {count_en(len(texts), 'text')} "
+                f"{'lies' if used == 1 else 'lie'} inside a polygon of a scheme layer and "
+                f"{'was' if used == 1 else 'were'} read as its attributes"
                 + ("; the others are not read" if used < len(texts) else ""),
                 f"{shown}：{len(texts):,} 个文字中 {used:,} 个位于方案图层的多边形内，已读作其属性"
                 + ("；其余未读取" if used < len(texts) else ""),

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import InputError
 from ..notes import Note, layer_zh
 from ..safeyaml import load_yaml_file
+from ..wording import count_en, noun_en
 from .contract import LAYERS
 from .landuse import normalize_codes
 
@@ -779,7 +780,8 @@ def translate_values(
         if n:
             notes.append(
                 Note(
-                    f"{layer}: {n} land_use values written as code and name, e.g. {ex}",
+                    f"{layer}: {n} land_use {noun_en(n, 'value')} written as code and name, "
+                    f"e.g. {ex}",
                     f"{layer_zh(layer)}：{n:,} 个用地代码 land_use 写作“代码+名称”，"
                     f"已取代码，如 {ex}",
                 )
@@ -788,7 +790,7 @@ def translate_values(
         if n:
             notes.append(
                 Note(
-                    f"{layer}: {n} land_use class names read as codes, e.g. {ex}",
+                    f"{layer}: {n} land_use class {noun_en(n, 'name')} read as codes, e.g. {ex}",
                     f"{layer_zh(layer)}：{n:,} 个用地分类名称已读作代码，如 {ex}",
                 )
             )
@@ -803,7 +805,8 @@ def translate_values(
             if n:
                 notes.append(
                     Note(
-                        f"{layer}: {source} holds 第三次全国国土调查 (三调) codes; {n} values "
+                        f"{layer}: {source} holds 第三次全国国土调查 (三调) codes; "
+                        f"{count_en(n, 'value')} "
                         f"read as 2023 用地用海 codes, e.g. {ex}",
                         f"{layer_zh(layer)}：字段 {source} 为第三次全国国土调查（三调）地类代码，"
                         f"{n:,} 个值已对应为 2023 年用地用海分类代码，如 {ex}",
@@ -821,7 +824,7 @@ def translate_values(
             frame[fld] = after.fillna(before).astype("str")
             notes.append(
                 Note(
-                    f"{layer}: {n} {fld} values read from Chinese names, e.g. {ex}",
+                    f"{layer}: {n} {fld} {noun_en(n, 'value')} read from Chinese names, e.g. {ex}",
                     f"{layer_zh(layer)}：字段 {fld} 的 {n:,} 个中文取值已读作代码，如 {ex}",
                 )
             )

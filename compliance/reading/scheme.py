@@ -49,6 +49,7 @@ from pyproj.exceptions import CRSError, ProjError
 
 from ..errors import InputError
 from ..notes import Note, layer_zh
+from ..wording import count_en
 from .contract import LAYERS, POLYGON, LayerSpec
 from .crs import (
     choose_metric_crs,
@@ -614,7 +615,8 @@ def _repair_after_projection(
     first = gdf["feature_id"].to_numpy()[bad][0]
     notes.append(
         Note(
-            f"{src.where}: {int(bad.sum())} geometries became invalid when projected and were "
+            f"{src.where}: {count_en(int(bad.sum()), 'geometry', 'geometries')} became invalid "
+            "when projected and were "
             f"repaired with make_valid (first: feature {first})",
             f"{src.where}：{int(bad.sum()):,} 个几何图形投影后无效，已自动修复"
             f"（首个为编号 {first}）",
@@ -687,7 +689,8 @@ def _clean_geometry(
         geoms[has_z] = shapely.force_2d(geoms[has_z])
         notes.append(
             Note(
-                f"{name}: Z coordinates dropped from {int(has_z.sum())} features (measured in 2-D)",
+                f"{name}: Z coordinates dropped from {count_en(int(has_z.sum()), 'feature')} "
+                "(measured in 2-D)",
                 f"{layer_zh(name)}：{int(has_z.sum()):,} 个要素舍去 Z 坐标（按平面量测）",
             )
         )
@@ -794,7 +797,8 @@ def _parse_numbers(
         if res.parsed:
             notes.append(
                 Note(
-                    f"{src.name}.{col}: {res.parsed} values parsed from text with units, "
+                    f"{src.name}.{col}: {count_en(res.parsed, 'value')} parsed from text "
+                    "with units, "
                     f"e.g. {res.example}",
                     f"{layer_zh(src.name)}字段 {col}：{res.parsed:,} 个带单位的文字值已换算为数值，"
                     f"如 {res.example}",

@@ -138,6 +138,7 @@ class _Sieve:
     def __init__(self, index: pd.Index, noun_en: str = "building", noun_zh: str = "建筑") -> None:
         self.keep = pd.Series(True, index=index)
         self.noun_en, self.noun_zh = noun_en, noun_zh
+        self.classifier = "栋" if noun_zh == "建筑" else "个"  # 建筑 1 栋, 更新单元 1 个
         self.reasons: list[str] = []
         self.reasons_zh: list[str] = []
 
@@ -146,7 +147,7 @@ class _Sieve:
         n = int(dropped.sum())
         if n:
             self.reasons.append(f"{n} {reason}")
-            self.reasons_zh.append(f"{reason_zh} {n} 个")
+            self.reasons_zh.append(f"{reason_zh} {n:,} {self.classifier}")
         self.keep &= ~dropped
 
     @property
@@ -1464,7 +1465,8 @@ def check_new_building_share(scheme: Scheme, rule: Rule, params: ShareParams) ->
         skipped=sieve.skipped,
         skip_reason=sieve.reason,
         skip_reason_zh=sieve.reason_zh,
-        quantity_zh=word_zh + "占比",
+        # 全部新建建筑的绿色建筑面积占比 (one 的, as a reviewer writes it)
+        quantity_zh="绿色建筑面积占比" if params.counts == "green_standard" else word_zh + "占比",
         quantity_en="share of " + word_en,
     )
 
@@ -1521,8 +1523,10 @@ declare(
     doc=RuleDoc(
         what="The share of the floor area of new buildings built as prefabricated "
         "construction (装配式建筑), %.",
-        why="Xinjiang (30 % by 2025, over 40 % by 2030), Hebi and Jiaozuo (力争 40 % by "
-        "2025) and Bayannur (力争 30 % by 2025) set prefabricated shares of new floor area.",
+        why="Xinjiang (25 % in 2023, 30 % by 2025, over 40 % by 2030: 超过, 40 % itself "
+        "falls short), Hebi (力争 40 % by 2025) and Bayannur (力争 30 % by 2025) set "
+        "prefabricated shares of new floor area; Jiaozuo asks every new-start project to "
+        "adopt prefabricated construction in full (应全部采用装配式建造技术: 100 %).",
         how="`prefab_floor_area_m2` where given, else the floor area of new buildings with "
         "`prefabricated` true, ÷ floor area of all new buildings; one aggregate finding.",
         references=(_GB51129,),

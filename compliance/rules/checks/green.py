@@ -377,9 +377,9 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
             detail_zh="绿地（"
             + kinds_zh(params.kinds)
             + "）面积 "
-            + fmt1(green_m2 / M2_PER_HA).str.replace(",", "")
+            + fmt1(green_m2 / M2_PER_HA)
             + " 公顷，范围面积 "
-            + fmt1(total_m2 / M2_PER_HA).str.replace(",", "")
+            + fmt1(total_m2 / M2_PER_HA)
             + " 公顷",
             detail_en="green ("
             + ", ".join(params.kinds)
@@ -444,7 +444,7 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
             passed=compare(rule, per_capita),
             detail_zh=kinds_zh(params.kinds)
             + "面积 "
-            + fmt1(park_m2 / M2_PER_HA).str.replace(",", "")
+            + fmt1(park_m2 / M2_PER_HA)
             + " 公顷，人口 "
             + fmt_int(pop)
             + " 人；"
@@ -509,7 +509,7 @@ def check_greenway_per_capita(scheme: Scheme, rule: Rule, params: NoParams) -> E
             measured=per_10k,
             passed=compare(rule, per_10k),
             detail_zh="绿道 "
-            + fmt1(length_km).str.replace(",", "")
+            + fmt1(length_km)
             + " 公里，人口 "
             + fmt_int(pop)
             + " 人；"
@@ -601,7 +601,8 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
             ok,
             "from "
             + fmt_int(sums["parcels"]).to_numpy()
-            + " parcels with permeable_area_m2: "
+            + np.where(sums["parcels"].to_numpy() == 1, " parcel", " parcels")
+            + " with permeable_area_m2: "
             + fmt_int(sums["permeable_area_m2"]).to_numpy()
             + " m2 permeable of "
             + fmt_int(sums["area_m2"]).to_numpy()

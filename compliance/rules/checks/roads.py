@@ -292,9 +292,9 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
             measured=density,
             passed=compare(rule, density),
             detail_zh="道路中心线 "
-            + fmt1(length_km).str.replace(",", "")
+            + fmt1(length_km)
             + " 公里，面积 "
-            + fmt1(area_km2).str.replace(",", "")
+            + fmt1(area_km2)
             + " 平方公里"
             + half_zh,
             detail_en="centrelines "
