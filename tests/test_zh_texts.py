@@ -114,7 +114,7 @@ def test_demo_methods_in_chinese(demo_hebi: compliance.Result) -> None:
     assert f.loc[("CL02", "N"), "method_zh"] == "组团 population 字段 ÷ 组团面积"
     gr01 = f.xs("GR01", level="rule_id")["method_zh"].iloc[0]
     assert gr01 == (
-        "自面积不小于 2000 平方米的公园绿地、绿地（park, green）边界按直线服务半径 300 米作缓冲区；"
+        "自面积不小于 2,000 平方米的公园绿地、绿地边界按直线服务半径 300 米作缓冲区；"
         "地块在服务半径外的面积不少于其 1% 时判为未覆盖；"
         "地块内任一点（含内部）至最近计入绿地的最远距离，精度 0.1 米（分支定界）"
     )

@@ -237,13 +237,14 @@ _CSS = """
 }
 .cc-title {
     position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
-    z-index: 1000; max-width: 46%; text-align: center;
+    z-index: 1000; max-width: min(46%, calc(100% - 700px)); text-align: center;
 }
 .cc-title .cc-h { font-size: 16px; font-weight: bold; }
 .cc-legend { max-height: 40vh; max-width: 380px; overflow-y: auto; }
 .leaflet-control-layers-expanded {
     max-height: 46vh; overflow-y: auto; font: 12.5px/1.35 "Helvetica Neue", Arial,
     "PingFang SC", "Microsoft YaHei", sans-serif;
+    max-width: 300px;  /* long English rule titles wrap, clear of the title box */
 }
 .cc-legend summary { font-weight: bold; cursor: pointer; }
 .cc-legend .cc-sec { margin-top: 6px; font-weight: bold; }

@@ -192,8 +192,8 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
                 f"{params.tolerance_m:g} m (branch and bound)"
             ),
             method_zh=(
-                f"自面积不小于 {params.min_area_m2:g} 平方米的{kinds_zh(params.kinds)}"
-                f"（{', '.join(params.kinds)}）边界按直线服务半径 {radius:g} 米作缓冲区；"
+                f"自面积不小于 {params.min_area_m2:,.0f} 平方米的{kinds_zh(params.kinds)}"
+                f"边界按直线服务半径 {radius:g} 米作缓冲区；"
                 f"地块在服务半径外的面积不少于其 {pct} 时判为未覆盖；"
                 f"地块内任一点（含内部）至最近计入绿地的最远距离，精度 {params.tolerance_m:g} 米"
                 "（分支定界）"
@@ -395,8 +395,8 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
                 "the boundary taken as the built-up area"
             ),
             method_zh=(
-                "规划范围面内绿地图层 green_spaces 中的绿地与绿地地块（类型 "
-                + ", ".join(params.kinds)
+                "规划范围面内绿地图层 green_spaces 中的绿地与绿地地块（"
+                + kinds_zh(params.kinds)
                 + "；合并后重叠部分只计一次）的面积 ÷ 规划范围面积 × 100；以规划范围作为建成区"
             ),
         )
@@ -461,15 +461,7 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
                 + src
                 + ")"
             ),
-            method_zh=(
-                "规划范围面内"
-                + kinds_zh(params.kinds)
-                + "（"
-                + ", ".join(params.kinds)
-                + "）面积 ÷ 人口（"
-                + src_zh
-                + "）"
-            ),
+            method_zh=("规划范围面内" + kinds_zh(params.kinds) + "面积 ÷ 人口（" + src_zh + "）"),
         ),
         skipped=int((~usable).sum()),
         skip_reason="boundary polygons without population data",

@@ -518,16 +518,10 @@ def _cell_zh(ids: pd.Series) -> pd.Series:
 
     ``ids`` are ``"easting,northing"`` of the corners (the feature ids).
     """
-    parts = ids.astype(str).str.split(",", n=1, expand=True)
-    east = pd.to_numeric(parts[0], errors="coerce")
-    north = pd.to_numeric(parts[1], errors="coerce")
-    return (
-        "网格（西南角 X（北）"
-        + north.map(lambda v: f"{v:,.0f}")
-        + " 米，Y（东）"
-        + east.map(lambda v: f"{v:,.0f}")
-        + " 米）"
-    )
+    parts = ids.astype(str).str.extract(r"^(-?\d+),(-?\d+)$")  # two columns, even when empty
+    east = pd.to_numeric(parts[0], errors="coerce").map(lambda v: f"{v:,.0f}").astype(str)
+    north = pd.to_numeric(parts[1], errors="coerce").map(lambda v: f"{v:,.0f}").astype(str)
+    return ("网格（西南角 X（北）" + north + " 米，Y（东）" + east + " 米）").astype(str)
 
 
 def _local_density_cluster_bound(clusters: gpd.GeoDataFrame, rule: Rule) -> Evaluation:
