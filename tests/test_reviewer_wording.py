@@ -162,6 +162,10 @@ def test_english_outputs_cite_titles_not_files_and_count_right(outputs, profile)
     assert problems == {}
     assert ".txt" not in page.replace("findings.txt", "")
     assert "Planning compliance report" in page
+    # the rule table and the section headings cite "…, section 三(一): “…”", not "三(一)："
+    clause_cells = _elements(page, "td", "clause") + _elements(page, "p", "clause")
+    assert clause_cells and all("：" not in c.split("“")[0] for c in clause_cells)
+    assert any(", section " in c for c in clause_cells)
 
 
 def test_english_map_is_english(outputs):
