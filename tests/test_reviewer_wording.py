@@ -59,9 +59,18 @@ def _docx_paragraphs(path: Path) -> list[str]:
     return out
 
 
+def _strip_nested_quotes(text: str) -> str:
+    """``text`` without its “…” spans, innermost first (a clause may quote within itself)."""
+    while True:
+        shorter = re.sub(r"“[^“”]*”", "", text)
+        if shorter == text:
+            return text
+        text = shorter
+
+
 def _without_quotes(text: str) -> str:
     """A sentence without the spans quoted from a plan or naming a feature."""
-    text = re.sub(r"“[^”]*”", "", text)  # the clause, verbatim
+    text = _strip_nested_quotes(text)  # the clause, verbatim
     text = re.sub(r"「[^」]*」", "", text)  # a feature's name
     return re.sub(r"《[^》]*》", "", text)  # a document's title
 
@@ -95,7 +104,8 @@ def english_defects(sentence: str) -> list[str]:
     found = []
     if re.search(r"\.txt\b", sentence):
         found.append("a seed file name")
-    s = re.sub(r"“[^”]*”|'[^']*'|《[^》]*》", "", sentence)
+    s = _strip_nested_quotes(sentence)
+    s = re.sub(r"'[^']*'|《[^》]*》", "", s)
     s = re.sub(r"section [^:,;]+", "section", s)  # sections as printed in the plan: 二(一)1
     if CJK.search(s):
         found.append("Chinese outside quotes and names")
@@ -105,11 +115,14 @@ def english_defects(sentence: str) -> list[str]:
     return found
 
 
+CITIES = ["hebi", "jiaozuo", "xinjiang", "alxa", "bayannur"]
+
+
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
-    """The demo's outputs under hebi and jiaozuo, in Chinese and English."""
+    """The demo's outputs under each city profile, in Chinese and English."""
     out = {}
-    for profile in ("hebi", "jiaozuo"):
+    for profile in CITIES:
         result = compliance.check(DEMO, profile)
         for lang in ("zh", "en"):
             folder = tmp_path_factory.mktemp(f"{profile}_{lang}") / "out"
@@ -118,11 +131,11 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], P
     return out
 
 
-@pytest.mark.parametrize("profile", ["hebi", "jiaozuo"])
+@pytest.mark.parametrize("profile", CITIES)
 def test_chinese_report_sentences_need_no_correction(outputs, profile):
     page = (outputs[(profile, "zh")] / "report.html").read_text(encoding="utf-8")
     sentences = _elements(page, "p", "sentence")
-    assert len(sentences) >= 20
+    assert len(sentences) >= 15  # 19 (bayannur) to 24 (hebi) violations
     headings = [_tags_text(h) for h in re.findall(r"<h4>(.*?)</h4>", page, flags=re.S)]
     methods = [m for m in re.findall(r"<th>方法 Method</th><td>(.*?)</td>", page, flags=re.S)]
     notes = re.findall(r"备注：([^<]*)<", page)
@@ -137,7 +150,7 @@ def test_chinese_report_sentences_need_no_correction(outputs, profile):
     assert not re.search(r"X（北）\d{3},\d{3}\.\d 米，Y（东）\d,\d{3},\d{3}", page)  # X is north
 
 
-@pytest.mark.parametrize("profile", ["hebi", "jiaozuo"])
+@pytest.mark.parametrize("profile", CITIES)
 def test_chinese_opinion_needs_no_correction(outputs, profile):
     paragraphs = _docx_paragraphs(outputs[(profile, "zh")] / "opinion.docx")
     body = [p for p in paragraphs if CJK.search(p) and not p.startswith(("方案", "输入文件"))]
@@ -149,7 +162,7 @@ def test_chinese_opinion_needs_no_correction(outputs, profile):
     assert "中央经线 114°E（EPSG:4547）" in text
 
 
-@pytest.mark.parametrize("profile", ["hebi", "jiaozuo"])
+@pytest.mark.parametrize("profile", CITIES)
 def test_english_outputs_cite_titles_not_files_and_count_right(outputs, profile):
     folder = outputs[(profile, "en")]
     page = (folder / "report.html").read_text(encoding="utf-8")
