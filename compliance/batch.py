@@ -65,9 +65,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ComplianceError, InputError, OutputError
+from .notes import Note
 from .paths import check_output_name, refuse_inputs_inside
 from .safeyaml import compose_yaml_text, construct, load_yaml_file
 from .textfiles import read_user_text
+from .wording import count_en
 
 STATE_FILE = "batch_state.json"
 SUMMARY_FILE = "batch_summary.csv"
@@ -977,9 +979,12 @@ def run_batch(
     state = {j.name: state[j.name] for j in jobs if j.name in state}  # drop schemes not listed
     reused = {j.name for j in jobs if not force and is_current(j, state.get(j.name))}
     todo = [j for j in jobs if j.name not in reused]
-    notes = [f"{len(reused)} schemes unchanged since the last run, not checked again"] * bool(
-        reused
-    )
+    notes: list[str] = [
+        Note(
+            f"{count_en(len(reused), 'scheme')} unchanged since the last run, not checked again",
+            f"{len(reused):,} 个方案自上次运行以来未改动，未重新检查",
+        )
+    ] * bool(reused)
     seconds: dict[str, float] = {}
     bar = _progress_bar(progress, len(todo))
     try:
@@ -1023,13 +1028,13 @@ def summary_lines(result: BatchResult) -> list[str]:
     for r in result.schemes.itertuples():  # one line per scheme
         if r.status == "ok":
             again = " (unchanged, not checked again)" if bool(r.reused) else ""
-            what = f"{r.violations} violations{again}"
+            what = f"{count_en(int(str(r.violations)), 'violation')}{again}"
         else:
             what = str(r.error)
         lines.append(f"  {r.name}  {r.status:<5} {what}")
     ok = int((result.schemes["status"] == "ok").sum())
     lines.append(
-        f"{ok} of {len(result.schemes)} schemes checked; summary in "
+        f"{ok} of {count_en(len(result.schemes), 'scheme')} checked; summary in "
         f"{result.out_dir / SUMMARY_FILE}, map in {result.out_dir / OVERVIEW_FILE}"
     )
     return lines

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .errors import ComplianceError
+from .wording import count_en
 
 if TYPE_CHECKING:
     from .engine import Result
@@ -368,8 +369,8 @@ def _print_summary(result: Result, out_dir: Path) -> None:
     failed = int((s["status"] == "fail").sum())
     warned = int((s["status"] == "warn").sum())
     n_input = len(result.scheme.warnings)
-    inputs = f", {n_input} input warnings" if n_input else ""
-    click.echo(f"{failed} rules failed, {warned} warned{inputs}; outputs in {out_dir}")
+    inputs = f", {count_en(n_input, 'input warning')}" if n_input else ""
+    click.echo(f"{count_en(failed, 'rule')} failed, {warned} warned{inputs}; outputs in {out_dir}")
 
 
 @main.command("inspect")

@@ -26,6 +26,7 @@ from pyproj import CRS
 
 from .errors import RuleFileError
 from .exceptions import apply_exceptions, read_exceptions
+from .notes import Note
 from .reading.scheme import Scheme, far_from_china_warning, read_scheme
 from .rules import checks as _checks  # noqa: F401  (registers the checks)
 from .rules.catalogue import Profile, Rule, load_profile
@@ -33,6 +34,7 @@ from .rules.checks.common import fmt_fixed
 from .rules.documents import document_en, source_document_en
 from .rules.registry import CHECKS, Evaluation
 from .rules.units import UNITS
+from .wording import unit_labels_en
 
 FINDING_COLUMNS = [
     "rule_id",
@@ -124,8 +126,13 @@ def paste_quote(quote: str) -> str:
     (``2030年星 级…全 部达到``, ``不少于 100米``).  This removes spaces (and
     tabs, no-break and ideographic spaces) between two CJK characters and
     between a CJK character and a digit, either way round; it changes no
-    other character.  ``source_quote`` keeps the seed verbatim.
+    other character.  A row of a table (its cells tab-separated in the
+    seed: ``新建建筑中星级绿色建筑占比\t1\t30%\t预期性``) is shown with its
+    cells separated by ``｜``.  ``source_quote`` keeps the seed verbatim.
     """
+    if "\t" in quote.strip():
+        cells = [c.strip() for c in quote.strip().split("\t")]
+        return "｜".join(_EXTRACTION_SPACE.sub("", c) for c in cells if c)
     return _EXTRACTION_SPACE.sub("", quote)
 
 
@@ -253,8 +260,9 @@ def _verdict(
     lim, lo = text(limit), text(low)
     over = text(measured - limit)
     under = text(low - measured)
+    u_en_at = unit_labels_en(lim, u_en)  # 1 point, 2 points
     above_zh = "超过上限 " + lim + u_zh + "，超出 " + over + d_zh
-    above_en = "above the limit of " + lim + u_en + " by " + over + d_en
+    above_en = "above the limit of " + lim + u_en_at + " by " + over + unit_labels_en(over, d_en)
     fail_zh: Any
     fail_en: Any
     ok_zh: Any
@@ -265,40 +273,41 @@ def _verdict(
         ok_zh, ok_en = "满足判定条件", "meets the test"
     elif rule.comparison == "between":
         below_zh = "低于下限 " + lo + u_zh + "，相差 " + under + d_zh
-        below_en = "below the minimum of " + lo + u_en + " by " + under + d_en
+        below_en = (
+            "below the minimum of " + lo + u_en + " by " + under + unit_labels_en(under, d_en)
+        )
         is_below = measured < low
         fail_zh = np.where(is_below, below_zh, above_zh)
         fail_en = np.where(is_below, below_en, above_en)
         ok_zh = "符合 " + lo + "–" + lim + u_zh + "的要求"
-        ok_en = "within the range " + lo + "–" + lim + u_en
+        ok_en = "within the range " + lo + "–" + lim + u_en_at
     elif rule.comparison in ("<=", "<") and rule.limit == 0:  # 全面消除: none may remain
         fail_zh, fail_en = "不符合应为 0 的要求", "there should be none"
         ok_zh, ok_en = "符合应为 0 的要求", "none, as required"
     elif rule.comparison == "<=":
         fail_zh, fail_en = above_zh, above_en
         ok_zh = "符合不超过 " + lim + u_zh + "的要求"
-        ok_en = "within the limit of " + lim + u_en
-    elif rule.comparison == "<":  # 小于, 低于: the limit itself is not allowed
-        at = measured == limit
-        fail_zh = np.where(at, "等于 " + lim + u_zh + "，不满足小于该值的要求", above_zh)
-        fail_en = np.where(at, "equal to " + lim + u_en + ", not less than it", above_en)
-        ok_zh = "符合小于 " + lim + u_zh + "的要求"
-        ok_en = "less than " + lim + u_en + ", as required"
-    elif rule.comparison == ">":  # 大于, 超过: the limit itself is not enough
-        gap = text(limit - measured)
-        at = measured == limit
-        below_zh = "不满足大于 " + lim + u_zh + "的要求，相差 " + gap + d_zh
-        below_en = "not more than " + lim + u_en + ", short by " + gap + d_en
-        fail_zh = np.where(at, "等于 " + lim + u_zh + "，不满足大于该值的要求", below_zh)
-        fail_en = np.where(at, "equal to " + lim + u_en + ", not more than it", below_en)
-        ok_zh = "符合大于 " + lim + u_zh + "的要求"
-        ok_en = "more than " + lim + u_en + ", as required"
+        ok_en = "within the limit of " + lim + u_en_at
+        if rule.comparison == "<":  # 低于: the limit itself falls short
+            at = measured == limit
+            fail_zh = np.where(at, "等于 " + lim + u_zh + "，未达到低于该值的要求", fail_zh)
+            at_en = "equal to " + lim + u_en_at + ", not below it as required"
+            fail_en = np.where(at, at_en, fail_en)
+            ok_zh = "符合低于 " + lim + u_zh + "的要求"
+            ok_en = "below " + lim + u_en_at + ", as required"
     else:
         gap = text(limit - measured)
         fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + d_zh
-        fail_en = "below the minimum of " + lim + u_en + " by " + gap + d_en
+        fail_en = "below the minimum of " + lim + u_en_at + " by " + gap + unit_labels_en(gap, d_en)
         ok_zh = "符合不少于 " + lim + u_zh + "的要求"
-        ok_en = "meets the minimum of " + lim + u_en
+        ok_en = "meets the minimum of " + lim + u_en_at
+        if rule.comparison == ">":  # 超过: the limit itself falls short
+            at = measured == limit
+            fail_zh = np.where(at, "等于 " + lim + u_zh + "，未达到超过该值的要求", fail_zh)
+            at_en = "equal to " + lim + u_en_at + ", not above it as required"
+            fail_en = np.where(at, at_en, fail_en)
+            ok_zh = "符合超过 " + lim + u_zh + "的要求"
+            ok_en = "above " + lim + u_en_at + ", as required"
     # passed by the check's method although the value is beyond the limit (GR01: a sliver
     # under the share the method tolerates); the detail says why
     with np.errstate(invalid="ignore"):
@@ -450,7 +459,7 @@ def _findings_for(
         + quantity_en
         + " is "
         + value
-        + u_en
+        + unit_labels_en(value, u_en)
         + ", "
         + verdict["en"].to_numpy()
         + paren_en
@@ -515,7 +524,7 @@ def _summary_row(
         status = str(f["status"].iloc[int(rank.argmax())]) if len(f) else "pass"
         note = f"{ev.skipped} skipped: {ev.skip_reason}" if ev.skipped else ""
         reason_zh = ev.skip_reason_zh or ev.skip_reason
-        note_zh = f"{ev.skipped} 项未检查：{reason_zh}" if ev.skipped else ""
+        note_zh = f"未检查 {ev.skipped:,} 项：{reason_zh}" if ev.skipped else ""
         if ev.note:
             note = (note + "; " if note else "") + ev.note
             note_zh = (note_zh + "；" if note_zh else "") + (ev.note_zh or ev.note)
@@ -708,16 +717,25 @@ def evaluate(
     county_rules = [r.code for r in rules if r.applies_to == "county"]
     if assumed and county_rules:
         notes.append(
-            f"county-town rules ({', '.join(county_rules)}) {ASSUMED_COUNTY[0]}; "
-            f"{ASSUMED_COUNTY[1]}"
+            Note(
+                f"county-town rules ({', '.join(county_rules)}) {ASSUMED_COUNTY[0]}",
+                f"县城规则（{'、'.join(county_rules)}）{ASSUMED_COUNTY[1]}",
+            )
         )
     if left_out:
         notes.append(
-            f"rules not stated in {profile.name}'s plan left out (inherited skip): "
-            + ", ".join(left_out)
+            Note(
+                f"rules not stated in {profile.name}'s plan left out (inherited skip): "
+                + ", ".join(left_out),
+                f"{profile.document or profile.name}未规定、参照上级规则集的规则未检查"
+                f"（--inherited skip）：{'、'.join(left_out)}",
+            )
         )
     notes.extend(
-        f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule"
+        Note(
+            f"exception for rule {code} ignored: the profile '{profile.name}' has no such rule",
+            f"规则 {code} 的例外未采用：规则集 {profile.name} 无此规则",
+        )
         for code in sorted(set(ex["rule_id"]) - set(profile.rules))
     )
     findings = gpd.GeoDataFrame(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .notes import Note
 from .safeyaml import load_yaml_file
 from .textfiles import read_user_text
 
@@ -154,8 +155,11 @@ def apply_exceptions(
         + "."
     )
     unused = ex[~ex["_ex"].isin(hit["_ex"])]
-    notes = [
-        f"exception {r.rule_id} {r.feature_id} ({r.approval_ref}) matches no violation"
+    notes: list[str] = [
+        Note(
+            f"exception {r.rule_id} {r.feature_id} ({r.approval_ref}) matches no violation",
+            f"例外 {r.rule_id} 编号 {r.feature_id}（{r.approval_ref}）未对应任何不符合项",
+        )
         for r in unused.itertuples()
     ]
     return out, notes

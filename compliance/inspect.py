@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import Result
+from .wording import count_en
 
 
 def input_facts(result: Result) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def inspect_lines(result: Result) -> list[str]:
         if info.get("crs_from"):
             crs += f" (from {info['crs_from']})"
         used = info.get("features_used", 0)
-        feats = f"{info.get('features', 0)} features"
+        feats = count_en(info.get("features", 0), "feature")
         if used != info.get("features", 0):
             feats += f", {used} used"
         mapped = {k: v for k, v in (info.get("fields_mapped") or {}).items()}
@@ -97,7 +98,7 @@ def inspect_lines(result: Result) -> list[str]:
         else:
             out.append(f"  {r['rule_id']}  cannot run: {r['lacks']}  {r['title']}")
     runnable = sum(r["can_run"] for r in facts["rules"])
-    out.append(f"{runnable} of {len(facts['rules'])} rules can run with this data")
+    out.append(f"{runnable} of {count_en(len(facts['rules']), 'rule')} can run with this data")
     for note in result.notes:
         out.append(f"  note: {note}")
     for warning in result.scheme.warnings:

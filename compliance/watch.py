@@ -41,6 +41,7 @@ import shapely
 from .diff import VIOLATION, diff_findings
 from .errors import ComplianceError, InputError
 from .outputs.mapstyle import rule_colour
+from .wording import count_en
 
 if TYPE_CHECKING:
     from .engine import Result
@@ -655,7 +656,7 @@ def _line(state: dict[str, Any]) -> str:
     return (
         f"{at} checked in {state['elapsed_s']:.2f} s: {len(state['fixed'])} fixed, "
         f"{len(state['new'])} new, {len(state['open'])} still open; "
-        f"{state['failed_rules']} rules failed"
+        f"{count_en(state['failed_rules'], 'rule')} failed"
     )
 
 

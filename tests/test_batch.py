@@ -72,8 +72,10 @@ def test_batch_summary_equals_single_runs(province, tmp_path):
     summary = pd.read_csv(folder / "out" / SUMMARY_FILE, dtype=object, keep_default_na=False)
     assert list(summary.columns) == [*BATCH_COLUMNS, *SUMMARY_COLUMNS]
     assert list(summary.columns[-2:]) == ["note_zh", "inherited_from"]
+    ur01 = summary[(summary["scheme_name"] == "demo") & (summary["rule_id"] == "UR01")]
+    assert ur01["note_zh"].tolist() == ["方案缺少城市更新单元图层 renewal_units"]
     bh01 = summary[(summary["scheme_name"] == "demo") & (summary["rule_id"] == "BH01")]
-    assert bh01["note_zh"].tolist() == ["方案缺少建筑图层 buildings"]
+    assert bh01[["status", "note_zh"]].values.tolist() == [["pass", "未检查 1 项：非新建 1 栋"]]
     expected = [
         ("demo", DEMO, "hebi", 2025, {"population": POPULATION}),
         ("nanjing_xinjiekou_scheme", NANJING, "national", None, {}),

@@ -158,3 +158,55 @@ def test_alxa_red_line_rule_covers_new_roads_and_warns():
     # only the new roads RA and RC are in scope; the plan says 原则 (in principle)
     assert sorted(rd["feature_id"]) == ["RA", "RC"]
     assert set(rd["status"]) == {"warn"}
+
+
+# The clauses of issue 12 on the demo's buildings K1–K3, communities Y1–Y3 and
+# waterlogging points W1, W2, under the profiles whose plans state them (year as today's
+# default picks it: the nearest target year not passed, 2030 where a plan gives one).
+NEW_CLAUSES = [
+    ("hebi", "GB02", "fail", 60.0),  # 12,000 of 20,000 m² new floor area; 约束性 100 %
+    ("hebi", "GB03", "pass", 60.0),  # K1 one star; 预期性 30 % by 2030
+    ("hebi", "PF01", "pass", 60.0),  # 力争 40 %
+    ("hebi", "CM01", "warn", 100 / 3),  # 1 of 3 communities complete; 预期性 60 % by 2030
+    ("hebi", "DN02", "pass", 220_000 / 324_500),  # K3's 200,000 m² existing included
+    ("jiaozuo", "GB02", "fail", 60.0),
+    ("jiaozuo", "PF01", "fail", 60.0),  # 应全部采用装配式建造技术: 100 %
+    ("jiaozuo", "CM01", "fail", 100 / 3),  # 60 % by 2030, binding
+    ("xinjiang", "GB02", "fail", 60.0),
+    ("xinjiang", "GB03", "pass", 60.0),  # 超过30%
+    ("xinjiang", "PF01", "pass", 60.0),  # 2030: 超过40%
+    ("alxa", "GB02", "fail", 60.0),
+    ("bayannur", "GB02", "fail", 60.0),
+    ("bayannur", "PF01", "pass", 60.0),  # 力争 30 %
+    ("bayannur", "WL01", "fail", 1.0),  # W2 建设路积水点 not eliminated; W1 resolved
+]
+
+
+@pytest.mark.parametrize(("profile", "rule", "status", "measured"), NEW_CLAUSES)
+def test_demo_new_clauses(profile, rule, status, measured):
+    result = _checked(profile)
+    row = result.summary.set_index("rule_id").loc[rule]
+    assert row["status"] == status
+    assert row["worst"] == pytest.approx(measured, abs=1e-6)
+    assert row["inherited_from"] == ""  # each plan states the clause itself
+    f = result.findings[result.findings["rule_id"] == rule]
+    assert len(f) == 1 and f["feature_id"].iloc[0] == ("county" if rule == "DN02" else "*")
+
+
+def test_demo_waterlogging_point_and_prefab_buildings_are_named():
+    bayannur = _checked("bayannur").findings.set_index("rule_id")
+    assert "未消除的积水点编号 W2；纳入统计 2 处" in bayannur.loc["WL01", "message"]
+    assert "is 1 point, there should be none" in bayannur.loc["WL01", "message_en"]
+    jiaozuo = _checked("jiaozuo").findings.set_index("rule_id")
+    assert "未计入的新建建筑 1 栋（编号 K2）" in jiaozuo.loc["PF01", "message"]
+    assert "应全部采用装配式建造技术" in jiaozuo.loc["PF01", "message"]
+
+
+_CHECKED: dict[str, compliance.Result] = {}
+
+
+def _checked(profile: str) -> compliance.Result:
+    """The demo checked against a profile, once per test session."""
+    if profile not in _CHECKED:
+        _CHECKED[profile] = compliance.check(DEMO, profile)
+    return _CHECKED[profile]

@@ -455,8 +455,8 @@ def test_run_json_carries_the_inputs(tmp_path):
     assert layers["squares"]["features"] == 3 and layers["squares"]["recognised_by"] == "contract"
     assert layers["roads"]["fields_mapped"]["red_line_width_m"] == "red_line_w"
     rules = {r["rule_id"]: r for r in info["rules"]}
-    assert rules["SQ01"]["can_run"] and not rules["BH01"]["can_run"]
-    assert "buildings" in rules["BH01"]["lacks"]
+    assert rules["SQ01"]["can_run"] and not rules["UR01"]["can_run"]
+    assert "renewal_units" in rules["UR01"]["lacks"]
 
 
 def test_bad_inputs_raise_input_error(tmp_path):

@@ -149,7 +149,7 @@ def test_shapefile_upper_case_and_truncated_names(tmp_path):
     assert (r["red_line_width_m"].iloc[0], r["road_class"].iloc[0]) == (40.0, "secondary")
     assert "roads: field HXKD read as red_line_width_m" in scheme.notes
     assert "roads: field dldj read as road_class" in scheme.notes
-    assert "roads: 1 road_class values read from Chinese names, e.g. '次干路' → secondary" in (
+    assert "roads: 1 road_class value read from Chinese names, e.g. '次干路' → secondary" in (
         scheme.notes
     )
 
@@ -334,7 +334,7 @@ def test_land_use_names_letters_and_code_with_name(tmp_path):
     assert pd.isna(land_use.iloc[7])
     assert "parcels: 3 land_use class names read as codes, e.g. '住宅用地' → 07" in scheme.notes
     assert (
-        "parcels: 1 land_use values written as code and name, e.g. '0701城镇住宅用地' → 0701"
+        "parcels: 1 land_use value written as code and name, e.g. '0701城镇住宅用地' → 0701"
         in scheme.notes
     )
 
@@ -525,7 +525,7 @@ def test_z_coordinates_are_dropped(tmp_path):
     scheme = read(tmp_path)
     g = scheme.layers["squares"].geometry
     assert not shapely.has_z(g.array).any() and g.area.iloc[0] == pytest.approx(10_000.0)
-    assert "squares: Z coordinates dropped from 1 features (measured in 2-D)" in scheme.notes
+    assert "squares: Z coordinates dropped from 1 feature (measured in 2-D)" in scheme.notes
 
 
 def test_m_values_are_dropped(tmp_path):
@@ -549,7 +549,7 @@ def test_m_values_are_dropped(tmp_path):
         scheme = read(gpkg)
     assert scheme.layers["squares"].area.iloc[0] == pytest.approx(40_000.0)
     assert "squares: M (measure) values dropped; only x and y are used" in scheme.notes
-    assert "squares: Z coordinates dropped from 1 features (measured in 2-D)" in scheme.notes
+    assert "squares: Z coordinates dropped from 1 feature (measured in 2-D)" in scheme.notes
 
 
 def test_features_of_another_type_are_dropped_with_a_warning(tmp_path):

@@ -140,7 +140,7 @@ def test_bh01_nothing_in_scope_is_not_evaluated_with_the_reasons():
     r = evaluate_rule(scheme, height_rule())
     f = r.findings.iloc[0]
     assert f["status"] == "not_evaluated"
-    assert "没有在适用范围内且数据齐全的建筑（非新建 1 个）" in f["message"]
+    assert "没有在适用范围内且数据齐全的建筑（非新建 1 栋）" in f["message"]
     s = summary(r)
     assert (s["status"], s["checked"], s["skipped"]) == ("not_evaluated", 0, 1)
 

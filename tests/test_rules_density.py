@@ -661,7 +661,7 @@ def test_dn02_estimated_floor_area_is_marked():
     assert "2 栋按基底面积×层数估算" in r["detail_zh"]
     assert "1 栋无面积、层数与高度，未计入，比值偏低" in r["detail_zh"]
     ev = evaluate(scheme, dn02())
-    assert ev.skipped == 1 and "1 buildings without floor_area_m2" in ev.skip_reason
+    assert ev.skipped == 1 and "1 building without floor_area_m2" in ev.skip_reason
 
 
 def test_dn02_estimated_failure_warns_through_the_engine():

@@ -184,7 +184,7 @@ def test_network_facility_beyond_snap_or_cutoff_is_unreachable() -> None:
         "clinic, market" in f["message_en"]
     )
     assert "沿路网 3,000 米内无法到达（路网不连通或更远）：医疗卫生设施（clinic）" in f["message"]
-    assert "1 facilities farther from the network left out" in f["method"]
+    assert "1 facility farther from the network left out" in f["method"]
 
 
 def test_network_without_roads_is_not_evaluated() -> None:

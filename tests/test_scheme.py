@@ -26,6 +26,9 @@ def test_gpkg_layers_and_feature_ids():
         "green_spaces",
         "roads",
         "squares",
+        "buildings",
+        "communities",
+        "waterlogging_points",
     }
     assert scheme.crs.to_epsg() == 4547
     assert scheme.layers["clusters"]["feature_id"].tolist() == ["N", "S", "E", "W"]

@@ -97,10 +97,10 @@ def test_demo_notes_in_chinese(demo_hebi: compliance.Result) -> None:
     )
     # skipped: the motorway is out of RD01's scope
     assert s.loc["RD01", "note"] == "1 skipped: 1 out of scope (class or not new)"
-    assert s.loc["RD01", "note_zh"] == "1 项未检查：道路等级不适用或非新建 1 条"
-    assert s.loc["RD02", "note_zh"] == "2 项未检查：道路用地面不是道路中心线，不计入"
+    assert s.loc["RD01", "note_zh"] == "未检查 1 项：道路等级不适用或非新建 1 条"
+    assert s.loc["RD02", "note_zh"] == "未检查 2 项：道路用地面不是道路中心线，不计入"
     cl03 = s.loc["CL03", "note_zh"]
-    assert cl03.startswith(f"{s.loc['CL03', 'skipped']} 项未检查：在统计范围内面积不足 50% 的网格")
+    assert cl03.startswith(f"未检查 {s.loc['CL03', 'skipped']} 项：在统计范围内面积不足 50% 的网格")
     assert "；无人口数据的网格 " in cl03
     assert (s.loc[s["note"] == "", "note_zh"] == "").all()
 
@@ -114,7 +114,7 @@ def test_demo_methods_in_chinese(demo_hebi: compliance.Result) -> None:
     assert f.loc[("CL02", "N"), "method_zh"] == "组团 population 字段 ÷ 组团面积"
     gr01 = f.xs("GR01", level="rule_id")["method_zh"].iloc[0]
     assert gr01 == (
-        "自面积不小于 2000 平方米的公园绿地、绿地（park, green）边界按直线服务半径 300 米作缓冲区；"
+        "自面积不小于 2,000 平方米的公园绿地、绿地边界按直线服务半径 300 米作缓冲区；"
         "地块在服务半径外的面积不少于其 1% 时判为未覆盖；"
         "地块内任一点（含内部）至最近计入绿地的最远距离，精度 0.1 米（分支定界）"
     )
@@ -277,10 +277,10 @@ def test_every_other_check_has_its_method_and_skip_reason_in_chinese() -> None:
     assert "；以规划范围作为建成区" in methods["PM01"][0]
     assert "地块人口（population 字段）÷ 地块面积" in methods["CL03"]
     # skipped features, counted, in Chinese
-    assert s.loc["BH01", "note_zh"] == "2 项未检查：非新建 2 个"
-    assert s.loc["BH02", "note_zh"] == ("3 项未检查：无高度与层数 1 个；高度低于 100 米 2 个")
+    assert s.loc["BH01", "note_zh"] == "未检查 2 项：非新建 2 栋"
+    assert s.loc["BH02", "note_zh"] == ("未检查 3 项：无高度与层数 1 栋；高度低于 100 米 2 栋")
     assert s.loc["DN02", "note_zh"] == (
-        "1 项未检查：无 floor_area_m2、floors 与 height_m 的建筑 1 栋"
+        "未检查 1 项：无 floor_area_m2、floors 与 height_m 的建筑 1 栋"
     )
 
 
@@ -309,7 +309,7 @@ def test_findings_files_carry_method_zh(demo_hebi: compliance.Result, tmp_path: 
     assert types["note_zh"] == "object"  # TEXT
     back = pyogrio.read_dataframe(path, layer="summary")
     rd01 = back.loc[back["rule_id"] == "RD01", "note_zh"].iloc[0]
-    assert rd01 == "1 项未检查：道路等级不适用或非新建 1 条"
+    assert rd01 == "未检查 1 项：道路等级不适用或非新建 1 条"
     sq01 = pyogrio.read_dataframe(path, layer="SQ01")
     assert list(sq01.columns[:-1]) == FINDING_COLUMNS
     assert set(sq01["method_zh"]) <= set(demo_hebi.findings["method_zh"]) and all(

@@ -488,6 +488,7 @@ def write_outputs(
                 tianditu_key=tianditu_key,
                 offline=offline,
                 provenance=prov,
+                lang=lang,
             )
         render_report(
             result,

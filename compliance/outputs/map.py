@@ -40,7 +40,10 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from pyproj import CRS, Transformer
 
-from ..engine import UNIT_ZH, Result, fmt
+from ..engine import UNIT_EN, UNIT_ZH, Result, clause_en, fmt
+from ..notes import notes_text
+from ..rules.documents import source_document_en
+from ..wording import count_en, unit_label_en
 from . import provenance as _provenance
 from .mapstyle import BASEMAPS as BASEMAPS  # re-exported: the map's public names
 from .mapstyle import FALLBACK_COLOURS as FALLBACK_COLOURS
@@ -101,7 +104,6 @@ CONTEXT_LAYERS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ),
 )
 
-_STATUS_TEXT = {"fail": "不符合 / fail", "warn": "提示 / warn"}
 _COMPARISON_TEXT = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 _AREA_TYPES = ("Polygon", "MultiPolygon")
 _LINES_PANE = "cc-violation-lines"
@@ -119,6 +121,113 @@ _POPUP_FIELDS: tuple[tuple[str, str], ...] = (
     ("p_clause", "依据 Clause"),
 )
 
+#: English labels of the context layers, by layer name (``--lang en``).
+_CONTEXT_EN = {
+    "clusters": "Urban clusters",
+    "corridors": "Ecological corridors",
+    "green_spaces": "Green spaces",
+    "boundary": "Plan boundary",
+}
+
+#: English popup row labels, by property (``--lang en``).
+_POPUP_EN = {
+    "p_rule": "Rule",
+    "p_status": "Status",
+    "p_feature": "Feature",
+    "p_measured": "Measured",
+    "p_limit": "Limit",
+    "p_message": "Finding",
+    "p_method": "Method",
+    "p_clause": "Clause",
+}
+
+#: Words of the map's boxes in each language: Chinese (with English glosses, as the
+#: Chinese report labels its fields) and English alone.
+_WORDS: dict[str, dict[str, str]] = {
+    "zh": {
+        "fail": "不符合 / fail",
+        "warn": "提示 / warn",
+        "estimated": "（估算 / estimated）",
+        "not_found": "未找到 / not found: ",
+        "legend": "图例 Legend",
+        "violations": "违规项 Violations",
+        "none": "未发现不符合或提示项 / no violations found",
+        "n_fail": "不符合 fail {n}",
+        "n_warn": "提示 warn {n}",
+        "not_drawn_n": "{n} 处无图形 / not drawn",
+        "ne_head": "未评估 / not evaluated",
+        "ne": "未评估",
+        "pass_head": "符合 / pass",
+        "empty": "无检查对象 / nothing in scope",
+        "context": "底图 Context",
+        "crs": "量测坐标系 / measured in",
+        "profile": "规则配置 / profile",
+        "notes": "说明 notes",
+        "help": "实线 solid = 不符合 fail；虚线 dashed = 提示 warn。"
+        "点击图形查看量测值、限值与依据条文。",
+        "list": "违规清单 Violations（{n}）",
+        "search": "搜索 编号、名称、规则 / search",
+        "search_label": "搜索违规项 / search violations",
+        "not_drawn": "（无图形 / not drawn）",
+        "title": "规划碳达峰合规检查 / Compliance map",
+        "scheme": "方案 scheme",
+        "profile_t": "规则 profile",
+        "verdict": "不符合 fail {nf} 处（{rf} 条规则）· 提示 warn {nw} 处（{rw} 条规则）",
+        "counts": "{verdict} · 符合 pass {rp} 条 · 未评估 not evaluated {rn} 条",
+        "layer": "{code} {title} · {n} 处",
+        "osm": "地图 OpenStreetMap",
+        "esri": "影像 Esri World Imagery",
+        "tdt_vec": "天地图 矢量 Tianditu map",
+        "tdt_img": "天地图 影像 Tianditu imagery",
+        "all": "全部（汇总）",
+    },
+    "en": {
+        "fail": "fail",
+        "warn": "warn",
+        "estimated": " (estimated)",
+        "not_found": "not found: ",
+        "legend": "Legend",
+        "violations": "Violations",
+        "none": "no violations found",
+        "n_fail": "fail {n}",
+        "n_warn": "warn {n}",
+        "not_drawn_n": "{n} not drawn",
+        "ne_head": "Not evaluated",
+        "ne": "not evaluated",
+        "pass_head": "Passed",
+        "empty": "nothing in scope",
+        "context": "Context",
+        "crs": "Measured in",
+        "profile": "Profile",
+        "notes": "Notes",
+        "help": "Solid = fail; dashed = warning. Click a shape for the measured value, the limit "
+        "and the clause.",
+        "list": "Violations ({n})",
+        "search": "search id, name, rule",
+        "search_label": "search violations",
+        "not_drawn": " (not drawn)",
+        "title": "Compliance map",
+        "scheme": "Scheme",
+        "profile_t": "Profile",
+        "verdict": "{fail_n} ({fail_r}) · {warn_n} ({warn_r})",
+        "counts": "{verdict} · {pass_r} passed · {ne_r} not evaluated",
+        "layer": "{code} {title} · {n}",
+        "osm": "OpenStreetMap",
+        "esri": "Esri World Imagery",
+        "tdt_vec": "Tianditu map",
+        "tdt_img": "Tianditu imagery",
+        "all": "all (aggregate)",
+    },
+}
+
+
+def _words(lang: str) -> dict[str, str]:
+    """The map's words in ``lang`` (``zh`` or ``en``)."""
+    if lang not in _WORDS:
+        raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
+    return _WORDS[lang]
+
+
 _CSS = """
 <style>
 .cc-box {
@@ -128,13 +237,14 @@ _CSS = """
 }
 .cc-title {
     position: absolute; top: 10px; left: 50%; transform: translateX(-50%);
-    z-index: 1000; max-width: 46%; text-align: center;
+    z-index: 1000; max-width: min(46%, calc(100% - 700px)); text-align: center;
 }
 .cc-title .cc-h { font-size: 16px; font-weight: bold; }
 .cc-legend { max-height: 40vh; max-width: 380px; overflow-y: auto; }
 .leaflet-control-layers-expanded {
     max-height: 46vh; overflow-y: auto; font: 12.5px/1.35 "Helvetica Neue", Arial,
     "PingFang SC", "Microsoft YaHei", sans-serif;
+    max-width: 300px;  /* long English rule titles wrap, clear of the title box */
 }
 .cc-legend summary { font-weight: bold; cursor: pointer; }
 .cc-legend .cc-sec { margin-top: 6px; font-weight: bold; }
@@ -310,7 +420,7 @@ class _ViolationIndex(MacroElement):
                     return (items && mark(key)) || !!items;
                 }
                 if (!items) {
-                    status.textContent = "未找到 / not found: " + rule + " · " + fid;
+                    status.textContent = {{ this.not_found|tojson }} + rule + " · " + fid;
                     mark(null);
                     return false;
                 }
@@ -409,12 +519,14 @@ class _ViolationIndex(MacroElement):
         body: str,
         sources: list[tuple[str, list[str]]],
         bounds: list[list[float]] | None,
+        not_found: str = "未找到 / not found: ",
     ) -> None:
         super().__init__()
         self._name = "ViolationIndex"
         self.body = body
         self.sources = sources
         self.bounds = bounds
+        self.not_found = not_found
 
 
 def _esc(text: object) -> str:
@@ -501,14 +613,24 @@ def _scheme_bounds(result: Result) -> tuple[float, float, float, float] | None:
     return _union_boxes(boxes)
 
 
-def _unit_text(unit: str) -> str:
-    """The Chinese unit with the space that separates it from a number (none before %)."""
+def _unit_text(unit: str, lang: str = "zh", value: str = "") -> str:
+    """The unit with the space that separates it from a number (none before %).
+
+    Chinese by default; English (``lang="en"``) in the singular after a ``value`` of 1.
+    """
+    if lang == "en":
+        label = unit_label_en(value, UNIT_EN.get(unit, " " + unit))
+        return label if label.strip() in ("%", "") else " " + label.strip()
     label = UNIT_ZH.get(unit, unit).strip()
     return label if label == "%" else " " + label
 
 
-def _value_text(values: Iterable[float], units: Iterable[str]) -> list[str]:
-    return [fmt(v, u) + _unit_text(u) for v, u in zip(values, units, strict=True)]
+def _value_text(values: Iterable[float], units: Iterable[str], lang: str = "zh") -> list[str]:
+    out = []
+    for v, u in zip(values, units, strict=True):
+        text = fmt(v, u)
+        out.append(text + _unit_text(u, lang, text))
+    return out
 
 
 def _feature_names(result: Result, v: pd.DataFrame) -> pd.Series:
@@ -531,7 +653,7 @@ def _feature_names(result: Result, v: pd.DataFrame) -> pd.Series:
     return pd.Series(names, index=v.index).fillna("").astype(str)
 
 
-def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
+def _popup_properties(v: gpd.GeoDataFrame, result: Result, lang: str = "zh") -> gpd.GeoDataFrame:
     """The properties of violations: HTML-escaped popup rows, ids, and the list's text.
 
     Columns: ``rule_id``, ``status``, ``feature_id`` (as given), ``cc_key``
@@ -540,16 +662,23 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
     ``l_search`` (lower-cased text the search box matches) are for the list only.
     """
     rules = result.profile.rules
+    words = _words(lang)
+    en = lang == "en"
     rule_id = v["rule_id"].astype(str)
     fid = v["feature_id"].astype(str)
     comparison = v["rule_id"].map(
         {code: _COMPARISON_TEXT.get(r.comparison, r.comparison) for code, r in rules.items()}
     )
-    document = v["rule_id"].map({code: r.source.document for code, r in rules.items()})
-    measured = pd.Series(_value_text(v["measured"], v["unit"]), index=v.index)
+    document = v["rule_id"].map(
+        {
+            code: source_document_en(r.source) if en else r.source.document
+            for code, r in rules.items()
+        }
+    )
+    measured = pd.Series(_value_text(v["measured"], v["unit"], lang), index=v.index)
     estimated = v["estimated"].fillna(False).astype(bool)
-    measured = measured.where(~estimated, measured + "（估算 / estimated）")
-    limit = pd.Series(_value_text(v["limit"], v["unit"]), index=v.index)
+    measured = measured.where(~estimated, measured + words["estimated"])
+    limit = pd.Series(_value_text(v["limit"], v["unit"], lang), index=v.index)
     limit = (comparison.fillna("") + " " + limit).str.strip()
     if "limit_low" in v.columns:  # a range: "6,000–10,000 人/平方公里"
         low = v["limit_low"].astype(float)
@@ -562,7 +691,8 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
                 index=v.index[ranged],
             )
             upper = pd.Series(
-                _value_text(v.loc[ranged, "limit"], v.loc[ranged, "unit"]), index=low_text.index
+                _value_text(v.loc[ranged, "limit"], v.loc[ranged, "unit"], lang),
+                index=low_text.index,
             )
             limit[ranged] = low_text + "–" + upper
     clause = (
@@ -573,18 +703,25 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
         + v["source_quote"].fillna("").astype(str)
         + "”"
     ).str.strip()
+    if en:  # documents by English title and number, the clause as the English report cites it
+        clause = v["rule_id"].map({code: clause_en(r) for code, r in rules.items()}).fillna("")
     # Rules not in the profile (a hand-built Result): the one-line source as recorded.
     clause = clause.where(document.notna(), v["source"].fillna("").astype(str))
-    status = v["status"].map(_STATUS_TEXT).fillna(v["status"].astype(str))
+    status = v["status"].map({"fail": words["fail"], "warn": words["warn"]})
+    status = status.fillna(v["status"].astype(str))
     name = _feature_names(result, v)
     feature = fid + (" " + name).where(name != "", "")  # "RC 淇河路"
+    # an aggregate finding (feature "*"): all features of the layer, not a star
+    feature = feature.where(fid != "*", words["all"])
     layer = v["layer"].fillna("").astype(str)
-    title = v["title_zh"].fillna("").astype(str)
-    # The popup speaks Chinese, as the message does: the Chinese method, else the English.
+    title = v["title_en" if en and "title_en" in v.columns else "title_zh"].fillna("").astype(str)
+    # The popup speaks the map's language: the Chinese method (else the English) under zh.
     method = v["method"].fillna("").astype(str)
-    if "method_zh" in v.columns:
+    if "method_zh" in v.columns and not en:
         method_zh = v["method_zh"].fillna("").astype(str)
         method = method_zh.where(method_zh != "", method)
+    message = v["message_en" if en and "message_en" in v.columns else "message"]
+    feature_layer = feature + (" (" + layer + ")" if en else "（" + layer + "）")
     props = pd.DataFrame(
         {
             "rule_id": rule_id,
@@ -593,10 +730,10 @@ def _popup_properties(v: gpd.GeoDataFrame, result: Result) -> gpd.GeoDataFrame:
             "cc_key": rule_id + "|" + fid,
             "p_rule": _esc_series(rule_id + " " + title),
             "p_status": _esc_series(status),
-            "p_feature": _esc_series(feature + "（" + layer + "）"),
+            "p_feature": _esc_series(feature_layer),
             "p_measured": _esc_series(measured),
             "p_limit": _esc_series(limit),
-            "p_message": _esc_series(v["message"]),
+            "p_message": _esc_series(message),
             "p_method": _esc_series(method),
             "p_clause": _esc_series(clause),
             "p_tip": _esc_series(rule_id + " · " + feature + " · " + measured),
@@ -643,6 +780,7 @@ def _add_violation_layer(
     props: gpd.GeoDataFrame,
     name: str,
     area_pane: str,
+    lang: str = "zh",
 ) -> tuple[str, list[str]]:
     """One toggleable group for a rule: areas in their pane, lines and points above.
 
@@ -652,7 +790,7 @@ def _add_violation_layer(
     group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
     is_area = props.geom_type.isin(_AREA_TYPES).to_numpy()
     fields = [f for f, _ in _POPUP_FIELDS]
-    aliases = [a for _, a in _POPUP_FIELDS]
+    aliases = [_POPUP_EN[f] if lang == "en" else a for f, a in _POPUP_FIELDS]
     layers: list[str] = []
     for part, pane in ((props[is_area], area_pane), (props[~is_area], _LINES_PANE)):
         if part.empty:
@@ -709,68 +847,76 @@ def _legend_html(
     counts: dict[str, tuple[int, int]],
     undrawn: pd.Series,
     context_present: list[tuple[str, dict[str, Any]]],
+    lang: str = "zh",
 ) -> str:
     s = result.summary
-    parts = ["<details open><summary>图例 Legend</summary>"]
-    parts.append('<div class="cc-sec">违规项 Violations</div>')
+    w = _words(lang)
+    en = lang == "en"
+    parts = [f"<details open><summary>{w['legend']}</summary>"]
+    parts.append(f'<div class="cc-sec">{w["violations"]}</div>')
     if not counts:
-        parts.append('<div class="cc-row">未发现不符合或提示项 / no violations found</div>')
+        parts.append(f'<div class="cc-row">{w["none"]}</div>')
     for code in rule_order:
         if code not in counts:
             continue
         n_fail, n_warn = counts[code]
         tally = []
         if n_fail:
-            tally.append(f"不符合 fail {n_fail}")
+            tally.append(w["n_fail"].format(n=n_fail))
         if n_warn:
-            tally.append(f"提示 warn {n_warn}")
+            tally.append(w["n_warn"].format(n=n_warn))
         missing = int(undrawn.get(code, 0))
         if missing:
-            tally.append(f"{missing} 处无图形 / not drawn")
+            tally.append(w["not_drawn_n"].format(n=missing))
+        tally_text = f" ({', '.join(tally)})" if en else f"（{'，'.join(tally)}）"
         parts.append(
             f'<div class="cc-row">{_swatch(rule_colour(code), n_fail == 0)}'
             f"<b>{_esc(code)}</b> {_esc(titles.get(code, ''))}"
-            f' <span class="cc-small">（{_esc("，".join(tally))}）</span></div>'
+            f' <span class="cc-small">{_esc(tally_text)}</span></div>'
         )
     ne = s[s["status"] == "not_evaluated"]
     if not ne.empty:
         f = result.findings
-        reasons = f[f["status"] == "not_evaluated"].groupby("rule_id")["message"].first().to_dict()
-        parts.append('<div class="cc-sec cc-muted">未评估 / not evaluated</div>')
-        for code, title, note in zip(ne["rule_id"], ne["title"], ne["note"], strict=True):
+        column = "message_en" if en and "message_en" in f.columns else "message"
+        reasons = f[f["status"] == "not_evaluated"].groupby("rule_id")[column].first().to_dict()
+        parts.append(f'<div class="cc-sec cc-muted">{w["ne_head"]}</div>')
+        ne_titles = ne["title_en"] if en and "title_en" in ne.columns else ne["title"]
+        for code, title, note in zip(ne["rule_id"], ne_titles, ne["note"], strict=True):
             reason = reasons.get(code) or (note if isinstance(note, str) else "")
             parts.append(
-                f'<div class="cc-row cc-muted"><b>{_esc(code)}</b> {_esc(title)} — 未评估'
+                f'<div class="cc-row cc-muted"><b>{_esc(code)}</b> {_esc(title)} — {w["ne"]}'
                 f' <span class="cc-small">{_esc(reason)}</span></div>'
             )
     passed = s[s["status"] == "pass"]
     if not passed.empty:
-        empty = ' <span class="cc-small cc-muted">（无检查对象 / nothing in scope）</span>'
-        listed = "、".join(
+        empty_text = f" ({w['empty']})" if en else f"（{w['empty']}）"
+        empty = f' <span class="cc-small cc-muted">{_esc(empty_text)}</span>'
+        pass_titles = passed["title_en"] if en and "title_en" in passed.columns else passed["title"]
+        listed = ("; " if en else "、").join(
             f"{_esc(c)} {_esc(t)}" + ("" if n else empty)
-            for c, t, n in zip(passed["rule_id"], passed["title"], passed["checked"], strict=True)
+            for c, t, n in zip(passed["rule_id"], pass_titles, passed["checked"], strict=True)
         )
-        parts.append(f'<div class="cc-sec">符合 / pass</div><div class="cc-row">{listed}</div>')
+        parts.append(
+            f'<div class="cc-sec">{w["pass_head"]}</div><div class="cc-row">{listed}</div>'
+        )
     if context_present:
-        parts.append('<div class="cc-sec">底图 Context</div>')
+        parts.append(f'<div class="cc-sec">{w["context"]}</div>')
         for label, opts in context_present:
             parts.append(f'<div class="cc-row">{_context_swatch(opts)}{_esc(label)}</div>')
     prof = result.profile
     parts.append(
-        f'<div class="cc-sec">量测坐标系 / measured in: '
+        f'<div class="cc-sec">{w["crs"]}: '
         f'<span style="font-weight:normal">{_esc(result.scheme.crs_label)}</span></div>'
     )
+    title, plan = (prof.title_en, prof.plan_en) if en else (prof.title_zh, prof.document)
     parts.append(
-        f'<div class="cc-row">规则配置 / profile: <b>{_esc(prof.name)}</b> {_esc(prof.title_zh)}'
-        f" — {_esc(prof.document)}</div>"
+        f'<div class="cc-row">{w["profile"]}: <b>{_esc(prof.name)}</b> {_esc(title)}'
+        f" — {_esc(plan)}</div>"
     )
     if result.notes:
-        notes = "<br>".join(_esc(n) for n in result.notes)
-        parts.append(f'<div class="cc-row cc-muted cc-small">说明 notes:<br>{notes}</div>')
-    parts.append(
-        '<div class="cc-row cc-muted cc-small">实线 solid = 不符合 fail；虚线 dashed = 提示 warn。'
-        "点击图形查看量测值、限值与依据条文。</div>"
-    )
+        notes = "<br>".join(_esc(n) for n in notes_text(result.notes, lang))
+        parts.append(f'<div class="cc-row cc-muted cc-small">{w["notes"]}:<br>{notes}</div>')
+    parts.append(f'<div class="cc-row cc-muted cc-small">{_esc(w["help"])}</div>')
     parts.append("</details>")
     return "".join(parts)
 
@@ -780,6 +926,7 @@ def _index_html(
     drawn_keys: set[str],
     rule_order: list[str],
     titles: dict[str, str],
+    lang: str = "zh",
 ) -> str:
     """The violations list: a search box, then per rule its entries (links to ``#rule=…&fid=…``).
 
@@ -788,16 +935,17 @@ def _index_html(
     are plain text.
     """
     n = len(props)
+    w = _words(lang)
     parts = [
-        f"<details open><summary>违规清单 Violations（{n}）</summary>",
-        '<input type="search" class="cc-search" placeholder="搜索 编号、名称、规则 / search"'
-        ' aria-label="搜索违规项 / search violations" autocomplete="off">',
+        f"<details open><summary>{_esc(w['list'].format(n=n))}</summary>",
+        f'<input type="search" class="cc-search" placeholder="{_esc(w["search"])}"'
+        f' aria-label="{_esc(w["search_label"])}" autocomplete="off">',
         '<div class="cc-small"><span class="cc-count"></span> ',
         '<span class="cc-status"></span></div>',
         '<div class="cc-list">',
     ]
     if n == 0:
-        parts.append('<div class="cc-row">未发现不符合或提示项 / no violations found</div>')
+        parts.append(f'<div class="cc-row">{w["none"]}</div>')
     else:
         rule = props["rule_id"].astype(str)
         fid = props["feature_id"].astype(str)
@@ -826,17 +974,19 @@ def _index_html(
             + attrs.str.replace('class="cc-item', 'class="cc-item cc-undrawn', regex=False)
             + ">"
             + label
-            + "（无图形 / not drawn）</span>"
+            + _esc(w["not_drawn"])
+            + "</span>"
         )
         entries = link.where(drawn, plain)
         for code in rule_order:  # one group per rule with violations
             mine = entries[(rule == code).to_numpy()]
             if mine.empty:
                 continue
+            tally = f"({len(mine)})" if lang == "en" else f"（{len(mine)}）"
             parts.append(
                 f'<div class="cc-group" data-rule="{_esc(code)}"><div class="cc-gh">'
                 f"{_swatch(rule_colour(code), False)}{_esc(code)} {_esc(titles.get(code, ''))}"
-                f' <span class="cc-small">（{len(mine)}）</span></div>' + "".join(mine) + "</div>"
+                f' <span class="cc-small">{tally}</span></div>' + "".join(mine) + "</div>"
             )
     parts.append("</div></details>")
     return "".join(parts)
@@ -846,17 +996,18 @@ def _tianditu_url(layer: str, key: str) -> str:
     return TIANDITU_URL.replace("{layer}", layer).replace("{key}", quote(key, safe=""))
 
 
-def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None) -> None:
+def _add_basemap(m: folium.Map, basemap: str, tianditu_key: str | None, lang: str = "zh") -> None:
     """Base tile layers: OSM (+ Esri imagery), Tianditu map and imagery with labels, or none."""
     if basemap == "osm":
         # WGS84 tiles (no GCJ-02 offset) that need no API key.
-        folium.TileLayer("OpenStreetMap", name="地图 OpenStreetMap").add_to(m)
-        folium.TileLayer("Esri.WorldImagery", name="影像 Esri World Imagery", show=False).add_to(m)
+        w = _words(lang)
+        folium.TileLayer("OpenStreetMap", name=w["osm"]).add_to(m)
+        folium.TileLayer("Esri.WorldImagery", name=w["esri"], show=False).add_to(m)
     elif basemap == "tianditu":
         assert tianditu_key is not None
         for base, labels, name, show in (
-            ("vec", "cva", "天地图 矢量 Tianditu map", True),
-            ("img", "cia", "天地图 影像 Tianditu imagery", False),
+            ("vec", "cva", _words(lang)["tdt_vec"], True),
+            ("img", "cia", _words(lang)["tdt_img"], False),
         ):
             # A base layer of two tile layers: the map or imagery, its annotation above.
             group = folium.FeatureGroup(name=name, overlay=False, control=True, show=show)
@@ -911,6 +1062,11 @@ TILES_FAILED_TEXT = (
     "basemap tiles could not be loaded (offline or blocked): the scheme is drawn on a plain "
     "background"
 )
+#: The same notice on an English map (``--lang en``).
+TILES_FAILED_TEXT_EN = (
+    "Basemap tiles could not be loaded (offline or blocked): the scheme is drawn on a plain "
+    "background"
+)
 
 
 class _TilesFallback(MacroElement):
@@ -943,15 +1099,18 @@ class _TilesFallback(MacroElement):
         """
     )
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "zh") -> None:
         super().__init__()
         self._name = "TilesFallback"
         self.background = _NO_BASEMAP_BACKGROUND
-        self.text = TILES_FAILED_TEXT
+        self.text = TILES_FAILED_TEXT_EN if lang == "en" else TILES_FAILED_TEXT
 
 
 def _title_html(
-    result: Result, violations: pd.DataFrame, prov: _provenance.Provenance | None = None
+    result: Result,
+    violations: pd.DataFrame,
+    prov: _provenance.Provenance | None = None,
+    lang: str = "zh",
 ) -> str:
     s = result.summary
     n_fail = int((violations["status"] == "fail").sum())
@@ -961,18 +1120,30 @@ def _title_html(
     rules_pass = int((s["status"] == "pass").sum())
     rules_ne = int((s["status"] == "not_evaluated").sum())
     prof = result.profile
-    if n_fail + n_warn == 0:
-        verdict = "未发现不符合或提示项 / no violations found"
-    else:
-        verdict = (
-            f"不符合 fail {n_fail} 处（{rules_fail} 条规则）· 提示 warn {n_warn} 处"
-            f"（{rules_warn} 条规则）"
+    w = _words(lang)
+    if lang == "en":
+        verdict = w["none"]
+        if n_fail + n_warn:
+            verdict = w["verdict"].format(
+                fail_n=count_en(n_fail, "failure"),
+                fail_r=count_en(rules_fail, "rule"),
+                warn_n=count_en(n_warn, "warning"),
+                warn_r=count_en(rules_warn, "rule"),
+            )
+        counts = w["counts"].format(
+            verdict=verdict, pass_r=count_en(rules_pass, "rule"), ne_r=count_en(rules_ne, "rule")
         )
-    counts = f"{verdict} · 符合 pass {rules_pass} 条 · 未评估 not evaluated {rules_ne} 条"
+        title, plan = prof.title_en, prof.plan_en
+    else:
+        verdict = w["none"]
+        if n_fail + n_warn:
+            verdict = w["verdict"].format(nf=n_fail, rf=rules_fail, nw=n_warn, rw=rules_warn)
+        counts = w["counts"].format(verdict=verdict, rp=rules_pass, rn=rules_ne)
+        title, plan = prof.title_zh, prof.document
     return (
-        '<div class="cc-h">规划碳达峰合规检查 / Compliance map</div>'
-        f"<div>方案 scheme: {_esc(result.scheme.source)}</div>"
-        f"<div>规则 profile: {_esc(prof.name)} {_esc(prof.title_zh)} — {_esc(prof.document)}</div>"
+        f'<div class="cc-h">{_esc(w["title"])}</div>'
+        f"<div>{w['scheme']}: {_esc(result.scheme.source)}</div>"
+        f"<div>{w['profile_t']}: {_esc(prof.name)} {_esc(title)} — {_esc(plan)}</div>"
         f"<div><b>{_esc(counts)}</b></div>"
         + (
             f'<div class="cc-small cc-muted cc-prov">{_esc(_provenance.short_line(prov))}</div>'
@@ -990,6 +1161,7 @@ def render_map(
     tianditu_key: str | None = None,
     offline: bool = True,
     provenance: _provenance.Provenance | None = None,
+    lang: str = "zh",
 ) -> None:
     """Render a check run as an interactive HTML map for review.
 
@@ -1058,6 +1230,13 @@ def render_map(
     provenance : Provenance, optional
         What produced the run (:func:`compliance.outputs.provenance.provenance`),
         shown in the title box.
+    lang : {"zh", "en"}
+        The map's language.  ``zh`` (default): Chinese labels with English
+        glosses, the Chinese findings, methods and notes, clauses by their
+        Chinese documents.  ``en``: English alone — labels, layer names,
+        status words, rule titles, the English findings and methods, notes,
+        and clauses cited by the document's English title and number (never
+        a file name); only the quoted clause and feature names stay Chinese.
 
     Returns
     -------
@@ -1070,13 +1249,14 @@ def render_map(
         without a key.
     """
     key = validate_basemap(basemap, tianditu_key)
+    words = _words(lang)
     crs = result.findings.crs or result.scheme.crs
     findings = result.findings
     bad = findings[findings["status"].isin(["fail", "warn"])]
     geoms = bad.geometry.array
     undrawn = bad.loc[shapely.is_missing(geoms) | shapely.is_empty(geoms), "rule_id"]
     undrawn_counts = undrawn.value_counts()
-    listed = _popup_properties(bad, result)  # every violation, drawn or not
+    listed = _popup_properties(bad, result, lang)  # every violation, drawn or not
     drawable = _drawable(listed)
     drawable = drawable.set_geometry(
         drawable.geometry.simplify(VIOLATION_SIMPLIFY_M, preserve_topology=True)
@@ -1095,6 +1275,7 @@ def render_map(
         simple = _drawable(simple)
         if simple.empty:
             continue
+        label = _CONTEXT_EN.get(name, name) if lang == "en" else label
         context.append((name, label, opts, _to_wgs84(simple, crs, _CONTEXT_GRID_DEG)))
 
     props = _to_wgs84(drawable, crs, _VIOLATION_GRID_DEG)
@@ -1122,9 +1303,9 @@ def render_map(
             Element(f"<style>#{m.get_name()} {{ background: {_NO_BASEMAP_BACKGROUND}; }}</style>"),
             name="compliance_background",
         )
-    _add_basemap(m, basemap, key)
+    _add_basemap(m, basemap, key, lang)
     if basemap != "none":
-        _TilesFallback().add_to(m)
+        _TilesFallback(lang).add_to(m)
 
     folium.map.CustomPane(_CONTEXT_PANE, z_index=350, pointer_events=False).add_to(m)
     for _name, label, opts, gdf in context:
@@ -1140,9 +1321,16 @@ def render_map(
     # Rules in profile order; extra codes (a hand-built Result) after them.
     rule_order = [str(c) for c in result.summary["rule_id"]]
     rule_order += [c for c in pd.unique(bad["rule_id"].astype(str)) if c not in rule_order]
-    titles = dict(zip(result.summary["rule_id"], result.summary["title"], strict=True))
+    title_column = "title_en" if lang == "en" else "title"
+    titles = dict(zip(result.summary["rule_id"], result.summary[title_column], strict=True))
     titles.update(
-        {k: v for k, v in bad.groupby("rule_id")["title_zh"].first().items() if k not in titles}
+        {
+            k: v
+            for k, v in bad.groupby("rule_id")["title_en" if lang == "en" else "title_zh"]
+            .first()
+            .items()
+            if k not in titles
+        }
     )
     table = pd.crosstab(bad["rule_id"], bad["status"]).reindex(
         columns=["fail", "warn"], fill_value=0
@@ -1169,21 +1357,22 @@ def render_map(
         part = props[props["rule_id"] == code]
         n = sum(counts[code])
         colour = rule_colour(code)
-        name = (
-            f'<span style="color:{colour}">■</span> '
-            f"{_esc(code)} {_esc(titles.get(code, ''))} · {n} 处"
+        name = f'<span style="color:{colour}">■</span> ' + _esc(
+            words["layer"].format(code=code, title=titles.get(code, ""), n=n)
         )
         if part.empty:
             continue
-        sources.append(_add_violation_layer(m, code, part, name, panes.get(code, "overlayPane")))
+        sources.append(
+            _add_violation_layer(m, code, part, name, panes.get(code, "overlayPane"), lang)
+        )
 
     context_present = [(label, opts) for _n, label, opts, _g in context]
-    legend = _legend_html(result, rule_order, titles, counts, undrawn_counts, context_present)
+    legend = _legend_html(result, rule_order, titles, counts, undrawn_counts, context_present, lang)
     _Box(legend, "bottomright", "cc-legend").add_to(m)
-    _Box(_title_html(result, bad, provenance), "topcenter", "cc-title").add_to(m)
+    _Box(_title_html(result, bad, provenance, lang), "topcenter", "cc-title").add_to(m)
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
     # The view is fitted by the list's script (clear of the boxes, unanimated).
     fit = None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
-    index_html = _index_html(listed, set(props["cc_key"]), rule_order, titles)
-    _ViolationIndex(index_html, sources, fit).add_to(m)
+    index_html = _index_html(listed, set(props["cc_key"]), rule_order, titles, lang)
+    _ViolationIndex(index_html, sources, fit, words["not_found"]).add_to(m)
     m.save(str(path))

@@ -22,6 +22,7 @@ once; measured values are never recomputed here.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ import shapely
 
 from ..engine import Result, citation_en, citation_zh, clause_en, clause_zh
 from ..errors import OutputError
+from ..wording import count_en
 from .provenance import Provenance
+from .report import crs_label_zh
 
 #: Violations listed per rule at most (most severe first); the rest are counted.
 MAX_ITEMS_PER_RULE = 500
@@ -113,6 +116,10 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
+#: A grid cell's feature id, "easting,northing" of its corner (CL03): its sentence names it.
+_GRID_ID = re.compile(r"^\d+,\d+$")
+
+
 def _conclusion(result: Result, lang: str) -> str:
     s = result.summary
     n = {st: int((s["status"] == st).sum()) for st in ("fail", "warn", "pass", "not_evaluated")}
@@ -139,12 +146,15 @@ def _conclusion(result: Result, lang: str) -> str:
             text += "未评估的规则需补充资料后另行审查（见第四部分）。"
         return text
     text = (
-        f"Checked against {plan}, the scheme was held to {total} rules: {n['fail']} failed "
-        f"({places_fail} places), {n['warn']} warned ({places_warn} places), {n['pass']} "
-        f"passed, and {n['not_evaluated']} could not be evaluated for lack of data."
+        f"Checked against {result.profile.plan_en}, the scheme was held to "
+        f"{count_en(total, 'rule')}: {n['fail']:,} failed "
+        f"({count_en(places_fail, 'place')}), {n['warn']:,} warned "
+        f"({count_en(places_warn, 'place')}), {n['pass']:,} "
+        f"passed, and {n['not_evaluated']:,} could not be evaluated for lack of data."
     )
     if excepted:
-        text += f" {excepted} places are approved exceptions."
+        verb = "is an approved exception" if excepted == 1 else "are approved exceptions"
+        text += f" {count_en(excepted, 'place')} {verb}."
     if n["fail"]:
         text += " The scheme does not meet the plan; it should be revised as set out below."
     elif n["warn"]:
@@ -184,7 +194,7 @@ def _sentences(result: Result, v: gpd.GeoDataFrame, lang: str) -> list[str]:
         fid = str(row["feature_id"])
         text = text.rstrip("。.")
         where = []
-        if fid not in ("", "*"):
+        if fid not in ("", "*") and not _GRID_ID.match(fid):  # a grid cell: the sentence names it
             where.append(t["feature"].format(fid=fid, layer=row["layer"]))
         if has[i] and not math.isnan(lon[i]):
             where.append(t["location"].format(lon=f"{lon[i]:.6f}", lat=f"{lat[i]:.6f}"))
@@ -314,7 +324,7 @@ def write_opinion(
         (t["profile"], f"{prof.name} — {prof.title_zh if lang == 'zh' else prof.title_en}"),
         (t["plan"], prof.document if lang == "zh" else prof.plan_en),
         (t["year"], str(prof.year) if prof.year is not None else t["year_default"]),
-        (t["crs"], result.scheme.crs_label),
+        (t["crs"], crs_label_zh(result.scheme.crs) if lang == "zh" else result.scheme.crs_label),
         (t["date"], (today or date.today()).isoformat()),
     ]
     if provenance is not None:

@@ -50,6 +50,7 @@ from ..engine import (
     paste_quote,
 )
 from ..errors import OutputError
+from ..notes import notes_text
 from ..rules.catalogue import Profile, Rule
 from ..rules.documents import document_en, source_document_en
 from ..rules.units import UNITS
@@ -235,7 +236,7 @@ LABELS: dict[str, dict[str, str]] = {
         "page": "page",
         "no_violations": "No fail, warn or excepted findings.",
         "sentence": "Sentence",
-        "copy_label": "copy / 复制",
+        "copy_label": "copy",
         "copied": "copied",
         "copy_failed": "select the text and copy it",
         "measured": "Measured",
@@ -871,6 +872,7 @@ def _violation_groups(
         for i, row in enumerate(records):  # at most max_per_rule
             unit = str(row["unit"])
             fid = str(row["feature_id"])
+            shown = lab.get("all_features", fid) if fid == "*" else fid  # 全部（汇总）, not *
             status = str(row["status"])
             m, lim = float(row["measured"]), float(row["limit"])
             lo = float(row["limit_low"]) if not pd.isna(row["limit_low"]) else math.nan
@@ -886,7 +888,7 @@ def _violation_groups(
                     colour=colour,
                     status=status,
                     lang=lang,
-                    label=f"{code} {fid}",
+                    label=f"{code} {shown}",
                     limit_m=limit_m,
                     limit_label=lab["limit_bar"].format(limit=limit_value),
                 )
@@ -906,7 +908,7 @@ def _violation_groups(
                 )
                 caption = lab["figure"].format(
                     code=code,
-                    fid=fid,
+                    fid=shown,
                     colour=_COLOUR_WORD[lang],
                     context=context_text,
                     bar=lab["figure_bar"].format(limit=limit_value)
@@ -920,6 +922,7 @@ def _violation_groups(
                 {
                     "id": f"{code}-{i + 1}",
                     "fid": fid,
+                    "fid_text": shown,
                     "layer": str(row["layer"]),
                     "status": status,
                     "status_text": lab[f"status.{status}"],
@@ -1092,7 +1095,7 @@ def render_report(
         "date": (today or date.today()).isoformat(),
         "layers": ", ".join(f"{k} {len(g)}" for k, g in scheme.layers.items()),
         "rasters": ", ".join(f"{k}: {Path(r.path).name}" for k, r in scheme.rasters.items()),
-        "notes": list(result.notes),
+        "notes": notes_text(result.notes, lang),
         "rule_counts": rule_counts,
         "finding_counts": finding_counts,
         "rules": [r for r in rule_rows if r["status"] != "not_evaluated"],

@@ -68,6 +68,8 @@ import shapely
 from pyproj import CRS
 
 from ..errors import InputError
+from ..notes import Note, layer_zh
+from ..wording import count_en
 from .contract import LAYERS, LINE, POLYGON
 from .fields import LAYER_ALIASES, VALUE_NAMES, FieldMap, contract_layer, resolve_fields
 from .sources import DWG_ADVICE, Container, one_line
@@ -397,7 +399,12 @@ def _drawing_crs(
         return (
             crs,
             "--source-crs",
-            [f"{shown}: a DXF has no CRS; read in {crs.name} (--source-crs)"],
+            [
+                Note(
+                    f"{shown}: a DXF has no CRS; read in {crs.name} (--source-crs)",
+                    f"{shown}：DXF 图纸未定义坐标系，按 {crs.name} 读取（--source-crs）",
+                )
+            ],
         )
     xy = shapely.get_coordinates(geoms)
     found = zone_crs(xy[:, 0], xy[:, 1])
@@ -414,9 +421,14 @@ def _drawing_crs(
         crs,
         f"zone number {zone} in the eastings",
         [
-            f"{shown}: a DXF has no CRS; its eastings carry the 3-degree zone number {zone}, "
-            f"read as {crs.name} (EPSG:{epsg}); give --source-crs if the drawing is in "
-            f"another datum (Xian 1980, Beijing 1954) or a local grid"
+            Note(
+                f"{shown}: a DXF has no CRS; its eastings carry the 3-degree zone number {zone}, "
+                f"read as {crs.name} (EPSG:{epsg}); give --source-crs if the drawing is in "
+                f"another datum (Xian 1980, Beijing 1954) or a local grid",
+                f"{shown}：DXF 图纸未定义坐标系，其 Y 坐标（东坐标）带 3 度带带号 {zone}，按 "
+                f"{crs.name}（EPSG:{epsg}）读取；如图纸为西安 1980、北京 1954 坐标系或地方坐标系，"
+                f"请用 --source-crs 指定",
+            )
         ],
     )
 
@@ -569,9 +581,14 @@ def read_drawing(
     feat, used = _attach_labels(feat, texts)
     if len(texts):
         drawing.notes.append(
-            f"{shown}: {used} of {len(texts)} texts lie inside a polygon of a scheme layer and "
-            f"were read as its attributes"
-            + ("; the others are not read" if used < len(texts) else "")
+            Note(
+                f"{shown}: {used} of {count_en(len(texts), 'text')} "
+                f"{'lies' if used == 1 else 'lie'} inside a polygon of a scheme layer and "
+                f"{'was' if used == 1 else 'were'} read as its attributes"
+                + ("; the others are not read" if used < len(texts) else ""),
+                f"{shown}：{len(texts):,} 个文字中 {used:,} 个位于方案图层的多边形内，已读作其属性"
+                + ("；其余未读取" if used < len(texts) else ""),
+            )
         )
     for name, group in feat.groupby("layer", sort=False):
         cad = list(dict.fromkeys(group["cad_layer"]))
@@ -590,7 +607,13 @@ def read_drawing(
                 frame[c] = frame[c].astype(object).where(frame[c].notna(), None)
         if "geometry" not in frame.columns:
             continue
-        notes = [f"layer '{c}' of {shown.name} read as {name}" for c in cad]
+        notes: list[str] = [
+            Note(
+                f"layer '{c}' of {shown.name} read as {name}",
+                f"{shown.name} 的 CAD 图层 {c} 读作{layer_zh(str(name))}",
+            )
+            for c in cad
+        ]
         notes += layer_notes.get(str(name), [])
         notes += _label_notes(frame, str(name))
         drawing.layers[str(name)] = DxfLayer(
@@ -604,8 +627,12 @@ def read_drawing(
         )
     if got.skipped:
         drawing.notes.append(
-            f"{shown}: entities not read as features: "
-            + ", ".join(f"{v} {k}" for k, v in sorted(got.skipped.items()))
+            Note(
+                f"{shown}: entities not read as features: "
+                + ", ".join(f"{v} {k}" for k, v in sorted(got.skipped.items())),
+                f"{shown}：以下图元未读作要素："
+                + "、".join(f"{k} {v:,} 个" for k, v in sorted(got.skipped.items())),
+            )
         )
     return drawing
 
@@ -635,20 +662,26 @@ def _shape(
     is_point = np.isin(tid, [0, 4])
     open_line = np.isin(tid, [1, 5]) & (polygon_only | edge)
     drop = open_line | is_point
-    for mask, what in (
+    for mask, what, what_zh in (
         (
             open_line & edge,
             "open lines (kerbs, not centrelines; draw closed "
             "road-land outlines or a 道路中心线 layer)",
+            "未闭合的线（道路边线，不是中心线；请绘制闭合的道路用地轮廓或道路中心线图层）",
         ),
-        (open_line & ~edge, "open lines (not closed outlines) dropped"),
-        (is_point, "points dropped"),
+        (open_line & ~edge, "open lines (not closed outlines) dropped", "未闭合的线，已舍去"),
+        (is_point, "points dropped", "点，已舍去"),
     ):
         if mask.any():
             per = feat.loc[mask, "cad_layer"].value_counts()
             for cad, n in per.items():
                 layer = str(roles[str(cad)][0])
-                notes.setdefault(layer, []).append(f"{layer}: CAD layer '{cad}': {int(n)} {what}")
+                notes.setdefault(layer, []).append(
+                    Note(
+                        f"{layer}: CAD layer '{cad}': {int(n)} {what}",
+                        f"{layer_zh(layer)}：CAD 图层 {cad} 有 {int(n):,} 个{what_zh}",
+                    )
+                )
     is_new = feat["layer"] == "buildings"
     existing = feat["cad_layer"].map(lambda n: roles[n][2]).to_numpy(dtype=bool)
     out = feat.set_geometry(gpd.GeoSeries(g, index=feat.index, crs=feat.crs))
@@ -676,7 +709,10 @@ def _drop_duplicate_outlines(
         return feat
     for layer, n in order.loc[dup, "layer"].value_counts().items():
         notes.setdefault(str(layer), []).append(
-            f"{layer}: {int(n)} shapes drawn twice (e.g. a hatch over its outline) read once"
+            Note(
+                f"{layer}: {int(n)} shapes drawn twice (e.g. a hatch over its outline) read once",
+                f"{layer_zh(str(layer))}：{int(n):,} 个重复绘制的图形（如轮廓上的填充）只读取一次",
+            )
         )
     return feat.loc[order.index[~dup.to_numpy()]].sort_index()
 
@@ -789,14 +825,23 @@ def _label_notes(frame: pd.DataFrame, layer: str) -> list[str]:
     read = [c for c in LAYERS[layer].fields if c in frame.columns and frame[c].notna().any()]
     if layer == "buildings" and "is_new" in read:
         n_new = int(frame["is_new"].fillna(False).astype(bool).sum())
-        note = [f"buildings: {n_new} of {len(frame)} proposed (is_new), the rest existing"]
+        note: list[str] = [
+            Note(
+                f"buildings: {n_new} of {len(frame)} proposed (is_new), the rest existing",
+                f"建筑图层 buildings：{len(frame):,} 栋中新建 {n_new:,} 栋（is_new），其余为现状",
+            )
+        ]
     else:
         note = []
     read = [c for c in read if c != "is_new"]
     if read:
         note.append(
-            f"{layer}: read from texts and block attributes inside the polygons: "
-            + ", ".join(f"{c} ({int(frame[c].notna().sum())})" for c in read)
+            Note(
+                f"{layer}: read from texts and block attributes inside the polygons: "
+                + ", ".join(f"{c} ({int(frame[c].notna().sum())})" for c in read),
+                f"{layer_zh(layer)}：以下属性取自多边形内的文字和块属性："
+                + "、".join(f"{c}（{int(frame[c].notna().sum()):,} 个）" for c in read),
+            )
         )
     return note
 

@@ -44,7 +44,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import InputError
+from ..notes import Note, layer_zh
 from ..safeyaml import load_yaml_file
+from ..wording import count_en, noun_en
 from .contract import LAYERS
 from .landuse import normalize_codes
 
@@ -697,17 +699,31 @@ def resolve_fields(
                 res.drop.append(target)
                 ignored = [i for i in ignored if i != target]
                 res.notes.append(
-                    f"{layer}: field {chosen} read as {target} ({chosen_level}); "
-                    f"the layer's own {target} field ignored"
+                    Note(
+                        f"{layer}: field {chosen} read as {target} ({chosen_level}); "
+                        f"the layer's own {target} field ignored",
+                        f"{layer_zh(layer)}：字段 {chosen} 读作 {target}（映射文件），"
+                        f"图层自带的 {target} 字段未使用",
+                    )
                 )
             else:
                 how = f" ({chosen_level})" if chosen_level.startswith("mapping") else ""
-                res.notes.append(f"{layer}: field {chosen} read as {target}{how}")
+                res.notes.append(
+                    Note(
+                        f"{layer}: field {chosen} read as {target}{how}",
+                        f"{layer_zh(layer)}：字段 {chosen} 读作 {target}"
+                        + ("（映射文件）" if how else ""),
+                    )
+                )
             res.renames[chosen] = target
         if ignored:
             res.notes.append(
-                f"{layer}: field {', '.join(ignored)} not used for {target} "
-                f"(also a name of it; {chosen} takes precedence)"
+                Note(
+                    f"{layer}: field {', '.join(ignored)} not used for {target} "
+                    f"(also a name of it; {chosen} takes precedence)",
+                    f"{layer_zh(layer)}：字段 {'、'.join(ignored)} 也可读作 {target}，"
+                    f"但以 {chosen} 为准，未使用",
+                )
             )
     if field_map is not None:
         have = {_key(c) for c in cols}
@@ -772,10 +788,22 @@ def translate_values(
         value = named.fillna(value)
         n, ex = _examples(before, value, (value != before).fillna(False) & named.isna())
         if n:
-            notes.append(f"{layer}: {n} land_use values written as code and name, e.g. {ex}")
+            notes.append(
+                Note(
+                    f"{layer}: {n} land_use {noun_en(n, 'value')} written as code and name, "
+                    f"e.g. {ex}",
+                    f"{layer_zh(layer)}：{n:,} 个用地代码 land_use 写作“代码+名称”，"
+                    f"已取代码，如 {ex}",
+                )
+            )
         n, ex = _examples(before, value, named.notna())
         if n:
-            notes.append(f"{layer}: {n} land_use class names read as codes, e.g. {ex}")
+            notes.append(
+                Note(
+                    f"{layer}: {n} land_use class {noun_en(n, 'name')} read as codes, e.g. {ex}",
+                    f"{layer_zh(layer)}：{n:,} 个用地分类名称已读作代码，如 {ex}",
+                )
+            )
         mode = field_map.land_use_codes if field_map else "auto"
         source = sources.get("land_use", "land_use")
         if mode == "tdd" or (mode == "auto" and is_tdd_field(source)):
@@ -786,8 +814,13 @@ def translate_values(
             value = tdd.fillna(value)
             if n:
                 notes.append(
-                    f"{layer}: {source} holds 第三次全国国土调查 (三调) codes; {n} values "
-                    f"read as 2023 用地用海 codes, e.g. {ex}"
+                    Note(
+                        f"{layer}: {source} holds 第三次全国国土调查 (三调) codes; "
+                        f"{count_en(n, 'value')} "
+                        f"read as 2023 用地用海 codes, e.g. {ex}",
+                        f"{layer_zh(layer)}：字段 {source} 为第三次全国国土调查（三调）地类代码，"
+                        f"{n:,} 个值已对应为 2023 年用地用海分类代码，如 {ex}",
+                    )
                 )
         if (value != before).fillna(False).any():
             frame["land_use"] = value.astype("str")
@@ -799,5 +832,10 @@ def translate_values(
         n, ex = _examples(before, after, after.notna() & (after != before).fillna(False))
         if n:
             frame[fld] = after.fillna(before).astype("str")
-            notes.append(f"{layer}: {n} {fld} values read from Chinese names, e.g. {ex}")
+            notes.append(
+                Note(
+                    f"{layer}: {n} {fld} {noun_en(n, 'value')} read from Chinese names, e.g. {ex}",
+                    f"{layer_zh(layer)}：字段 {fld} 的 {n:,} 个中文取值已读作代码，如 {ex}",
+                )
+            )
     return notes

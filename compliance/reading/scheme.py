@@ -48,6 +48,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
 from ..errors import InputError
+from ..notes import Note, layer_zh
+from ..wording import count_en
 from .contract import LAYERS, POLYGON, LayerSpec
 from .crs import (
     choose_metric_crs,
@@ -453,11 +455,20 @@ def _read_source(src: _Source) -> _Read:
         encoding = _dbf_encoding(src)
         if encoding == "GB18030":
             notes.append(
-                f"{src.name}: {file.name} has no .cpg and its text is not UTF-8; "
-                f"read as GB18030 (GBK)"
+                Note(
+                    f"{src.name}: {file.name} has no .cpg and its text is not UTF-8; "
+                    f"read as GB18030 (GBK)",
+                    f"{layer_zh(src.name)}：{file.name} 无 .cpg 文件且文字不是 UTF-8 编码，"
+                    f"按 GB18030（GBK）读取",
+                )
             )
         elif encoding == "UTF-8":
-            notes.append(f"{src.name}: {file.name} has no .cpg; its text read as UTF-8")
+            notes.append(
+                Note(
+                    f"{src.name}: {file.name} has no .cpg; its text read as UTF-8",
+                    f"{layer_zh(src.name)}：{file.name} 无 .cpg 文件，文字按 UTF-8 读取",
+                )
+            )
     closed: np.ndarray | None = None
     unreadable: np.ndarray | None = None
     why = ""
@@ -470,8 +481,12 @@ def _read_source(src: _Source) -> _Read:
         elif missing_shx:
             gdf = _read_shapefile_without_shx(src, encoding)
             notes.append(
-                f"{src.name}: {file.name} has no .shx; the index was rebuilt in a temporary "
-                f"copy (restored .shx; the input is unchanged)"
+                Note(
+                    f"{src.name}: {file.name} has no .shx; the index was rebuilt in a temporary "
+                    f"copy (restored .shx; the input is unchanged)",
+                    f"{layer_zh(src.name)}：{file.name} 缺少 .shx 索引文件，已在临时副本中重建"
+                    f"（输入文件未改动）",
+                )
             )
         else:
             try:
@@ -496,7 +511,12 @@ def _read_source(src: _Source) -> _Read:
     except Exception as exc:
         raise InputError(f"{where}: cannot be read ({_one_line(exc)})") from exc
     if any("Measured (M) geometry" in m for m in messages):
-        notes.append(f"{src.name}: M (measure) values dropped; only x and y are used")
+        notes.append(
+            Note(
+                f"{src.name}: M (measure) values dropped; only x and y are used",
+                f"{layer_zh(src.name)}：已舍去 M 值（量测值），仅使用平面坐标",
+            )
+        )
     aliases = _field_aliases(src)
     if aliases:
         gdf = _apply_aliases(gdf, src, aliases, notes)
@@ -526,8 +546,12 @@ def _apply_aliases(
             renames[col] = alias
     if renames:
         notes.append(
-            f"{src.name}: fields read by their alias: "
-            + ", ".join(f"{c} (alias {a})" for c, a in renames.items())
+            Note(
+                f"{src.name}: fields read by their alias: "
+                + ", ".join(f"{c} (alias {a})" for c, a in renames.items()),
+                f"{layer_zh(src.name)}：以下字段按其别名读取："
+                + "、".join(f"{c}（别名 {a}）" for c, a in renames.items()),
+            )
         )
     return gdf.rename(columns=renames)
 
@@ -590,8 +614,13 @@ def _repair_after_projection(
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     first = gdf["feature_id"].to_numpy()[bad][0]
     notes.append(
-        f"{src.where}: {int(bad.sum())} geometries became invalid when projected and were "
-        f"repaired with make_valid (first: feature {first})"
+        Note(
+            f"{src.where}: {count_en(int(bad.sum()), 'geometry', 'geometries')} became invalid "
+            "when projected and were "
+            f"repaired with make_valid (first: feature {first})",
+            f"{src.where}：{int(bad.sum()):,} 个几何图形投影后无效，已自动修复"
+            f"（首个为编号 {first}）",
+        )
     )
     out = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     return out[keep]
@@ -659,7 +688,11 @@ def _clean_geometry(
     if has_z.any():
         geoms[has_z] = shapely.force_2d(geoms[has_z])
         notes.append(
-            f"{name}: Z coordinates dropped from {int(has_z.sum())} features (measured in 2-D)"
+            Note(
+                f"{name}: Z coordinates dropped from {count_en(int(has_z.sum()), 'feature')} "
+                "(measured in 2-D)",
+                f"{layer_zh(name)}：{int(has_z.sum()):,} 个要素舍去 Z 坐标（按平面量测）",
+            )
         )
     type_names = pd.Series(shapely.get_type_id(geoms)).map(
         {
@@ -763,8 +796,13 @@ def _parse_numbers(
             )
         if res.parsed:
             notes.append(
-                f"{src.name}.{col}: {res.parsed} values parsed from text with units, "
-                f"e.g. {res.example}"
+                Note(
+                    f"{src.name}.{col}: {count_en(res.parsed, 'value')} parsed from text "
+                    "with units, "
+                    f"e.g. {res.example}",
+                    f"{layer_zh(src.name)}字段 {col}：{res.parsed:,} 个带单位的文字值已换算为数值，"
+                    f"如 {res.example}",
+                )
             )
         gdf[col] = res.values
     for col in spec.boolean:
@@ -826,12 +864,23 @@ def _prepare(
     )
     notes.extend(read.notes)
     if gdf.empty:
-        notes.append(f"{name}: {where} has no features; the layer is treated as absent")
+        notes.append(
+            Note(
+                f"{name}: {where} has no features; the layer is treated as absent",
+                f"{layer_zh(name)}：{where} 无要素，按缺少该图层处理",
+            )
+        )
         info["features_used"] = 0
         return None
     if gdf.crs is None and source_crs is not None:
         gdf = gdf.set_crs(_source_crs(source_crs))
-        notes.append(f"{name}: {where} has no CRS; read in {crs_label(gdf.crs)} (--source-crs)")
+        notes.append(
+            Note(
+                f"{name}: {where} has no CRS; read in {crs_label(gdf.crs)} (--source-crs)",
+                f"{layer_zh(name)}：{where} 未定义坐标系，按 {crs_label(gdf.crs)} 读取"
+                f"（--source-crs）",
+            )
+        )
         info["crs_from"] = "--source-crs"
     if gdf.crs is None:
         raise InputError(
@@ -858,8 +907,12 @@ def _prepare(
     if unusable:
         by = "FID" if with_fid else "row number"
         notes.append(
-            f"{name}: field {res.sources.get('id', 'id')} has missing or repeated values; "
-            f"features are identified by {by}"
+            Note(
+                f"{name}: field {res.sources.get('id', 'id')} has missing or repeated values; "
+                f"features are identified by {by}",
+                f"{layer_zh(name)}：字段 {res.sources.get('id', 'id')} 有缺失或重复值，要素按"
+                f"{'要素标识 FID' if with_fid else '行号'}编号",
+            )
         )
     if read.closed_rings is not None and len(read.closed_rings):
         n = len(read.closed_rings)
@@ -882,7 +935,12 @@ def _prepare(
         _warn_unclassified(gdf, src, res.sources.get("land_use", "land_use"), warns)
     info["features_used"] = len(gdf)
     if gdf.empty:
-        notes.append(f"{name}: no usable feature left in {where}; the layer is treated as absent")
+        notes.append(
+            Note(
+                f"{name}: no usable feature left in {where}; the layer is treated as absent",
+                f"{layer_zh(name)}：{where} 无可用要素，按缺少该图层处理",
+            )
+        )
         return None
     return gdf, rep
 
@@ -1200,7 +1258,10 @@ def _read_scheme(
         gdf = _flag_implausible(gdf, src, LAYERS[name], warns)
         layers[name] = gdf.reset_index(drop=True)
     notes.extend(
-        f"reprojected from {label} to {crs_label(target)}: {', '.join(names)}"
+        Note(
+            f"reprojected from {label} to {crs_label(target)}: {', '.join(names)}",
+            f"由 {label} 投影变换至 {crs_label(target)}：{'、'.join(layer_zh(n) for n in names)}",
+        )
         for label, names in reprojected.items()
     )
     return Scheme(

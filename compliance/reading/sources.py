@@ -37,6 +37,7 @@ from typing import IO, Any
 import pyogrio
 
 from ..errors import InputError
+from ..notes import Note, layer_zh
 from .contract import LAYERS
 from .fields import FieldMap, contract_layer
 from .readonly import readable
@@ -612,15 +613,24 @@ def layer_sources(
         )
     if ignored:
         listing.notes.append(
-            f"{path}: not contract layers, not read: {', '.join(ignored)} "
-            f"(name them in a mapping file under layers: to read them)"
+            Note(
+                f"{path}: not contract layers, not read: {', '.join(ignored)} "
+                f"(name them in a mapping file under layers: to read them)",
+                f"{path}：以下图层不属于数据约定，未读取：{'、'.join(ignored)}"
+                f"（如需读取，请在映射文件 layers: 下注明）",
+            )
         )
     others = [n for n in listing.not_read if "contract layer name" not in n["reason"]]
     if others:
         listing.notes.append(
-            f"{path}: not read: "
-            + "; ".join(f"{Path(n['file']).name} ({n['reason']})" for n in others[:5])
-            + (f"; and {len(others) - 5} more" if len(others) > 5 else "")
+            Note(
+                f"{path}: not read: "
+                + "; ".join(f"{Path(n['file']).name} ({n['reason']})" for n in others[:5])
+                + (f"; and {len(others) - 5} more" if len(others) > 5 else ""),
+                f"{path}：以下文件未读取："
+                + "；".join(f"{Path(n['file']).name}（{n['reason']}）" for n in others[:5])
+                + (f"；另有 {len(others) - 5:,} 个" if len(others) > 5 else ""),
+            )
         )
     by_layer: dict[str, list[Source]] = {}
     for s in found:
@@ -633,8 +643,12 @@ def layer_sources(
         merged = _merge_by_geometry(name, top)
         if merged is not None:
             listing.notes.append(
-                f"{name}: {' and '.join(s.label for s in top)} read together "
-                f"({', '.join(s.geometry_type for s in top)})"
+                Note(
+                    f"{name}: {' and '.join(s.label for s in top)} read together "
+                    f"({', '.join(s.geometry_type for s in top)})",
+                    f"{layer_zh(name)}：{'与'.join(s.label for s in top)} 合并读取"
+                    f"（{'、'.join(s.geometry_type for s in top)}）",
+                )
             )
             group = [merged, *(s for s in group if all(s is not t for t in top))]
             top = [merged]
@@ -648,8 +662,12 @@ def layer_sources(
         others_ = [s for s in group if s is not top[0]]
         if others_:
             listing.notes.append(
-                f"{name}: {', '.join(s.label for s in others_)} not read "
-                f"({top[0].label} is read as {name})"
+                Note(
+                    f"{name}: {', '.join(s.label for s in others_)} not read "
+                    f"({top[0].label} is read as {name})",
+                    f"{layer_zh(name)}：{'、'.join(s.label for s in others_)} 未读取"
+                    f"（已读取 {top[0].label}）",
+                )
             )
             for s in others_:
                 listing.not_read.append(
@@ -657,7 +675,12 @@ def layer_sources(
                 )
     for s in chosen:
         if s.source_name != s.name and s.data is None:
-            listing.notes.append(f"layer '{s.source_name}' read as {s.name}")
+            listing.notes.append(
+                Note(
+                    f"layer '{s.source_name}' read as {s.name}",
+                    f"图层 {s.source_name} 读作{layer_zh(s.name)}",
+                )
+            )
     order = list(LAYERS)
     listing.sources = sorted(chosen, key=lambda s: order.index(s.name))
     return listing

@@ -328,7 +328,7 @@ def _resolve_targets(data: dict[str, Any], year: int | None) -> dict[str, Any]:
         return data  # left for validation to report
     chosen = targets[years.index(choose_year(years, year))]
     resolved = {**data, "year": chosen["year"], "limit": chosen.get("limit")}
-    for key in ("limit_low", "severity", "wording", "source"):
+    for key in ("limit_low", "comparison", "severity", "wording", "source"):
         if chosen.get(key) is not None:
             resolved[key] = chosen[key]
     return resolved

@@ -51,6 +51,11 @@ class Target(BaseModel):
     year: int
     limit: float
     limit_low: float | None = None
+    comparison: Comparison | None = Field(
+        default=None,
+        description="this year's comparison when it differs from the rule's (达到30% is >=, "
+        "超过40% is >)",
+    )
     severity: Severity | None = None
     wording: str | None = None
     source: Source | None = Field(

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 CRS = "EPSG:4547"
 X0, Y0 = 520_000.0, 3_950_000.0
@@ -149,6 +149,51 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         geometry=[b(-4500, -500, 12500, 13500)],
         crs=CRS,
     )
+    # Buildings east of the southern cluster: two new housing blocks and an existing factory.
+    # New floor area 20,000 m2, of which K1's 12,000 m2 meets green-building standards
+    # (GB02 60 % < 100 %: fail), is star-rated (GB03 60 % >= 30 %: pass) and prefabricated
+    # (PF01 60 %: passes Hebi's 40 %, fails Jiaozuo's 应全部采用).  K3 is not new: out of
+    # scope of those rules; its 200,000 m2 make the county town's floor area ÷ construction
+    # land 220,000 / 324,500 = 0.68 (DN02 within Hebi's 0.6–0.8).
+    buildings = gpd.GeoDataFrame(
+        {
+            "id": ["K1", "K2", "K3"],
+            "name": ["一号住宅楼", "二号住宅楼", "产业园厂房"],
+            "use": ["residential", "residential", "industrial"],
+            "is_new": [True, True, False],
+            "floors": [6, 11, 2],
+            "height_m": [18.0, 33.0, 12.0],
+            "floor_area_m2": [12_000.0, 8_000.0, 200_000.0],
+            "green_standard": [True, False, False],
+            "green_star": [1, 0, 0],
+            "prefabricated": [True, False, False],
+        },
+        geometry=[b(6000, 1000, 6060, 1040), b(6200, 1000, 6240, 1030), b(6400, 1000, 6700, 1400)],
+        crs=CRS,
+    )
+    # Residential communities (居住社区) of the southern cluster: one of three is complete,
+    # 33.3 % (CM01: Jiaozuo 60 % by 2030 fails, Hebi's 预期性 target warns).
+    communities = gpd.GeoDataFrame(
+        {
+            "id": ["Y1", "Y2", "Y3"],
+            "name": ["东风社区", "建设社区", "淇滨社区"],
+            "complete": [True, False, False],
+        },
+        geometry=[b(1000, 500, 2500, 1500), b(2500, 500, 4000, 1500), b(1000, 1500, 2500, 2500)],
+        crs=CRS,
+    )
+    # Waterlogging points (易涝积水点) in the built-up area: W1 eliminated, W2 not
+    # (WL01, Bayannur: 1 point left, fails).
+    waterlogging = gpd.GeoDataFrame(
+        {
+            "id": ["W1", "W2"],
+            "name": ["迎宾大道下穿通道", "建设路积水点"],
+            "resolved": [True, False],
+            "severe": [True, True],
+        },
+        geometry=[Point(X0 + 3000, Y0 + 8000), Point(X0 + 3000, Y0 + 9000)],
+        crs=CRS,
+    )
     return {
         "boundary": boundary,
         "clusters": clusters,
@@ -157,6 +202,9 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         "green_spaces": green,
         "roads": roads,
         "squares": squares,
+        "buildings": buildings,
+        "communities": communities,
+        "waterlogging_points": waterlogging,
     }
 
 

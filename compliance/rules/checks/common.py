@@ -166,7 +166,7 @@ def density_detail(
     ``area`` is in the unit named by ``unit_zh`` / ``unit_en`` (km² by default).
     """
     pop, text = fmt_int(population), fmt1(area)
-    zh = "人口 " + pop + f" 人，{area_zh} " + text.str.replace(",", "") + f" {unit_zh}"
+    zh = "人口 " + pop + f" 人，{area_zh} " + text + f" {unit_zh}"
     en = "population " + pop + f", {area_en} " + text + f" {unit_en}"
     return zh, en
 

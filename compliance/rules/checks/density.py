@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ...reading.landuse import is_construction
 from ...reading.scheme import Scheme
+from ...wording import count_en
 from ..measures.buildings import floor_area_m2, normalised_uses
 from ..measures.density import (
     M2_PER_KM2,
@@ -204,7 +205,12 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
     est = n_est_b > 0
     est_zh = np.where(est, "，其中 " + fmt_int(n_est_b).to_numpy() + " 栋按基底面积×层数估算", "")
     est_en = np.where(
-        est, " (" + fmt_int(n_est_b).to_numpy() + " buildings estimated as footprint × floors)", ""
+        est,
+        " ("
+        + fmt_int(n_est_b).to_numpy()
+        + np.where(n_est_b == 1, " building", " buildings")
+        + " estimated as footprint × floors)",
+        "",
     )
     n_none, _ = sum_by_zone_containing(
         b_geoms, area.isna().to_numpy(dtype=float), geoms, points=points
@@ -219,13 +225,16 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
         none_b > 0,
         "; "
         + fmt_int(none_b).to_numpy()
-        + " buildings without floor area, floors or height left out, so the ratio is low",
+        + np.where(none_b == 1, " building", " buildings")
+        + " without floor area, floors or height left out, so the ratio is low",
         "",
     )
     no_land, no_data = int((~usable).sum()), int(area.isna().sum())
     reasons = [
         f"{no_land} boundary polygons without construction-land parcels inside" if no_land else "",
-        f"{no_data} buildings without floor_area_m2, floors or height_m" if no_data else "",
+        f"{count_en(no_data, 'building')} without floor_area_m2, floors or height_m"
+        if no_data
+        else "",
     ]
     reasons_zh = [
         f"范围内无建设用地地块的规划范围面 {no_land} 个" if no_land else "",
@@ -253,7 +262,7 @@ def check_floor_area_ratio(scheme: Scheme, rule: Rule, params: FloorAreaRatioPar
             + fmt_int(total[usable]).to_numpy()
             + " m2 in "
             + fmt_int(count[usable]).to_numpy()
-            + " buildings"
+            + np.where(count[usable] == 1, " building", " buildings")
             + est_en
             + ", construction land "
             + fmt_int(land_m2[usable]).to_numpy()

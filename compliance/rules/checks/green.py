@@ -192,8 +192,8 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
                 f"{params.tolerance_m:g} m (branch and bound)"
             ),
             method_zh=(
-                f"自面积不小于 {params.min_area_m2:g} 平方米的{kinds_zh(params.kinds)}"
-                f"（{', '.join(params.kinds)}）边界按直线服务半径 {radius:g} 米作缓冲区；"
+                f"自面积不小于 {params.min_area_m2:,.0f} 平方米的{kinds_zh(params.kinds)}"
+                f"边界按直线服务半径 {radius:g} 米作缓冲区；"
                 f"地块在服务半径外的面积不少于其 {pct} 时判为未覆盖；"
                 f"地块内任一点（含内部）至最近计入绿地的最远距离，精度 {params.tolerance_m:g} 米"
                 "（分支定界）"
@@ -377,9 +377,9 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
             detail_zh="绿地（"
             + kinds_zh(params.kinds)
             + "）面积 "
-            + fmt1(green_m2 / M2_PER_HA).str.replace(",", "")
+            + fmt1(green_m2 / M2_PER_HA)
             + " 公顷，范围面积 "
-            + fmt1(total_m2 / M2_PER_HA).str.replace(",", "")
+            + fmt1(total_m2 / M2_PER_HA)
             + " 公顷",
             detail_en="green ("
             + ", ".join(params.kinds)
@@ -395,8 +395,8 @@ def check_green_ratio(scheme: Scheme, rule: Rule, params: GreenRatioParams) -> E
                 "the boundary taken as the built-up area"
             ),
             method_zh=(
-                "规划范围面内绿地图层 green_spaces 中的绿地与绿地地块（类型 "
-                + ", ".join(params.kinds)
+                "规划范围面内绿地图层 green_spaces 中的绿地与绿地地块（"
+                + kinds_zh(params.kinds)
                 + "；合并后重叠部分只计一次）的面积 ÷ 规划范围面积 × 100；以规划范围作为建成区"
             ),
         )
@@ -444,7 +444,7 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
             passed=compare(rule, per_capita),
             detail_zh=kinds_zh(params.kinds)
             + "面积 "
-            + fmt1(park_m2 / M2_PER_HA).str.replace(",", "")
+            + fmt1(park_m2 / M2_PER_HA)
             + " 公顷，人口 "
             + fmt_int(pop)
             + " 人；"
@@ -461,15 +461,7 @@ def check_park_per_capita(scheme: Scheme, rule: Rule, params: ParkPerCapitaParam
                 + src
                 + ")"
             ),
-            method_zh=(
-                "规划范围面内"
-                + kinds_zh(params.kinds)
-                + "（"
-                + ", ".join(params.kinds)
-                + "）面积 ÷ 人口（"
-                + src_zh
-                + "）"
-            ),
+            method_zh=("规划范围面内" + kinds_zh(params.kinds) + "面积 ÷ 人口（" + src_zh + "）"),
         ),
         skipped=int((~usable).sum()),
         skip_reason="boundary polygons without population data",
@@ -509,7 +501,7 @@ def check_greenway_per_capita(scheme: Scheme, rule: Rule, params: NoParams) -> E
             measured=per_10k,
             passed=compare(rule, per_10k),
             detail_zh="绿道 "
-            + fmt1(length_km).str.replace(",", "")
+            + fmt1(length_km)
             + " 公里，人口 "
             + fmt_int(pop)
             + " 人；"
@@ -601,7 +593,8 @@ def check_permeable_share(scheme: Scheme, rule: Rule, params: PermeableParams) -
             ok,
             "from "
             + fmt_int(sums["parcels"]).to_numpy()
-            + " parcels with permeable_area_m2: "
+            + np.where(sums["parcels"].to_numpy() == 1, " parcel", " parcels")
+            + " with permeable_area_m2: "
             + fmt_int(sums["permeable_area_m2"]).to_numpy()
             + " m2 permeable of "
             + fmt_int(sums["area_m2"]).to_numpy()

@@ -28,6 +28,7 @@ import shapely
 from pydantic import Field
 
 from ...reading.scheme import Scheme
+from ...wording import count_en
 from ..measures.buildings import flag
 from ..measures.network import (
     nearest_distance_m,
@@ -204,7 +205,7 @@ def check_life_circle(scheme: Scheme, rule: Rule, params: LifeCircleParams) -> E
             "walking distance along the roads centreline network (motorways excluded) from "
             "the parcel's representative point to the nearest facility of each kind, both "
             f"snapped to their nearest road node (at most {params.max_snap_m:g} m; "
-            f"{left_out} facilities farther from the network left out); search radius "
+            f"{count_en(left_out, 'facility')} farther from the network left out); search radius "
             f"{cutoff_m:,.0f} m; measured = the largest over {kinds_en}"
         )
         method_zh = (
@@ -385,7 +386,7 @@ def check_complete_community_coverage(
     done = flag(c, "complete")
     if done is None:
         return not_evaluated(
-            "the 'communities' layer has no 'complete' field (完整居住社区: yes/no)",
+            "the 'communities' layer has no 'complete' field (complete community: yes/no)",
             "居住社区图层 communities 缺少 complete 字段（是否为完整居住社区）",
         )
     if c.empty:
@@ -411,7 +412,7 @@ def check_complete_community_coverage(
             measured=[share],
             passed=compare(rule, np.array([share])),
             detail_zh=f"完整居住社区 {n_ok:,} 个，居住社区共 {n:,} 个{names_zh}",
-            detail_en=f"{n_ok:,} complete of {n:,} communities{names_en}",
+            detail_en=f"{n_ok:,} complete of {count_en(n, 'community')}{names_en}",
             method=f"communities with complete true ÷ all communities × 100, by {params.weight}",
             method_zh=f"complete 字段为是的居住社区 ÷ 全部居住社区 × 100，按{by_zh}计",
         ),

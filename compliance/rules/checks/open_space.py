@@ -55,7 +55,7 @@ def check_plaza_hard_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evalu
             method_zh=np.where(
                 has,
                 "集中硬地面积取自 hard_area_m2 字段",
-                f"广场用地面在 {scheme.crs_label} 中的面积（无 hard_area_m2 字段）",
+                "广场用地面在量测坐标系中的面积（无 hard_area_m2 字段）",
             ),
         ),
         quantity_zh="集中硬地面积",

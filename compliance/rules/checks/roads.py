@@ -27,11 +27,24 @@ from ..registry import (
     register,
 )
 from .common import (
+    LAYER_ZH,
     M_PER_KM,
     ZONE_NOUN,
     fmt1,
     missing_layer,
 )
+
+#: OSM road classes (highway=…) as Chinese road grades (城市道路等级, GB 50220 / CJJ 37).
+ROAD_CLASS_ZH = {
+    "motorway": "高速公路",
+    "trunk": "快速路",
+    "primary": "主干路",
+    "secondary": "次干路",
+    "tertiary": "支路",
+    "unclassified": "其他道路",
+    "residential": "居住区道路",
+    "living_street": "生活性街道",
+}
 
 
 class RedLineParams(Params):
@@ -192,12 +205,13 @@ def _areas(
     if zones is not None:
         noun_zh, noun_en = ZONE_NOUN.get(layer, ("范围", "area"))
         zh, en = label(zones, noun_zh, noun_en)
-        return zones, (f"each '{layer}' polygon", f"{layer} 图层的各个面"), zh, en
+        layer_zh = f"{LAYER_ZH.get(layer, '图层')} {layer} 的各个面"
+        return zones, (f"each '{layer}' polygon", layer_zh), zh, en
     clusters = scheme.layer("clusters")
     if clusters is None:
         return not_evaluated(
             f"no area to measure over: no '{layer}' layer and no 'clusters' layer",
-            f"缺少统计范围：方案无 {layer} 图层，也无组团边界图层 clusters",
+            f"缺少统计范围：方案无{LAYER_ZH.get(layer, '图层')} {layer}，也无组团边界图层 clusters",
         )
     union = gpd.GeoDataFrame(
         {"feature_id": ["*"]},
@@ -207,7 +221,7 @@ def _areas(
     one = pd.Series(["全部组团范围"]), pd.Series(["all clusters"])
     over = (
         f"the union of 'clusters' (no '{layer}' layer)",
-        f"组团图层 clusters 的并集（无 {layer} 图层）",
+        f"组团边界图层 clusters 的并集（无{LAYER_ZH.get(layer, '图层')} {layer}）",
     )
     return union, over, one[0], one[1]
 
@@ -292,9 +306,9 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
             measured=density,
             passed=compare(rule, density),
             detail_zh="道路中心线 "
-            + fmt1(length_km).str.replace(",", "")
+            + fmt1(length_km)
             + " 公里，面积 "
-            + fmt1(area_km2).str.replace(",", "")
+            + fmt1(area_km2)
             + " 平方公里"
             + half_zh,
             detail_en="centrelines "
@@ -314,9 +328,9 @@ def check_road_density(scheme: Scheme, rule: Rule, params: RoadDensityParams) ->
                 "count half where alongside; a lone one-way street counts in full"
             ),
             method_zh=(
-                "道路等级为 "
-                + ", ".join(params.classes)
-                + " 的道路（及无等级的道路；匝道、连接线不计）中心线裁切至"
+                "道路等级为"
+                + "、".join(ROAD_CLASS_ZH.get(c, c) for c in params.classes)
+                + "的道路（及无等级的道路；匝道、连接线不计）中心线裁切至"
                 + over_zh
                 + f"内的长度 ÷ 其面积；每条道路只计一次：相距 {gap} 米以内、方向相反、"
                 f"并行长度不少于较短者 {lap} 的两条单向行驶道路（不论等级）视为同一双幅路的"

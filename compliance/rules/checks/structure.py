@@ -13,6 +13,7 @@ from shapely import STRtree
 
 from ...reading.landuse import is_construction
 from ...reading.scheme import Scheme
+from ...wording import count_en
 from ..measures.corridor import (
     cluster_pairs,
     min_width_m,
@@ -40,6 +41,7 @@ from ..registry import (
     register,
 )
 from .common import (
+    LAYER_ZH,
     MAX_GRID_CELLS,
     POP_FROM_ATTRIBUTE,
     POP_METHOD_ZH,
@@ -73,7 +75,7 @@ def check_cluster_area(scheme: Scheme, rule: Rule, params: NoParams) -> Evaluati
             measured=area,
             passed=compare(rule, area),
             method=f"planar area of the cluster polygon in {scheme.crs_label}",
-            method_zh=f"组团边界面在 {scheme.crs_label} 中的平面面积",
+            method_zh="组团边界面在量测坐标系中的平面面积",
         )
     )
 
@@ -466,10 +468,12 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
     skipped = edge + int((~known).sum())
     reasons, reasons_zh = [], []
     if edge:
-        reasons.append(f"{edge} cells less than {params.min_cell_share:.0%} inside the study area")
+        reasons.append(
+            f"{count_en(edge, 'cell')} less than {params.min_cell_share:.0%} inside the study area"
+        )
         reasons_zh.append(f"在统计范围内面积不足 {params.min_cell_share:.0%} 的网格 {edge} 个")
     if (~known).any():
-        reasons.append(f"{int((~known).sum())} cells without population data")
+        reasons.append(f"{count_en(int((~known).sum()), 'cell')} without population data")
         reasons_zh.append(f"无人口数据的网格 {int((~known).sum())} 个")
     cell_zh, cell_en = density_detail(
         pop,
@@ -482,7 +486,7 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
         make_rows(
             c,
             feature_id=c["feature_id"],
-            subject_zh="网格「" + c["feature_id"] + "」",
+            subject_zh=_cell_zh(c["feature_id"]),
             subject_en="grid cell " + c["feature_id"],
             measured=density,
             passed=compare(rule, density),
@@ -495,16 +499,29 @@ def check_local_density(scheme: Scheme, rule: Rule, params: LocalDensityParams) 
                 + " ÷ the cell's area inside"
             ),
             method_zh=(
-                f"在 {scheme.crs_label} 中按 {size:g} 米整倍数对齐的 {size:g} 米网格，"
-                f"裁切至 {layer} 图层的并集；网格人口（" + src_zh + "）÷ 网格在统计范围内的面积"
+                f"在量测坐标系中按 {size:g} 米整倍数对齐的 {size:g} 米网格，"
+                f"裁切至{LAYER_ZH.get(layer, '图层')} {layer} 的并集；网格人口（"
+                + src_zh
+                + "）÷ 网格在统计范围内的面积"
             ),
         ),
         skipped=skipped,
         skip_reason="; ".join(reasons),
         skip_reason_zh="；".join(reasons_zh),
-        quantity_zh="网格人口密度",
+        quantity_zh="人口密度",
         quantity_en="population density of the grid cell",
     )
+
+
+def _cell_zh(ids: pd.Series) -> pd.Series:
+    """A grid cell as a Chinese sentence names it: its south-west corner, X north, Y east.
+
+    ``ids`` are ``"easting,northing"`` of the corners (the feature ids).
+    """
+    parts = ids.astype(str).str.extract(r"^(-?\d+),(-?\d+)$")  # two columns, even when empty
+    east = pd.to_numeric(parts[0], errors="coerce").map(lambda v: f"{v:,.0f}").astype(str)
+    north = pd.to_numeric(parts[1], errors="coerce").map(lambda v: f"{v:,.0f}").astype(str)
+    return ("网格（西南角 X（北）" + north + " 米，Y（东）" + east + " 米）").astype(str)
 
 
 def _local_density_cluster_bound(clusters: gpd.GeoDataFrame, rule: Rule) -> Evaluation:
@@ -528,7 +545,8 @@ def _local_density_cluster_bound(clusters: gpd.GeoDataFrame, rule: Rule) -> Eval
     reasons, reasons_zh = [], []
     if under:
         reasons.append(
-            f"{under} clusters whose average is within the limit: with only the clusters' own "
+            f"{count_en(under, 'cluster')} whose average is within the limit: with only the "
+            "clusters' own "
             "population the local peak is unknown (add parcels' population or a raster)"
         )
         reasons_zh.append(
@@ -536,7 +554,7 @@ def _local_density_cluster_bound(clusters: gpd.GeoDataFrame, rule: Rule) -> Eval
             "（请提供地块人口或人口栅格）"
         )
     if unknown:
-        reasons.append(f"{unknown} clusters without population")
+        reasons.append(f"{count_en(unknown, 'cluster')} without population")
         reasons_zh.append(f"无人口数据的组团 {unknown} 个")
     if c.empty:
         return not_evaluated("; ".join(reasons), "；".join(reasons_zh))
