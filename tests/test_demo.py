@@ -210,3 +210,13 @@ def _checked(profile: str) -> compliance.Result:
     if profile not in _CHECKED:
         _CHECKED[profile] = compliance.check(DEMO, profile)
     return _CHECKED[profile]
+
+
+def test_demo_alxa_residential_district_tier():
+    """Alxa's 5万平方米以上的居住小区: district D1 (56,000 m²) puts K1 and K2 in scope."""
+    result = _checked("alxa")
+    row = result.summary.set_index("rule_id").loc["GB01"]
+    assert (row["status"], int(row["checked"]), int(row["failed"])) == ("fail", 2, 1)
+    f = result.findings[result.findings["rule_id"] == "GB01"].set_index("feature_id")
+    assert f.loc["K2", "status"] == "fail" and f.loc["K1", "status"] == "pass"
+    assert "位于居住小区「滨河小区」（建筑面积 56,000 平方米）内" in f.loc["K2", "message"]

@@ -380,7 +380,7 @@ def test_en02_solar_thermal_scope_and_values():
     assert (f["R9"]["status"], f["R9"]["measured"]) == ("warn", 0.0)
     assert "新建住宅，9 层，未配置太阳能热水系统" in f["R9"]["message"]
     assert (f["HO"]["status"], f["HO"]["measured"]) == ("pass", 100.0)
-    assert "新建建筑，用途 hospital，已配置太阳能热水系统" in f["HO"]["message"]
+    assert "新建建筑，用途 医院，已配置太阳能热水系统" in f["HO"]["message"]
     assert (f["RH"]["status"], f["RH"]["measured"], f["RH"]["estimated"]) == ("pass", 100.0, True)
     s = summary(r)
     assert s["skipped"] == 2
@@ -424,7 +424,7 @@ def test_gb01_large_public_buildings_need_one_star():
     assert (f["P25"]["status"], f["P25"]["measured"], f["P25"]["limit"]) == ("fail", 0.0, 1.0)
     assert (f["P30"]["status"], f["P30"]["measured"], f["P30"]["limit"]) == ("pass", 2.0, 1.0)
     assert (
-        "适用要求：用途为 public，建筑面积不小于 20,000 平方米，不低于 1 星" in f["P25"]["message"]
+        "适用要求：用途为 公共建筑，建筑面积不小于 20,000 平方米，不低于 1 星" in f["P25"]["message"]
     )
     assert "建筑面积 25,000 平方米" in f["P25"]["message"]
     s = summary(r)
@@ -443,7 +443,7 @@ def test_gb01_government_investment_needs_two_stars():
     f = by_id(evaluate_rule(scheme, star_rule(tiers)))
     assert (f["G"]["status"], f["G"]["measured"], f["G"]["limit"]) == ("fail", 1.0, 2.0)
     assert (f["P"]["status"], f["P"]["measured"], f["P"]["limit"]) == ("pass", 1.0, 1.0)
-    assert "适用要求：投资主体为 Government，不低于 2 星" in f["G"]["message"]
+    assert "适用要求：投资主体为 政府，不低于 2 星" in f["G"]["message"]
 
 
 def test_gb01_per_row_limits_and_undecidable_buildings_without_the_engine():
@@ -465,7 +465,7 @@ def test_gb01_per_row_limits_and_undecidable_buildings_without_the_engine():
     assert sorted(rows.index) == ["P", "R"]
     assert rows.loc["R", ["measured", "limit", "passed"]].tolist() == [0.0, 1.0, False]
     assert rows.loc["P", ["measured", "limit", "passed"]].tolist() == [2.0, 2.0, True]
-    assert "适用要求：用途为 public，不低于 2 星" in rows.loc["P", "detail_zh"]
+    assert "适用要求：用途为 公共建筑，不低于 2 星" in rows.loc["P", "detail_zh"]
     assert ev.skipped == 2
     assert "1 not new" in ev.skip_reason and "1 lacking use" in ev.skip_reason
 

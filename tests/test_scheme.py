@@ -27,6 +27,7 @@ def test_gpkg_layers_and_feature_ids():
         "roads",
         "squares",
         "buildings",
+        "districts",
         "communities",
         "waterlogging_points",
     }

@@ -171,6 +171,19 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         geometry=[b(6000, 1000, 6060, 1040), b(6200, 1000, 6240, 1030), b(6400, 1000, 6700, 1400)],
         crs=CRS,
     )
+    # The residential district (居住小区) of K1 and K2: 56,000 m2 of floor area in all (its
+    # other buildings are not drawn), so Alxa's 建筑面积5万平方米以上的居住小区 tier applies:
+    # each new house needs one star (GB01 under alxa: K1 passes, K2 fails).
+    districts = gpd.GeoDataFrame(
+        {
+            "id": ["D1"],
+            "name": ["滨河小区"],
+            "kind": ["居住小区"],
+            "floor_area_m2": [56_000.0],
+        },
+        geometry=[b(5950, 950, 6300, 1100)],
+        crs=CRS,
+    )
     # Residential communities (居住社区) of the southern cluster: one of three is complete,
     # 33.3 % (CM01: Jiaozuo 60 % by 2030 fails, Hebi's 预期性 target warns).
     communities = gpd.GeoDataFrame(
@@ -203,6 +216,7 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         "roads": roads,
         "squares": squares,
         "buildings": buildings,
+        "districts": districts,
         "communities": communities,
         "waterlogging_points": waterlogging,
     }

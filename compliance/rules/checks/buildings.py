@@ -131,6 +131,53 @@ def _text(values: pd.Series | np.ndarray, spec: str) -> np.ndarray:
     raise ValueError(f"unsupported number format {spec!r}")
 
 
+#: Building uses (``use``) as Chinese findings name them; other values are quoted as given.
+USE_ZH = {
+    "residential": "住宅",
+    "apartments": "公寓",
+    "house": "住宅",
+    "detached": "独立住宅",
+    "terrace": "联排住宅",
+    "dormitory": "宿舍",
+    "affordable_housing": "保障性住房",
+    "office": "办公",
+    "government": "机关办公",
+    "civic": "公共建筑",
+    "public": "公共建筑",
+    "commercial": "商业",
+    "retail": "零售商业",
+    "hotel": "旅馆",
+    "school": "学校",
+    "university": "高等院校",
+    "college": "学院",
+    "kindergarten": "幼儿园",
+    "hospital": "医院",
+    "clinic": "诊所",
+    "museum": "博物馆",
+    "library": "图书馆",
+    "sports_hall": "体育馆",
+    "stadium": "体育场",
+    "train_station": "火车站",
+    "transportation": "交通建筑",
+    "industrial": "工业",
+    "factory": "厂房",
+    "warehouse": "仓库",
+}
+
+
+#: Investors (``investor``) as Chinese findings name them.
+INVESTOR_ZH = {"government": "政府", "public": "政府"}
+
+
+def _zh_values(values: np.ndarray, names: dict[str, str] = USE_ZH) -> np.ndarray:
+    """Use or investor values for Chinese text: known English values translated, others in 「」."""
+    text = pd.Series(values, dtype="string")
+    known = text.str.lower().map(names)
+    cjk = text.str.contains(r"[\u4e00-\u9fff]", regex=True)
+    out = known.where(known.notna(), text.where(cjk.fillna(False), "「" + text + "」"))
+    return out.fillna("").to_numpy(dtype=object)
+
+
 def _obj(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
@@ -774,7 +821,7 @@ def check_solar_thermal(scheme: Scheme, rule: Rule, params: SolarThermalParams) 
     what_zh = np.where(
         res,
         new_zh + "住宅，" + np.where(est, "层数按高度估算为 ", "") + floors_t + " 层",
-        new_zh + "建筑，用途 " + use_t,
+        new_zh + "建筑，用途 " + _zh_values(use_t),
     )
     what_en = np.where(
         res,
@@ -874,10 +921,10 @@ def _tier_words(
     zh: list[np.ndarray] = []
     en: list[np.ndarray] = []
     if t.uses is not None:
-        zh.append("用途为 " + use)
+        zh.append("用途为 " + _zh_values(use))
         en.append("use " + use)
     if t.investors is not None:
-        zh.append("投资主体为 " + investor)
+        zh.append("投资主体为 " + _zh_values(investor, INVESTOR_ZH))
         en.append("investor " + investor)
     if t.min_floor_area_m2 > 0:
         zh.append(np.full(n, f"建筑面积不小于 {t.min_floor_area_m2:,.0f} 平方米", dtype=object))
@@ -1048,7 +1095,7 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
         need_d = np.where(maybe & no_districts[:, None], stars[:, None], -np.inf).max(axis=0)
         sieve.drop(
             pd.Series(need_d > required, index=b.index),
-            "in a residential district (居住小区) or area the requirement depends on, which "
+            "in a residential district or area the requirement depends on, which "
             "needs a 'districts' layer",
             "星级要求取决于所在居住小区等片区、方案无片区图层的",
         )
