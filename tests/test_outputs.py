@@ -22,6 +22,7 @@ from compliance.engine import Result, citation_en, citation_zh, paste_quote
 from compliance.outputs.files import write_outputs
 from compliance.outputs.mapstyle import rule_colour
 from compliance.outputs.provenance import catalogue_hash, decimals, provenance, sha256_file
+from compliance.rules.checks.common import LAYER_ZH
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "sample_data" / "demo" / "demo.gpkg"
@@ -143,8 +144,9 @@ def test_opinion_docx_holds_every_violation_with_its_clause(out: Path, demo_hebi
             assert len(found) == 1, (code, fid)
             if code == "CL03":  # a grid cell: the sentence names its corner, X north, Y east
                 assert "对象" not in found[0] and "网格（西南角 X（北）" in found[0]
-            elif fid != "*":
-                assert f"对象 {fid}（图层 " in found[0]
+            elif fid != "*":  # the layer by its Chinese name: 对象编号 K2（建筑图层）
+                layer = LAYER_ZH[str(rows.loc[rows["feature_id"] == fid, "layer"].iloc[0])]
+                assert f"对象编号 {fid}（{layer}）" in found[0]
             assert paste_quote(rule.source.quote) not in found[0]  # the clause is not repeated
     assert len(items) == len(v) + 6 == 30  # 24 violations, 6 rules not evaluated
     # the rules not evaluated, and why

@@ -424,7 +424,8 @@ def test_gb01_large_public_buildings_need_one_star():
     assert (f["P25"]["status"], f["P25"]["measured"], f["P25"]["limit"]) == ("fail", 0.0, 1.0)
     assert (f["P30"]["status"], f["P30"]["measured"], f["P30"]["limit"]) == ("pass", 2.0, 1.0)
     assert (
-        "适用要求：用途为 公共建筑，建筑面积不小于 20,000 平方米，不低于 1 星" in f["P25"]["message"]
+        "适用要求：用途为 公共建筑，建筑面积不小于 20,000 平方米，不低于 1 星"
+        in f["P25"]["message"]
     )
     assert "建筑面积 25,000 平方米" in f["P25"]["message"]
     s = summary(r)

@@ -34,6 +34,7 @@ import shapely
 
 from ..engine import Result, citation_en, citation_zh, clause_en, clause_zh
 from ..errors import OutputError
+from ..rules.checks.common import LAYER_ZH
 from ..wording import count_en
 from .provenance import Provenance
 from .report import crs_label_zh
@@ -72,7 +73,7 @@ TEXT: dict[str, dict[str, str]] = {
         "catalogue": "规则库校验值（SHA-256）",
         "input": "输入文件校验值（SHA-256）",
         "clause": "依据：",
-        "feature": "对象 {fid}（图层 {layer}）",
+        "feature": "对象编号 {fid}（{layer}）",
         "location": "中心点经纬度 {lon}, {lat}",
         "no_location": "无图形（汇总性结论）",
         "more": "另有 {n} 处未逐项列出，见 findings.xlsx 或 findings.gpkg。",
@@ -195,7 +196,10 @@ def _sentences(result: Result, v: gpd.GeoDataFrame, lang: str) -> list[str]:
         text = text.rstrip("。.")
         where = []
         if fid not in ("", "*") and not _GRID_ID.match(fid):  # a grid cell: the sentence names it
-            where.append(t["feature"].format(fid=fid, layer=row["layer"]))
+            layer = str(row["layer"])
+            if lang == "zh":  # 建筑图层, not the layer's code, in a sentence a reviewer signs
+                layer = LAYER_ZH.get(layer, "图层 " + layer)
+            where.append(t["feature"].format(fid=fid, layer=layer))
         if has[i] and not math.isnan(lon[i]):
             where.append(t["location"].format(lon=f"{lon[i]:.6f}", lat=f"{lat[i]:.6f}"))
         else:
