@@ -146,17 +146,22 @@ def _sheet(
     formats = [_number_format(decimals(str(u))) for u in units] if units is not None else None
     fixed = {"int": "0", "deg": "0.000000"}
     wrap = Alignment(wrap_text=True, vertical="top")
+    styled = [
+        (j, kind)
+        for j, (_k, _h, width, kind) in enumerate(columns)
+        if kind in fixed or (kind == "text" and width >= 40)
+    ]
     for i in range(len(frame)):  # openpyxl writes row by row
         ws.append([_cell(col[i]) for col in values])
-        cells = ws[i + 2]
-        for j, (_k, _h, width, kind) in enumerate(columns):
+        row = i + 2  # ws.cell, not ws[row]: that scans the whole sheet for its width
+        for j, kind in styled:
             if kind in fixed:
-                cells[j].number_format = fixed[kind]
-            elif kind == "text" and width >= 40:
-                cells[j].alignment = wrap
+                ws.cell(row=row, column=j + 1).number_format = fixed[kind]
+            else:
+                ws.cell(row=row, column=j + 1).alignment = wrap
         if formats is not None:
             for j in value_cols:
-                cells[j].number_format = formats[i]
+                ws.cell(row=row, column=j + 1).number_format = formats[i]
     if len(frame):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
 
