@@ -786,9 +786,11 @@ def svg_maps(
         show_limit = limit_m is not None and math.isfinite(limit_m) and limit_m > 0
         min_width = max(WINDOW_MIN_WIDTH_M, 2.2 * limit_m) if show_limit and limit_m else None
         win = _Window.around(spec.geom, min_width or WINDOW_MIN_WIDTH_M)
-        px_m = 1.0 / win.scale  # metres per pixel
-        subject = _fit_vertices(
-            _singles(np.array([spec.geom])), 0.5 * px_m, MAX_SVG_VERTICES // 2, drop=False
+        subject = _fit_vertices(  # 1.0 / win.scale: metres per pixel
+            _singles(np.array([spec.geom])),
+            0.5 * (1.0 / win.scale),
+            MAX_SVG_VERTICES // 2,
+            drop=False,
         )
         budget = MAX_SVG_VERTICES - int(shapely.get_num_coordinates(subject).sum())
         budgets[i] = max(budget // max(len(context), 1), 50)
