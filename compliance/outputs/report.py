@@ -20,6 +20,7 @@ Measured values are never recomputed here: they are the findings'
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import os
@@ -60,6 +61,11 @@ from .provenance import Provenance
 #: Violation sections drawn per rule at most (most severe first); the rest are
 #: counted and left to ``findings.geojson`` / ``findings.gpkg``.
 MAX_SECTIONS_PER_RULE = 200
+#: Of those, the ones drawn as a small map (the most severe); the others keep their
+#: coordinates and their link into ``map.html``.  Drawing a map costs tens of
+#: milliseconds (its surroundings queried, clipped and simplified): a city-wide
+#: check would spend more on the report's maps than on the check.
+MAX_MAPS_PER_RULE = 50
 
 #: Size of each inline map, in CSS pixels.
 SVG_WIDTH_PX = 360
@@ -174,6 +180,8 @@ LABELS: dict[str, dict[str, str]] = {
         "clause": "依据 Clause",
         "map": "地图 Map",
         "open_map": "在地图中定位 / open in map",
+        "maps_only": "按超限程度排序仅前 {shown} 处附小地图；其余 {n} 处见其坐标{where}。",
+        "maps_where": "或在 map.html 中定位",
         "more": "另有 {n} 处未逐项列出（按超限程度排序仅列前 {shown} 处），"
         "见 findings.geojson / findings.gpkg。",
         "n_items": "{n} 处",
@@ -260,6 +268,9 @@ LABELS: dict[str, dict[str, str]] = {
         "clause": "Clause",
         "map": "Map",
         "open_map": "open in map",
+        "maps_only": "Small maps are drawn for the {shown} largest excesses only; the other {n} "
+        "are located by their coordinates{where}.",
+        "maps_where": " and in map.html",
         "more": "{n} more not listed here (the {shown} largest excesses are shown); "
         "see findings.geojson / findings.gpkg.",
         "n_items": "{n}",
@@ -981,9 +992,14 @@ def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any
 
 
 def _violation_groups(
-    result: Result, lang: str, map_href: str | None, max_per_rule: int
+    result: Result,
+    lang: str,
+    map_href: str | None,
+    max_per_rule: int,
+    max_maps: int = MAX_MAPS_PER_RULE,
 ) -> list[dict[str, Any]]:
-    """Sections per rule: the most severe violations first, at most ``max_per_rule``."""
+    """Sections per rule: the most severe violations first, at most ``max_per_rule``, the
+    first ``max_maps`` of them with a small map."""
     f = result.findings
     v = f[f["status"].isin(VIOLATION_STATUSES)]
     if v.empty:
@@ -1027,7 +1043,8 @@ def _violation_groups(
     shown_ids = shown["rule_id"].astype(str).to_numpy()
     counts_of = v.groupby("rule_id")["status"].value_counts()
     totals = pd.Series(rule_ids).value_counts()
-    maps = _maps_of(all_records, all_geoms, all_has_geom, context, lang)
+    with_map = all_has_geom & (shown.groupby("rule_id", sort=False).cumcount() < max_maps)
+    maps = _maps_of(all_records, all_geoms, with_map.to_numpy(), context, lang)
     groups = []
     for code in order:  # one group per rule
         rows = np.flatnonzero(shown_ids == code)
@@ -1051,7 +1068,7 @@ def _violation_groups(
             if has_geom[i]:
                 names = _CONTEXT_NAMES[lang]
                 limit_value = _value(lim, unit, lang)
-                svg, drawn = maps[rows[i]]
+                svg, drawn = maps.get(rows[i], ("", []))
                 c: Any = centroids[i]
                 xy = (
                     f"X（北）{c.y:,.1f} 米，Y（东）{c.x:,.1f} 米"
@@ -1110,6 +1127,7 @@ def _violation_groups(
             clause = {"document": "", "section": "", "quote": str(first["source"]), "basis": ""}
         counts = counts_of[code]
         total = int(totals[code])
+        unmapped = int(all_has_geom[rows].sum()) - sum(int(k) in maps for k in rows)
         groups.append(
             {
                 "code": code,
@@ -1125,6 +1143,11 @@ def _violation_groups(
                 "items": items,
                 "more": lab["more"].format(n=total - len(rows), shown=len(rows))
                 if total > len(rows)
+                else "",
+                "maps_note": lab["maps_only"].format(
+                    shown=max_maps, n=unmapped, where=lab["maps_where"] if map_href else ""
+                )
+                if unmapped
                 else "",
             }
         )
@@ -1170,7 +1193,9 @@ def keep_units(text: object) -> Markup:
     return Markup(_UNIT_WORDS.sub(r'<span class="nb">\1</span>', escaped))
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    """The page's Jinja environment, made once: its template is compiled once per process."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
@@ -1190,6 +1215,7 @@ def render_report(
     lang: str = "zh",
     map_href: str | None = "map.html",
     max_per_rule: int = MAX_SECTIONS_PER_RULE,
+    max_maps_per_rule: int = MAX_MAPS_PER_RULE,
     today: date | None = None,
     provenance: Provenance | None = None,
 ) -> None:
@@ -1213,7 +1239,8 @@ def render_report(
       the method, whether the value is estimated, the exception's reason and
       approval, feature id and layer, the centroid as longitude/latitude
       (EPSG:4326, 6 decimals) and as X/Y in the measuring CRS, an inline SVG
-      map (:func:`svg_map`) and a link ``map.html#rule=<code>&fid=<id>``
+      map (:func:`svg_map`; the first ``max_maps_per_rule`` of a rule, drawn
+      together by :func:`svg_maps`) and a link ``map.html#rule=<code>&fid=<id>``
       (:func:`compliance.outputs.map.violation_href`).
 
     No external resources: CSS and the copy script are inline, the maps are
@@ -1236,6 +1263,10 @@ def render_report(
         (no links then).
     max_per_rule : int
         Violation sections per rule at most.
+    max_maps_per_rule : int
+        Of a rule's sections, the first (most severe) this many get an inline
+        map; the group says so when it lists more.  The others keep their
+        coordinates and link into the map.
     today : datetime.date, optional
         The run date printed; default today.
     provenance : Provenance, optional
@@ -1253,7 +1284,7 @@ def render_report(
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
     lab = LABELS[lang]
     s = result.summary
-    groups = _violation_groups(result, lang, map_href, max_per_rule)
+    groups = _violation_groups(result, lang, map_href, max_per_rule, max_maps_per_rule)
     shown = {g["code"] for g in groups}
     f = result.findings
     rule_counts = [
