@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -151,17 +152,29 @@ def _sheet(
         for j, (_k, _h, width, kind) in enumerate(columns)
         if kind in fixed or (kind == "text" and width >= 40)
     ]
+    # A cell's style, once set on a first cell, is copied to the others (openpyxl
+    # registers a style each time one is set, comparing it with every one it holds).
+    done: dict[tuple[int, str], Any] = {}
+
+    def style(row: int, j: int, key: str, number_format: str | None) -> None:
+        cell = ws.cell(row=row, column=j + 1)  # not ws[row]: that scans the sheet's width
+        first = done.get((j, key))
+        if first is not None:
+            cell._style = copy(first)
+            return
+        if number_format is None:
+            cell.alignment = wrap
+        else:
+            cell.number_format = number_format
+        done[(j, key)] = cell._style
+
     for i in range(len(frame)):  # openpyxl writes row by row
         ws.append([_cell(col[i]) for col in values])
-        row = i + 2  # ws.cell, not ws[row]: that scans the whole sheet for its width
         for j, kind in styled:
-            if kind in fixed:
-                ws.cell(row=row, column=j + 1).number_format = fixed[kind]
-            else:
-                ws.cell(row=row, column=j + 1).alignment = wrap
+            style(i + 2, j, kind, fixed[kind] if kind in fixed else None)
         if formats is not None:
             for j in value_cols:
-                ws.cell(row=row, column=j + 1).number_format = formats[i]
+                style(i + 2, j, formats[i], formats[i])
     if len(frame):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
 
