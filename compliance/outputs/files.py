@@ -109,13 +109,7 @@ def _valid_at_output_precision(geoms: np.ndarray) -> np.ndarray:
 def write_findings(result: Result, path: Path, *, include_passes: bool = False) -> None:
     """Write findings as GeoJSON (EPSG:4326, UTF-8, one feature per finding)."""
     out = findings_for_output(result, include_passes=include_passes)
-    out.to_file(
-        path,
-        driver="GeoJSON",
-        engine="pyogrio",
-        layer_options={"RFC7946": "YES"},
-        use_arrow=len(out) > 0,  # columnar, the same bytes (an empty frame: the row writer)
-    )
+    out.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
 
 
 def rounded_summary(result: Result) -> pd.DataFrame:
