@@ -250,9 +250,8 @@ def _verdict(
     def text(values: np.ndarray) -> np.ndarray:
         return fmt_values(values, rule.unit)
 
-    lim, lo = text(limit), text(low)
+    lim = text(limit)
     over = text(measured - limit)
-    under = text(low - measured)
     above_zh = "超过上限 " + lim + u_zh + "，超出 " + over + d_zh
     above_en = "above the limit of " + lim + u_en + " by " + over + d_en
     fail_zh: Any
@@ -263,7 +262,8 @@ def _verdict(
     if not rule.has_limit:  # the plan states no number: the check's method judges
         fail_zh, fail_en = "不满足判定条件", "does not meet the test"
         ok_zh, ok_en = "满足判定条件", "meets the test"
-    elif rule.comparison == "between":
+    elif rule.comparison == "between":  # a lower bound: only a range has one
+        lo, under = text(low), text(low - measured)
         below_zh = "低于下限 " + lo + u_zh + "，相差 " + under + d_zh
         below_en = "below the minimum of " + lo + u_en + " by " + under + d_en
         is_below = measured < low
