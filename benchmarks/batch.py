@@ -18,7 +18,10 @@ each run it splits the wall time into:
   workers importing the checker before their first task, scheduling;
 * batch outputs: ``batch_summary.csv`` and ``overview.html``.
 
-Efficiency at N workers = time on 1 worker ÷ (N × time on N workers).
+Efficiency at N workers = time on 1 worker ÷ (N × time on N workers).  The
+CPU seconds of every process (this one and the cluster's, which end with
+the run) tell the work added by more workers from a machine busy with other
+work: CPU on 1 ÷ CPU on N is 100 % when N workers do no more work than one.
 The medians are printed and written into their own section of
 ``benchmarks/results.md``.  Not a unit test; CI does not run it.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -93,8 +97,10 @@ def one_run(manifest: Path, out: Path, workers: int) -> dict[str, float]:
     batch.write_overview = timed(real_overview)
     try:
         t = time.perf_counter()
+        cpu = _cpu()
         result = batch.run_batch(manifest, out, workers=workers, progress=False, force=True)
         wall = time.perf_counter() - t
+        cpu = _cpu() - cpu
     finally:
         batch._client, batch.plan_jobs = real_client, real_plan
         batch._summary_rows, batch.write_overview = real_summary, real_overview
@@ -110,7 +116,17 @@ def one_run(manifest: Path, out: Path, workers: int) -> dict[str, float]:
         "task_sum": tasks,
         "outputs": spans["outputs"],
         "rest": wall - spans["plan"] - spans["startup"] - tasks / workers - spans["outputs"],
+        "cpu": cpu,
     }
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the cluster's workers)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def table(runs: dict[int, list[dict[str, float]]], schemes: int, parcels: int, reps: int) -> str:
@@ -121,14 +137,17 @@ def table(runs: dict[int, list[dict[str, float]]], schemes: int, parcels: int, r
         f"medians of {reps} interleaved runs, seconds:",
         "",
         "| workers | wall | planning (hashes) | cluster start-up | tasks ÷ workers "
-        "| rest of running the tasks | batch summary + overview | task time summed | efficiency |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| rest of running the tasks | batch summary + overview | task time summed | efficiency "
+        "| CPU seconds, every process | CPU on 1 ÷ CPU on N |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    base_cpu = med[min(med)]["cpu"]
     for w, m in sorted(med.items()):  # a few worker counts
         lines.append(
             f"| {w} | {m['wall']:.1f} | {m['plan']:.1f} | {m['startup']:.1f} "
             f"| {m['tasks']:.1f} | {m['rest']:.1f} "
-            f"| {m['outputs']:.1f} | {m['task_sum']:.1f} | {base / (w * m['wall']):.0%} |"
+            f"| {m['outputs']:.1f} | {m['task_sum']:.1f} | {base / (w * m['wall']):.0%} "
+            f"| {m['cpu']:.1f} | {base_cpu / m['cpu']:.0%} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -257,9 +257,8 @@ def _verdict(
     def text(values: np.ndarray) -> np.ndarray:
         return fmt_values(values, rule.unit)
 
-    lim, lo = text(limit), text(low)
+    lim = text(limit)
     over = text(measured - limit)
-    under = text(low - measured)
     u_en_at = unit_labels_en(lim, u_en)  # 1 point, 2 points
     above_zh = "超过上限 " + lim + u_zh + "，超出 " + over + d_zh
     above_en = "above the limit of " + lim + u_en_at + " by " + over + unit_labels_en(over, d_en)
@@ -271,7 +270,8 @@ def _verdict(
     if not rule.has_limit:  # the plan states no number: the check's method judges
         fail_zh, fail_en = "不满足判定条件", "does not meet the test"
         ok_zh, ok_en = "满足判定条件", "meets the test"
-    elif rule.comparison == "between":
+    elif rule.comparison == "between":  # a lower bound: only a range has one
+        lo, under = text(low), text(low - measured)
         below_zh = "低于下限 " + lo + u_zh + "，相差 " + under + d_zh
         below_en = (
             "below the minimum of " + lo + u_en + " by " + under + unit_labels_en(under, d_en)

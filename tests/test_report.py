@@ -440,6 +440,26 @@ def test_sections_are_capped_per_rule(demo_hebi: Result, tmp_path: Path) -> None
     assert page.one("section", id="rule-EC01").iter("p", class_="more") == []
 
 
+def test_maps_are_capped_per_rule(demo_hebi: Result, tmp_path: Path) -> None:
+    render_report(demo_hebi, tmp_path / "r.html", max_maps_per_rule=1, today=DAY)
+    page = parse((tmp_path / "r.html").read_text(encoding="utf-8"))
+    group = page.one("section", id="rule-CL03")
+    articles = list(group.iter("article"))
+    n = len(_violations(demo_hebi).query("rule_id == 'CL03'"))
+    assert len(articles) == n > 1  # every section is still there
+    assert [len(a.iter("svg")) for a in articles] == [1] + [0] * (n - 1)  # the worst has a map
+    assert all(a.one("td", class_="location").text() for a in articles)  # all keep coordinates
+    assert group.one("p", class_="more").text() == (
+        f"按超限程度排序仅前 1 处附小地图；其余 {n - 1} 处见其坐标或在 map.html 中定位。"
+    )
+    render_report(demo_hebi, tmp_path / "all.html", today=DAY)  # the default draws them all
+    page = parse((tmp_path / "all.html").read_text(encoding="utf-8"))
+    assert [len(a.iter("svg")) for a in page.one("section", id="rule-CL03").iter("article")] == [
+        1
+    ] * n
+    assert page.one("section", id="rule-CL03").iter("p", class_="more") == []
+
+
 def test_excepted_violation_shows_reason_and_approval(tmp_path: Path) -> None:
     exceptions = pd.DataFrame(
         {

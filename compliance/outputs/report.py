@@ -20,6 +20,7 @@ Measured values are never recomputed here: they are the findings'
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import os
@@ -52,6 +53,7 @@ from ..engine import (
 from ..errors import OutputError
 from ..notes import notes_text
 from ..rules.catalogue import Profile, Rule
+from ..rules.checks.common import fmt_fixed
 from ..rules.documents import document_en, source_document_en
 from ..rules.units import UNITS
 from .mapstyle import rule_colour, violation_href
@@ -60,6 +62,11 @@ from .provenance import Provenance
 #: Violation sections drawn per rule at most (most severe first); the rest are
 #: counted and left to ``findings.geojson`` / ``findings.gpkg``.
 MAX_SECTIONS_PER_RULE = 200
+#: Of those, the ones drawn as a small map (the most severe); the others keep their
+#: coordinates and their link into ``map.html``.  Drawing a map costs tens of
+#: milliseconds (its surroundings queried, clipped and simplified): a city-wide
+#: check would spend more on the report's maps than on the check.
+MAX_MAPS_PER_RULE = 50
 
 #: Size of each inline map, in CSS pixels.
 SVG_WIDTH_PX = 360
@@ -174,6 +181,8 @@ LABELS: dict[str, dict[str, str]] = {
         "clause": "依据 Clause",
         "map": "地图 Map",
         "open_map": "在地图中定位 / open in map",
+        "maps_only": "按超限程度排序仅前 {shown} 处附小地图；其余 {n} 处见其坐标{where}。",
+        "maps_where": "或在 map.html 中定位",
         "more": "另有 {n} 处未逐项列出（按超限程度排序仅列前 {shown} 处），"
         "见 findings.geojson / findings.gpkg。",
         "n_items": "{n} 处",
@@ -260,6 +269,9 @@ LABELS: dict[str, dict[str, str]] = {
         "clause": "Clause",
         "map": "Map",
         "open_map": "open in map",
+        "maps_only": "Small maps are drawn for the {shown} largest excesses only; the other {n} "
+        "are located by their coordinates{where}.",
+        "maps_where": " and in map.html",
         "more": "{n} more not listed here (the {shown} largest excesses are shown); "
         "see findings.geojson / findings.gpkg.",
         "n_items": "{n}",
@@ -453,6 +465,16 @@ def _singles(geoms: np.ndarray) -> np.ndarray:
     return parts[~shapely.is_empty(parts)]
 
 
+def _singles_of(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_singles` of many maps' geometries at once, with the map of each part."""
+    parts, which = shapely.get_parts(geoms, return_index=True)
+    while len(parts) and (shapely.get_type_id(parts) >= 4).any():
+        parts, inner = shapely.get_parts(parts, return_index=True)
+        which = which[inner]
+    keep = ~shapely.is_empty(parts)
+    return parts[keep], owner[which[keep]]
+
+
 @dataclass(frozen=True)
 class _Window:
     """The part of the plane an inline map shows, and how it maps to pixels."""
@@ -481,34 +503,62 @@ class _Window:
 
 def _path_d(parts: np.ndarray, win: _Window) -> str:
     """SVG path data of single-part polygons and lines, in the window's pixels (vectorised)."""
+    return _paths_d(parts, np.zeros(len(parts), dtype=np.intp), [win])[0]
+
+
+def _paths_d(parts: np.ndarray, owner: np.ndarray, wins: list[_Window]) -> list[str]:
+    """:func:`_path_d` of many maps at once: the path data of the parts of each window.
+
+    ``parts`` are single-part polygons or lines, ``owner`` the window (index
+    into ``wins``) each belongs to, non-decreasing; one text per window ("" for
+    a window without parts).
+    """
+    out = [""] * len(wins)
     if len(parts) == 0:
-        return ""
+        return out
     kind = shapely.get_type_id(parts)
     # Exteriors one way, holes the other: the default non-zero fill leaves holes empty.
-    rings = shapely.get_rings(shapely.orient_polygons(parts[kind == 3]))
-    lines = parts[(kind == 1) | (kind == 2)]
-    paths = np.concatenate([rings, lines])
-    closed = np.concatenate([np.ones(len(rings), bool), shapely.get_type_id(lines) == 2])
+    is_area = kind == 3
+    rings, ring_of = shapely.get_rings(shapely.orient_polygons(parts[is_area]), return_index=True)
+    is_line = (kind == 1) | (kind == 2)
+    lines = parts[is_line]
+    # per window, its rings before its lines (as one window's parts are passed in one kind)
+    path_owner = np.concatenate([owner[is_area][ring_of], owner[is_line]])
+    order = np.argsort(path_owner, kind="stable")
+    paths = np.concatenate([rings, lines])[order]
+    closed = np.concatenate([np.ones(len(rings), bool), shapely.get_type_id(lines) == 2])[order]
+    path_owner = path_owner[order]
     xy, idx = shapely.get_coordinates(paths, return_index=True)
     if len(xy) == 0:
-        return ""
+        return out
     # A ring repeats its first vertex at the end: drop it, close with Z.
     last = np.r_[idx[1:] != idx[:-1], True]
     keep = ~(last & closed[idx])
     xy, idx = xy[keep], idx[keep]
     if len(xy) == 0:
-        return ""
+        return out
     first = np.r_[True, idx[1:] != idx[:-1]]
     last = np.r_[idx[1:] != idx[:-1], True]
-    s = win.scale
-    px = np.round((xy[:, 0] - win.minx) * s, 1)
-    py = np.round((win.maxy - xy[:, 1]) * s, 1)
-    xs = np.char.mod("%.1f", px)
-    ys = np.char.mod("%.1f", py)
-    tokens = np.char.add(np.where(first, "M", "L"), xs)
-    tokens = np.char.add(np.char.add(tokens, " "), ys)
-    tokens = np.char.add(tokens, np.where(last & closed[idx], "Z", ""))
-    return "".join(tokens.tolist()).replace(".0L", "L").replace(".0 ", " ").replace(".0Z", "Z")
+    w = path_owner[idx]
+    minx = np.array([win.minx for win in wins])
+    maxy = np.array([win.maxy for win in wins])
+    scale = np.array([win.scale for win in wins])
+    px = np.round((xy[:, 0] - minx[w]) * scale[w], 1)
+    py = np.round((maxy[w] - xy[:, 1]) * scale[w], 1)
+    # "%.1f" of each coordinate (fmt_fixed: the same text, without a Python call each)
+    tokens = (
+        np.where(first, "M", "L").astype(object)
+        + fmt_fixed(px, 1, thousands=False)
+        + " "
+        + fmt_fixed(py, 1, thousands=False)
+    )
+    tokens[last & closed[idx]] += "Z"
+    text = tokens.tolist()
+    bounds = np.searchsorted(w, np.arange(len(wins) + 1))
+    for k in np.flatnonzero(np.diff(bounds)):  # windows with vertices
+        joined = "".join(text[bounds[k] : bounds[k + 1]])
+        out[k] = joined.replace(".0L", "L").replace(".0 ", " ").replace(".0Z", "Z")
+    return out
 
 
 def _circles(points: np.ndarray, win: _Window, style: str, r: float) -> str:
@@ -548,6 +598,61 @@ def _fit_vertices(geoms: np.ndarray, tolerance: float, budget: int, *, drop: boo
     order = np.argsort(-np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), kind="stable")
     cum = np.cumsum(shapely.get_num_coordinates(out)[order])
     return out[np.sort(order[cum <= budget])]
+
+
+def _fit_context(
+    parts: np.ndarray, owner: np.ndarray, tolerance: np.ndarray, budget: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_fit_vertices` (``drop=True``) of many maps' context parts at once.
+
+    ``owner`` is each part's map (non-decreasing), ``tolerance`` and
+    ``budget`` are per map.  Returns the parts kept, simplified, and their
+    maps, in order: for each map what :func:`_fit_vertices` returns for its
+    parts alone.
+    """
+    n_maps = len(tolerance)
+    if len(parts) == 0:
+        return parts, owner
+    tolerance = np.asarray(tolerance, dtype=float).copy()
+    b = shapely.bounds(parts)
+    size = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    size[shapely.get_type_id(parts) != 3] = np.inf  # lines always keep their ends
+    result: list[tuple[np.ndarray, np.ndarray]] = []
+    active = np.zeros(n_maps, dtype=bool)
+    active[owner] = True
+    last_out = np.empty(0, dtype=object)
+    last_owner = np.empty(0, dtype=np.intp)
+    for _ in range(4):
+        mine = active[owner]
+        tol = tolerance[owner[mine]]
+        # A polygon narrower than the tolerance collapses to empty under Douglas-Peucker
+        # (every vertex lies within the tolerance of the ring's ends): dropped unsimplified.
+        keep = ~(size[mine] < tol)
+        out = shapely.simplify(parts[mine][keep], tol[keep], preserve_topology=False)
+        out_owner = owner[mine][keep]
+        present = ~(shapely.is_missing(out) | shapely.is_empty(out))
+        out, out_owner = out[present], out_owner[present]
+        n = np.bincount(out_owner, weights=shapely.get_num_coordinates(out), minlength=n_maps)
+        done = active & (n <= budget)
+        fits = done[out_owner]
+        result.append((out[fits], out_owner[fits]))
+        active &= ~done
+        last_out, last_owner = out[~fits], out_owner[~fits]
+        tolerance[active] *= np.maximum(2.0, n[active] / budget[active])
+        if not active.any():
+            break
+    bounds = np.searchsorted(last_owner, np.arange(n_maps + 1))  # owners are in order
+    for m in np.flatnonzero(active):  # over budget after four tries: the largest kept
+        out = last_out[bounds[m] : bounds[m + 1]]
+        b = shapely.bounds(out)
+        order = np.argsort(-np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), kind="stable")
+        cum = np.cumsum(shapely.get_num_coordinates(out)[order])
+        kept = out[np.sort(order[cum <= budget[m]])]
+        result.append((kept, np.full(len(kept), m, dtype=np.intp)))
+    geoms = np.concatenate([g for g, _ in result]) if result else np.empty(0, dtype=object)
+    owners = np.concatenate([o for _, o in result]) if result else np.empty(0, dtype=np.intp)
+    order = np.argsort(owners, kind="stable")
+    return geoms[order], owners[order]
 
 
 def _scale_bar(win: _Window, lang: str) -> str:
@@ -599,6 +704,18 @@ def _north_arrow(lang: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class MapSpec:
+    """One inline map to draw (see :func:`svg_map` for the fields)."""
+
+    geom: shapely.Geometry
+    colour: str
+    status: str
+    label: str = ""
+    limit_m: float | None = None
+    limit_label: str = ""
+
+
 def svg_map(
     geom: shapely.Geometry,
     context: list[_ContextLayer],
@@ -644,78 +761,148 @@ def svg_map(
     drawn : list of str
         Names of the context layers drawn.
     """
-    show_limit = limit_m is not None and math.isfinite(limit_m) and limit_m > 0
-    min_width = max(WINDOW_MIN_WIDTH_M, 2.2 * limit_m) if show_limit and limit_m else None
-    win = _Window.around(geom, min_width or WINDOW_MIN_WIDTH_M)
-    px_m = 1.0 / win.scale  # metres per pixel
-    box = shapely.box(win.minx, win.miny, win.maxx, win.maxy)
-    subject = _fit_vertices(
-        _singles(np.array([geom])), 0.5 * px_m, MAX_SVG_VERTICES // 2, drop=False
-    )
-    budget = MAX_SVG_VERTICES - int(shapely.get_num_coordinates(subject).sum())
-    per_layer = max(budget // max(len(context), 1), 50)
-    body: list[str] = []
-    drawn: list[str] = []
+    spec = MapSpec(geom, colour, status, label, limit_m, limit_label)
+    return svg_maps([spec], context, lang=lang)[0]
+
+
+def _fid_text(fid: str, lab: dict[str, str]) -> str:
+    """A feature as a heading names it: 全部（汇总） for an aggregate finding, not ``*``."""
+    return lab.get("all_features", fid) if fid == "*" else fid
+
+
+def svg_maps(
+    specs: list[MapSpec], context: list[_ContextLayer], *, lang: str = "zh"
+) -> list[tuple[str, list[str]]]:
+    """:func:`svg_map` of many violations at once, each map as :func:`svg_map` draws it alone.
+
+    The context layers are queried, clipped, simplified and written out for
+    all maps together, layer by layer (one STRtree query and one text layout
+    per layer, not per map).
+
+    Parameters
+    ----------
+    specs : list of MapSpec
+        The violations (geometries in the projected measuring CRS, metres),
+        their colour, status, label and distance limit.
+    context : list
+        The scheme's context layers (:func:`_context_layers`).
+    lang : str
+        ``zh`` or ``en``.
+
+    Returns
+    -------
+    list of (str, list of str)
+        Per spec, the SVG element and the names of the context layers drawn.
+    """
+    n = len(specs)
+    wins: list[_Window] = []
+    subjects: list[np.ndarray] = []
+    budgets = np.zeros(n, dtype=np.int64)
+    for i, spec in enumerate(specs):  # the maps of a report: at most some hundreds per rule
+        limit_m = spec.limit_m
+        show_limit = limit_m is not None and math.isfinite(limit_m) and limit_m > 0
+        min_width = max(WINDOW_MIN_WIDTH_M, 2.2 * limit_m) if show_limit and limit_m else None
+        win = _Window.around(spec.geom, min_width or WINDOW_MIN_WIDTH_M)
+        subject = _fit_vertices(  # 1.0 / win.scale: metres per pixel
+            _singles(np.array([spec.geom])),
+            0.5 * (1.0 / win.scale),
+            MAX_SVG_VERTICES // 2,
+            drop=False,
+        )
+        budget = MAX_SVG_VERTICES - int(shapely.get_num_coordinates(subject).sum())
+        budgets[i] = max(budget // max(len(context), 1), 50)
+        wins.append(win)
+        subjects.append(subject)
+    px_m = np.array([1.0 / win.scale for win in wins])
+    minx = np.array([win.minx for win in wins])
+    miny = np.array([win.miny for win in wins])
+    maxx = np.array([win.maxx for win in wins])
+    maxy = np.array([win.maxy for win in wins])
+    bodies: list[list[str]] = [[] for _ in range(n)]
+    drawn: list[list[str]] = [[] for _ in range(n)]
+    boxes = shapely.box(minx, miny, maxx, maxy)
     for layer in context:  # a handful of layers
-        hits = layer.geoms[layer.tree.query(box)]
-        if len(hits) == 0:
-            continue
+        owner, hit = layer.tree.query(boxes)
+        order = np.argsort(owner, kind="stable")  # by map, each map's hits as queried alone
+        owner, hits = owner[order], layer.geoms[hit[order]]
         b = shapely.bounds(hits)
-        hits = hits[np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= px_m]  # under a pixel
-        clipped = shapely.clip_by_rect(hits, win.minx, win.miny, win.maxx, win.maxy)
-        parts = _fit_vertices(_singles(clipped), 0.8 * px_m, per_layer, drop=True)
-        if len(parts) == 0:
-            continue
+        big = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= px_m[owner]  # under a pixel
+        owner, hits = owner[big], hits[big]
+        clipped = np.empty(len(hits), dtype=object)
+        bounds = np.searchsorted(owner, np.arange(n + 1))
+        for m in np.flatnonzero(np.diff(bounds)):  # maps with hits
+            a, z = bounds[m], bounds[m + 1]
+            clipped[a:z] = shapely.clip_by_rect(hits[a:z], minx[m], miny[m], maxx[m], maxy[m])
+        parts, part_owner = _singles_of(clipped, owner)
+        parts, part_owner = _fit_context(parts, part_owner, 0.8 * px_m, budgets)
         kind = shapely.get_type_id(parts)
-        area, line = parts[kind == 3], parts[(kind == 1) | (kind == 2)]
-        pieces = []
-        if layer.polygon_style and len(area):
-            pieces.append(f'<path d="{_path_d(area, win)}" {layer.polygon_style}/>')
-        if layer.line_style and len(line):
-            pieces.append(f'<path d="{_path_d(line, win)}" {layer.line_style}/>')
-        if pieces:
-            body.extend(pieces)
-            drawn.append(layer.name)
-    dash = {"warn": ' stroke-dasharray="6 3"', "excepted": ' stroke-dasharray="2 2"'}.get(
-        status, ""
-    )
-    opacity = "0.18" if status == "excepted" else "0.35"
-    kind = shapely.get_type_id(subject)
-    area, line = subject[kind == 3], subject[(kind == 1) | (kind == 2)]
-    if len(area):
-        body.append(
-            f'<path class="violation" d="{_path_d(area, win)}" fill="{colour}" '
-            f'fill-opacity="{opacity}" stroke="{colour}" stroke-width="2"{dash} '
-            'stroke-linejoin="round"/>'
+        area, line = kind == 3, (kind == 1) | (kind == 2)
+        has_area = np.bincount(part_owner[area], minlength=n) > 0
+        has_line = np.bincount(part_owner[line], minlength=n) > 0
+        area_d = _paths_d(parts[area], part_owner[area], wins) if layer.polygon_style else None
+        line_d = _paths_d(parts[line], part_owner[line], wins) if layer.line_style else None
+        for m in np.flatnonzero(has_area | has_line):  # maps with this layer in view
+            pieces = []
+            if area_d is not None and has_area[m]:
+                pieces.append(f'<path d="{area_d[m]}" {layer.polygon_style}/>')
+            if line_d is not None and has_line[m]:
+                pieces.append(f'<path d="{line_d[m]}" {layer.line_style}/>')
+            if pieces:
+                bodies[m].extend(pieces)
+                drawn[m].append(layer.name)
+    # the violations themselves, all maps' at once
+    subject_parts = np.concatenate([np.empty(0, dtype=object), *subjects])
+    subject_owner = np.repeat(np.arange(n), [len(x) for x in subjects])
+    kind = shapely.get_type_id(subject_parts)
+    area, line = kind == 3, (kind == 1) | (kind == 2)
+    area_d = _paths_d(subject_parts[area], subject_owner[area], wins)
+    line_d = _paths_d(subject_parts[line], subject_owner[line], wins)
+    has_area = np.bincount(subject_owner[area], minlength=n) > 0
+    has_line = np.bincount(subject_owner[line], minlength=n) > 0
+    out = []
+    for i, spec in enumerate(specs):  # the maps of a report
+        win, subject, body = wins[i], subjects[i], bodies[i]
+        status, colour, limit_m = spec.status, spec.colour, spec.limit_m
+        show_limit = limit_m is not None and math.isfinite(limit_m) and limit_m > 0
+        dash = {"warn": ' stroke-dasharray="6 3"', "excepted": ' stroke-dasharray="2 2"'}.get(
+            status, ""
         )
-    if len(line):
-        d = _path_d(line, win)
-        body.append(
-            f'<path d="{d}" fill="none" stroke="#fff" stroke-width="6" stroke-linecap="round" '
-            'stroke-linejoin="round"/>'
+        opacity = "0.18" if status == "excepted" else "0.35"
+        if has_area[i]:
+            body.append(
+                f'<path class="violation" d="{area_d[i]}" fill="{colour}" '
+                f'fill-opacity="{opacity}" stroke="{colour}" stroke-width="2"{dash} '
+                'stroke-linejoin="round"/>'
+            )
+        if has_line[i]:
+            d = line_d[i]
+            body.append(
+                f'<path d="{d}" fill="none" stroke="#fff" stroke-width="6" '
+                'stroke-linecap="round" stroke-linejoin="round"/>'
+            )
+            body.append(
+                f'<path class="violation" d="{d}" fill="none" stroke="{colour}" stroke-width="4"'
+                f'{dash} stroke-linecap="round" stroke-linejoin="round"/>'
+            )
+        points = subject[shapely.get_type_id(subject) == 0]
+        body.append(_circles(points, win, f'fill="{colour}" stroke="#fff" stroke-width="1.5"', 5.0))
+        svg = (
+            f'<svg class="minimap" viewBox="0 0 {SVG_WIDTH_PX} {SVG_HEIGHT_PX}" '
+            f'width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" role="img" '
+            f'aria-label="{html.escape(spec.label, quote=True)}">'
+            f'<rect width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" fill="#fcfcfa"/>'
+            + "".join(body)
+            + (
+                _limit_bar(win, limit_m, spec.limit_label, colour)
+                if show_limit and limit_m and limit_m * win.scale >= MIN_LIMIT_BAR_PX
+                else ""
+            )
+            + _scale_bar(win, lang)
+            + _north_arrow(lang)
+            + "</svg>"
         )
-        body.append(
-            f'<path class="violation" d="{d}" fill="none" stroke="{colour}" stroke-width="4"'
-            f'{dash} stroke-linecap="round" stroke-linejoin="round"/>'
-        )
-    points = subject[kind == 0]
-    body.append(_circles(points, win, f'fill="{colour}" stroke="#fff" stroke-width="1.5"', 5.0))
-    svg = (
-        f'<svg class="minimap" viewBox="0 0 {SVG_WIDTH_PX} {SVG_HEIGHT_PX}" '
-        f'width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" role="img" '
-        f'aria-label="{html.escape(label, quote=True)}">'
-        f'<rect width="{SVG_WIDTH_PX}" height="{SVG_HEIGHT_PX}" fill="#fcfcfa"/>'
-        + "".join(body)
-        + (
-            _limit_bar(win, limit_m, limit_label, colour)
-            if show_limit and limit_m and limit_m * win.scale >= MIN_LIMIT_BAR_PX
-            else ""
-        )
-        + _scale_bar(win, lang)
-        + _north_arrow(lang)
-        + "</svg>"
-    )
-    return svg, drawn
+        out.append((svg, drawn[i]))
+    return out
 
 
 # --------------------------------------------------------------------------- the page
@@ -811,9 +998,14 @@ def _rule_rows(result: Result, lang: str, shown: set[str]) -> list[dict[str, Any
 
 
 def _violation_groups(
-    result: Result, lang: str, map_href: str | None, max_per_rule: int
+    result: Result,
+    lang: str,
+    map_href: str | None,
+    max_per_rule: int,
+    max_maps: int = MAX_MAPS_PER_RULE,
 ) -> list[dict[str, Any]]:
-    """Sections per rule: the most severe violations first, at most ``max_per_rule``."""
+    """Sections per rule: the most severe violations first, at most ``max_per_rule``, the
+    first ``max_maps`` of them with a small map."""
     f = result.findings
     v = f[f["status"].isin(VIOLATION_STATUSES)]
     if v.empty:
@@ -857,6 +1049,8 @@ def _violation_groups(
     shown_ids = shown["rule_id"].astype(str).to_numpy()
     counts_of = v.groupby("rule_id")["status"].value_counts()
     totals = pd.Series(rule_ids).value_counts()
+    with_map = all_has_geom & (shown.groupby("rule_id", sort=False).cumcount() < max_maps)
+    maps = _maps_of(all_records, all_geoms, with_map.to_numpy(), context, lang)
     groups = []
     for code in order:  # one group per rule
         rows = np.flatnonzero(shown_ids == code)
@@ -864,7 +1058,7 @@ def _violation_groups(
             continue
         rule = rules.get(code)
         comparison = rule.comparison if rule is not None else None
-        geoms, has_geom, centroids = all_geoms[rows], all_has_geom[rows], all_centroids[rows]
+        has_geom, centroids = all_has_geom[rows], all_centroids[rows]
         lonlat = all_lonlat[rows] if all_lonlat is not None else None
         records = [all_records[k] for k in rows]
         colour = rule_colour(code)
@@ -872,7 +1066,7 @@ def _violation_groups(
         for i, row in enumerate(records):  # at most max_per_rule
             unit = str(row["unit"])
             fid = str(row["feature_id"])
-            shown = lab.get("all_features", fid) if fid == "*" else fid  # 全部（汇总）, not *
+            shown = _fid_text(fid, lab)
             status = str(row["status"])
             m, lim = float(row["measured"]), float(row["limit"])
             lo = float(row["limit_low"]) if not pd.isna(row["limit_low"]) else math.nan
@@ -880,18 +1074,8 @@ def _violation_groups(
             xy = lon_lat = ""
             if has_geom[i]:
                 names = _CONTEXT_NAMES[lang]
-                limit_m = lim if unit == "m" and math.isfinite(lim) and lim <= 2000 else None
                 limit_value = _value(lim, unit, lang)
-                svg, drawn = svg_map(
-                    geoms[i],
-                    context,
-                    colour=colour,
-                    status=status,
-                    lang=lang,
-                    label=f"{code} {shown}",
-                    limit_m=limit_m,
-                    limit_label=lab["limit_bar"].format(limit=limit_value),
-                )
+                svg, drawn = maps.get(rows[i], ("", []))
                 c: Any = centroids[i]
                 xy = (
                     f"X（北）{c.y:,.1f} 米，Y（东）{c.x:,.1f} 米"
@@ -951,6 +1135,7 @@ def _violation_groups(
             clause = {"document": "", "section": "", "quote": str(first["source"]), "basis": ""}
         counts = counts_of[code]
         total = int(totals[code])
+        unmapped = int(all_has_geom[rows].sum()) - sum(int(k) in maps for k in rows)
         groups.append(
             {
                 "code": code,
@@ -967,9 +1152,41 @@ def _violation_groups(
                 "more": lab["more"].format(n=total - len(rows), shown=len(rows))
                 if total > len(rows)
                 else "",
+                "maps_note": lab["maps_only"].format(
+                    shown=max_maps, n=unmapped, where=lab["maps_where"] if map_href else ""
+                )
+                if unmapped
+                else "",
             }
         )
     return groups
+
+
+def _maps_of(
+    records: list[dict[str, Any]],
+    geoms: np.ndarray,
+    has_geom: np.ndarray,
+    context: list[_ContextLayer],
+    lang: str,
+) -> dict[int, tuple[str, list[str]]]:
+    """The inline map of each violation shown that has a geometry, by its position, all at once."""
+    lab = LABELS[lang]
+    specs, where = [], []
+    for k in np.flatnonzero(has_geom):  # the violations shown: at most max_per_rule per rule
+        row = records[k]
+        code, unit, lim = str(row["rule_id"]), str(row["unit"]), float(row["limit"])
+        specs.append(
+            MapSpec(
+                geoms[k],
+                colour=rule_colour(code),
+                status=str(row["status"]),
+                label=f"{code} {_fid_text(str(row['feature_id']), lab)}",
+                limit_m=lim if unit == "m" and math.isfinite(lim) and lim <= 2000 else None,
+                limit_label=lab["limit_bar"].format(limit=_value(lim, unit, lang)),
+            )
+        )
+        where.append(int(k))
+    return dict(zip(where, svg_maps(specs, context, lang=lang), strict=True))
 
 
 #: Unit words of running text (clauses, sentences) kept on one line, longest first.
@@ -984,7 +1201,9 @@ def keep_units(text: object) -> Markup:
     return Markup(_UNIT_WORDS.sub(r'<span class="nb">\1</span>', escaped))
 
 
+@functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    """The page's Jinja environment, made once: its template is compiled once per process."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
@@ -1004,6 +1223,7 @@ def render_report(
     lang: str = "zh",
     map_href: str | None = "map.html",
     max_per_rule: int = MAX_SECTIONS_PER_RULE,
+    max_maps_per_rule: int = MAX_MAPS_PER_RULE,
     today: date | None = None,
     provenance: Provenance | None = None,
 ) -> None:
@@ -1027,7 +1247,8 @@ def render_report(
       the method, whether the value is estimated, the exception's reason and
       approval, feature id and layer, the centroid as longitude/latitude
       (EPSG:4326, 6 decimals) and as X/Y in the measuring CRS, an inline SVG
-      map (:func:`svg_map`) and a link ``map.html#rule=<code>&fid=<id>``
+      map (:func:`svg_map`; the first ``max_maps_per_rule`` of a rule, drawn
+      together by :func:`svg_maps`) and a link ``map.html#rule=<code>&fid=<id>``
       (:func:`compliance.outputs.map.violation_href`).
 
     No external resources: CSS and the copy script are inline, the maps are
@@ -1050,6 +1271,10 @@ def render_report(
         (no links then).
     max_per_rule : int
         Violation sections per rule at most.
+    max_maps_per_rule : int
+        Of a rule's sections, the first (most severe) this many get an inline
+        map; the group says so when it lists more.  The others keep their
+        coordinates and link into the map.
     today : datetime.date, optional
         The run date printed; default today.
     provenance : Provenance, optional
@@ -1067,7 +1292,7 @@ def render_report(
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
     lab = LABELS[lang]
     s = result.summary
-    groups = _violation_groups(result, lang, map_href, max_per_rule)
+    groups = _violation_groups(result, lang, map_href, max_per_rule, max_maps_per_rule)
     shown = {g["code"] for g in groups}
     f = result.findings
     rule_counts = [

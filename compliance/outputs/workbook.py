@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -146,17 +147,34 @@ def _sheet(
     formats = [_number_format(decimals(str(u))) for u in units] if units is not None else None
     fixed = {"int": "0", "deg": "0.000000"}
     wrap = Alignment(wrap_text=True, vertical="top")
+    styled = [
+        (j, kind)
+        for j, (_k, _h, width, kind) in enumerate(columns)
+        if kind in fixed or (kind == "text" and width >= 40)
+    ]
+    # A cell's style, once set on a first cell, is copied to the others (openpyxl
+    # registers a style each time one is set, comparing it with every one it holds).
+    done: dict[tuple[int, str], Any] = {}
+
+    def style(row: int, j: int, key: str, number_format: str | None) -> None:
+        cell = ws.cell(row=row, column=j + 1)  # not ws[row]: that scans the sheet's width
+        first = done.get((j, key))
+        if first is not None:
+            cell._style = copy(first)
+            return
+        if number_format is None:
+            cell.alignment = wrap
+        else:
+            cell.number_format = number_format
+        done[(j, key)] = cell._style
+
     for i in range(len(frame)):  # openpyxl writes row by row
         ws.append([_cell(col[i]) for col in values])
-        cells = ws[i + 2]
-        for j, (_k, _h, width, kind) in enumerate(columns):
-            if kind in fixed:
-                cells[j].number_format = fixed[kind]
-            elif kind == "text" and width >= 40:
-                cells[j].alignment = wrap
+        for j, kind in styled:
+            style(i + 2, j, kind, fixed[kind] if kind in fixed else None)
         if formats is not None:
             for j in value_cols:
-                cells[j].number_format = formats[i]
+                style(i + 2, j, formats[i], formats[i])
     if len(frame):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(frame) + 1}"
 

@@ -95,8 +95,12 @@ def fmt_fixed(values: object, decimals: int, *, thousands: bool = True) -> np.nd
         scaled = np.abs(v) * scale
         half_gap = np.abs(scaled - np.floor(scaled) - 0.5)
         ok = np.isfinite(scaled) & (scaled < _EXACT_LIMIT) & (half_gap > scaled * 1e-15 + 1e-9)
-    rest = np.flatnonzero(~ok)
-    out[rest] = [format(x, spec) for x in v[rest].tolist()]  # non-finite and near-ties only
+    # NaN and infinities as Python writes them ("nan", "inf", "-inf"), without a call each
+    out[np.isnan(v)] = "nan"
+    out[np.isposinf(v)] = "inf"
+    out[np.isneginf(v)] = "-inf"
+    rest = np.flatnonzero(~ok & np.isfinite(v))
+    out[rest] = [format(x, spec) for x in v[rest].tolist()]  # near-ties and huge values only
     if not ok.any():
         return out
     number = np.rint(scaled[ok]).astype(np.int64)
