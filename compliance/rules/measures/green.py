@@ -116,7 +116,12 @@ def uncovered_parts(polygons: np.ndarray, covers: np.ndarray) -> np.ndarray:
 
 
 def nearest_distance_m(
-    xy: np.ndarray, targets: np.ndarray, *, search_m: float = 300.0, tree: STRtree | None = None
+    xy: np.ndarray,
+    targets: np.ndarray,
+    *,
+    search_m: float = 300.0,
+    tree: STRtree | None = None,
+    bound: np.ndarray | None = None,
 ) -> np.ndarray:
     """Distance from each point to the nearest target, m, exactly, in widening rounds.
 
@@ -138,6 +143,12 @@ def nearest_distance_m(
         First search distance, m (e.g. the service radius).
     tree : shapely.STRtree, optional
         STRtree of ``targets`` when the caller has one.
+    bound : numpy.ndarray of float, optional
+        A known upper bound of each point's nearest distance, m (a
+        neighbouring point's distance plus the distance between them): the
+        first query then pairs each point only with the targets within its
+        own bound, far fewer than within ``search_m``.  The distances are
+        the same either way.
 
     Returns
     -------
@@ -148,6 +159,18 @@ def nearest_distance_m(
     pts = shapely.points(xy)
     out = np.full(len(pts), np.nan)
     todo = np.arange(len(pts))
+    last = float(search_m) * 2.0 ** (SEARCH_ROUNDS - 1)
+    if bound is not None and len(pts):
+        # the bound with a margin for rounding: the nearest target is surely within it
+        reach_at = np.asarray(bound, dtype=float) * (1.0 + 1e-9) + 1e-6
+        ok = np.isfinite(reach_at) & (reach_at <= last)
+        at = np.flatnonzero(ok)
+        i, j = tree.query(pts[at], predicate="dwithin", distance=reach_at[at])
+        best = np.full(len(at), np.inf)
+        np.minimum.at(best, i, shapely.distance(pts[at[i]], targets[j]))
+        found = np.isfinite(best)
+        out[at[found]] = best[found]
+        todo = np.flatnonzero(np.isnan(out))
     reach = float(search_m)
     for _ in range(SEARCH_ROUNDS):  # a few widening rounds, not features
         if len(todo) == 0:
@@ -311,9 +334,12 @@ def max_distance_m(
     owner = np.flatnonzero(ok)
     cx, cy = (b[owner, 0] + b[owner, 2]) / 2.0, (b[owner, 1] + b[owner, 3]) / 2.0
     half = np.maximum(b[owner, 2] - b[owner, 0], b[owner, 3] - b[owner, 1]) / 2.0
+    bound: np.ndarray | None = None  # the parent cell's distance + the step to its child
     while len(owner):  # rounds: log2(polygon size / tolerance), all polygons at once
         hd = half * np.sqrt(2.0)
-        dc = nearest_distance_m(np.column_stack([cx, cy]), targets, search_m=search_m, tree=tree)
+        dc = nearest_distance_m(
+            np.column_stack([cx, cy]), targets, search_m=search_m, tree=tree, bound=bound
+        )
         pts = shapely.points(cx, cy)
         inside = shapely.intersects(pts, polygons[owner])
         np.maximum.at(most, owner[inside], dc[inside])
@@ -332,6 +358,7 @@ def max_distance_m(
         np.maximum.at(most, owner[small], dc[small] - hd[small])
         alive &= ~small
         owner, cx, cy, half = owner[alive], cx[alive], cy[alive], half[alive] / 2.0
+        bound = np.tile(dc[alive] + half * np.sqrt(2.0), 4)
         owner = np.tile(owner, 4)
         cx = np.concatenate([cx - half, cx + half, cx - half, cx + half])
         cy = np.concatenate([cy - half, cy - half, cy + half, cy + half])
@@ -388,7 +415,8 @@ def _boundary_max_m(
         if not len(a):
             break
         mid = (a + b) / 2.0
-        d_m = nearest_distance_m(mid, targets, search_m=search_m, tree=tree)
+        bound = np.minimum(d_a, d_b) + seg / 2.0  # 1-Lipschitz from the nearer end
+        d_m = nearest_distance_m(mid, targets, search_m=search_m, tree=tree, bound=bound)
         np.maximum.at(most, w, d_m)
         go = ~_lone_convex(tree, convex, shapely.points(mid), d_m + seg)
         a, b, mid, d_a, d_b, d_m, w = a[go], b[go], mid[go], d_a[go], d_b[go], d_m[go], w[go]
