@@ -327,6 +327,7 @@ def check_cmd(
         field_map=field_map,
         source_crs=source_crs,
         inherited=inherited,
+        passes=include_passes,
     )
     write_outputs(
         result,

@@ -369,3 +369,20 @@ def test_a_boundary_kind_written_in_chinese_makes_a_city(tmp_path):
     assert is_city(scheme)
     summary = compliance.evaluate(scheme, load_profile("national")).summary.set_index("rule_id")
     assert summary.loc["RD01", "status"] == "not_evaluated"
+
+
+def test_passes_false_leaves_only_pass_messages_out():
+    """evaluate(passes=False): the same findings, but passing ones carry no message."""
+    scheme = compliance.read_scheme(ROOT / "sample_data" / "demo" / "demo.gpkg")
+    profile = compliance.load_profile("hebi")
+    full = compliance.evaluate(scheme, profile)
+    lean = compliance.evaluate(scheme, profile, passes=False)
+    cols = ["rule_id", "feature_id", "status", "measured"]
+    assert full.findings[cols].equals(lean.findings[cols])
+    assert full.summary.equals(lean.summary)
+    said = full.findings["status"] != "pass"
+    for col in ("message", "message_en"):
+        assert full.findings.loc[said, col].equals(lean.findings.loc[said, col])
+        assert (lean.findings.loc[~said, col] == "").all()
+        assert (full.findings.loc[~said, col] != "").all()
+    assert (~said).sum() > 5  # passing findings there are
