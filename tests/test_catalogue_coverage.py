@@ -258,17 +258,27 @@ def test_gb01_tiers_follow_each_plan():
         return [
             (
                 t["stars"],
-                t["min_floor_area_m2"],
+                t.get("min_floor_area_m2", 0) + t.get("min_district_floor_area_m2", 0),
                 t.get("min_height_m", 0) + t.get("above_height_m", 0),
-                t["investors"] is not None,
+                t.get("investors") is not None,
             )
             for t in rule.params["tiers"]
         ]
 
-    # public-welfare (any investor), public ≥ 20,000 m², residential ≥ 50,000 m²: one star
-    assert tiers("alxa") == [(1, 0, 0, False), (1, 20000, 0, False), (1, 50000, 0, False)]
+    # public-welfare (any investor), public ≥ 20,000 m², a 居住小区 of ≥ 50,000 m², every
+    # civil building of a 城市新建区 or 绿色生态城区: one star
+    assert tiers("alxa") == [
+        (1, 0, 0, False),
+        (1, 20000, 0, False),
+        (1, 50000, 0, False),
+        (1, 0, 0, False),
+    ]
     alxa = load_profile("alxa").rules["GB01"].params["tiers"]
     assert "residential" in alxa[2]["uses"] and "hospital" in alxa[1]["uses"]
+    assert alxa[2]["district_kinds"] == [
+        "residential"
+    ]  # the district's floor area, not a building's
+    assert alxa[3]["district_kinds"] == ["new_urban", "eco"] and "厂房" in alxa[3]["except_uses"]
     # government-invested public-welfare, large public buildings: two stars (2030)
     assert tiers("hebi") == [(2, 0, 0, True), (2, 20000, 0, False)]
     # the same scope, one star (2030)

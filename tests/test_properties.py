@@ -430,9 +430,50 @@ CORRIDOR_COVERED_BY_HOUSING = {
 }
 
 
+#: Found by hypothesis: CL03's cells over clusters and parcels with odd populations once
+#: made geopandas' overlay raise on a GeometryCollection (exit 3).
+ODD_POPULATIONS = {
+    "clusters": (
+        [
+            box(X0 + 1100, Y0, X0 + 1640, Y0 + 540),
+            box(X0 + 1650, Y0, X0 + 2100, Y0 + 450),
+            box(X0 + 550, Y0 + 550, X0 + 1000, Y0 + 1000),
+            box(X0, Y0 + 1100, X0 + 300, Y0 + 1400),
+            box(X0 + 1100, Y0 + 550, X0 + 1400, Y0 + 850),
+            box(X0 + 1650, Y0 + 1100, X0 + 1950, Y0 + 1400),
+        ],
+        {"population": [-1.0, -1.0, 5686237.95196332, -1.0, -1.0, float("nan")]},
+    ),
+    "corridors": ([box(X0 - 100, Y0 + 540, X0 + 2300, Y0 + 700)], {"name": ["廊道"]}),
+    "parcels": (
+        [
+            box(X0 + 1650, Y0, X0 + 2100, Y0 + 450),
+            box(X0 + 1100, Y0, X0 + 1400, Y0 + 300),
+            box(X0, Y0, X0 + 540, Y0 + 540),
+            box(X0 + 1650, Y0 + 550, X0 + 1950, Y0 + 850),
+            box(X0 + 550, Y0 + 550, X0 + 850, Y0 + 850),
+            box(X0 + 1650, Y0 + 1100, X0 + 1750, Y0 + 1200),
+        ],
+        {
+            "land_use": ["0901", "0901", "0701", "0701", "R2", "R2"],
+            "population": [
+                -5.403088421108303e-247,
+                1.05,
+                float("inf"),
+                1181988.0958935674,
+                float("-inf"),
+                -1831062.526935583,
+            ],
+        },
+    ),
+    "green_spaces": ([box(X0 + 1100, Y0 + 1100, X0 + 1640, Y0 + 1640)], {"kind": ["green"]}),
+}
+
+
 @SETTINGS
 @example(layers=CLUSTERS_WITHOUT_CORRIDORS)
 @example(layers=CORRIDOR_COVERED_BY_HOUSING)
+@example(layers=ODD_POPULATIONS)
 @given(layers=neighbourhoods())
 def test_random_neighbourhoods_succeed_with_valid_findings_or_fail_in_one_line(layers):
     with tempfile.TemporaryDirectory() as tmp:

@@ -74,8 +74,18 @@ def qgis_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         encoding="utf-8",
     )
     exe.chmod(0o755)
+    # QGIS embeds the system's Python, which finds its home from the first python3 on
+    # PATH: an activated virtualenv's would lend it another Python's standard library
+    venv_bin = os.environ.get("VIRTUAL_ENV", "")
+    path = os.pathsep.join(
+        p
+        for p in os.environ.get("PATH", "").split(os.pathsep)
+        if not (venv_bin and p.startswith(venv_bin))
+    )
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     return {
-        **os.environ,
+        **env,
+        "PATH": path,
         "QGIS_PROCESS": str(program),
         "QT_QPA_PLATFORM": "offscreen",
         "QGIS_PLUGINPATH": str(plugins),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
+
+from .geometry import clip_pairs
 
 M2_PER_KM2 = 1_000_000.0
 
@@ -47,15 +51,17 @@ def apportioned_population(
         ``population`` (persons) aligned with ``zones``; NaN where no parcel
         with a population overlaps the zone.
     """
-    p = parcels.loc[parcels[field].notna(), [field, parcels.geometry.name]].copy()
-    p = p[p.area > 0]
-    if p.empty:
-        return pd.Series(float("nan"), index=zones.index, name="population")
-    p["_parcel_area"] = p.area
-    z = gpd.GeoDataFrame({"_zone": zones.index}, geometry=zones.geometry.to_numpy(), crs=zones.crs)
-    pieces = gpd.overlay(z, p, how="intersection", keep_geom_type=True)
-    if pieces.empty:
-        return pd.Series(float("nan"), index=zones.index, name="population")
-    share = pieces.area / pieces["_parcel_area"]
-    sums = (pieces[field] * share).groupby(pieces["_zone"]).sum()
-    return sums.reindex(zones.index).rename("population")
+    p = parcels.loc[parcels[field].notna(), [field, parcels.geometry.name]]
+    geoms = p.geometry.to_numpy()
+    p_area = shapely.area(geoms)
+    zone_i, parcel_i, pieces = clip_pairs(geoms, zones.geometry.to_numpy())
+    # only areas count: a zone meeting a parcel along an edge or at a corner gets nothing
+    # (an overlay keeping polygons; clip_pairs copes with the collections GEOS may return)
+    piece_area = shapely.area(pieces)
+    keep = (piece_area > 0) & (p_area[parcel_i] > 0)
+    zone_i, parcel_i = zone_i[keep], parcel_i[keep]
+    share = piece_area[keep] / p_area[parcel_i]
+    values = p[field].to_numpy(dtype=float)[parcel_i] * share
+    sums = np.bincount(zone_i, weights=values, minlength=len(zones))
+    met = np.bincount(zone_i, minlength=len(zones)) > 0
+    return pd.Series(np.where(met, sums, np.nan), index=zones.index, name="population")
