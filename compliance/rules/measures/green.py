@@ -337,16 +337,23 @@ def max_distance_m(
     bound: np.ndarray | None = None  # the parent cell's distance + the step to its child
     while len(owner):  # rounds: log2(polygon size / tolerance), all polygons at once
         hd = half * np.sqrt(2.0)
-        dc = nearest_distance_m(
-            np.column_stack([cx, cy]), targets, search_m=search_m, tree=tree, bound=bound
-        )
         pts = shapely.points(cx, cy)
+        if bound is None:
+            dc = nearest_distance_m(
+                np.column_stack([cx, cy]), targets, search_m=search_m, tree=tree
+            )
+            lone = None
+        else:  # one query gives the nearest distance and the targets near the cell
+            dc, lone = _nearest_and_lone(tree, targets, convex, pts, bound, 2.0 * hd)
         inside = shapely.intersects(pts, polygons[owner])
         np.maximum.at(most, owner[inside], dc[inside])
         alive = dc + hd > most[owner] + tol
         # one convex target nearest throughout the cell: no interior maximum in it
-        at = np.flatnonzero(alive)
-        alive[at[_lone_convex(tree, convex, pts[at], dc[at] + 2.0 * hd[at])]] = False
+        if lone is None:
+            at = np.flatnonzero(alive)
+            alive[at[_lone_convex(tree, convex, pts[at], dc[at] + 2.0 * hd[at])]] = False
+        else:
+            alive &= ~lone
         out = alive & ~inside
         if out.any():  # a cell whose centre is outside must still meet the polygon
             at = np.flatnonzero(out)
@@ -365,6 +372,37 @@ def max_distance_m(
         half = np.tile(half, 4)
     most[np.isinf(most)] = np.nan
     return most
+
+
+def _nearest_and_lone(
+    tree: STRtree,
+    targets: np.ndarray,
+    convex: np.ndarray,
+    pts: np.ndarray,
+    bound: np.ndarray,
+    extra: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest distance of each point and whether one convex target alone lies within it + extra.
+
+    ``bound`` is an upper bound of each point's nearest distance; one STRtree
+    query within ``bound + extra`` gives both the nearest target (as
+    :func:`nearest_distance_m`) and the targets within ``d + extra`` (as
+    :func:`_lone_convex`).  Points the query leaves without a target (none,
+    if the bound holds) go to :func:`nearest_distance_m` and are not lone.
+    """
+    reach = np.asarray(bound, dtype=float) * (1.0 + 1e-9) + 1e-6
+    i, j = tree.query(pts, predicate="dwithin", distance=reach + extra)
+    d = shapely.distance(pts[i], targets[j])
+    best = np.full(len(pts), np.inf)
+    np.minimum.at(best, i, d)
+    lost = ~np.isfinite(best)
+    if lost.any():
+        best[lost] = nearest_distance_m(shapely.get_coordinates(pts[lost]), targets, tree=tree)
+    near = d <= best[i] + extra[i]
+    count = np.bincount(i[near], minlength=len(pts))
+    lone = np.zeros(len(pts), dtype=bool)
+    lone[i[near]] = convex[j[near]]
+    return best, (count == 1) & lone & ~lost
 
 
 def _lone_convex(
@@ -416,9 +454,9 @@ def _boundary_max_m(
             break
         mid = (a + b) / 2.0
         bound = np.minimum(d_a, d_b) + seg / 2.0  # 1-Lipschitz from the nearer end
-        d_m = nearest_distance_m(mid, targets, search_m=search_m, tree=tree, bound=bound)
+        d_m, lone = _nearest_and_lone(tree, targets, convex, shapely.points(mid), bound, seg)
         np.maximum.at(most, w, d_m)
-        go = ~_lone_convex(tree, convex, shapely.points(mid), d_m + seg)
+        go = ~lone
         a, b, mid, d_a, d_b, d_m, w = a[go], b[go], mid[go], d_a[go], d_b[go], d_m[go], w[go]
         a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
         d_a, d_b = np.concatenate([d_a, d_m]), np.concatenate([d_m, d_b])
