@@ -328,6 +328,7 @@ def max_distance_m(
         shapely.area(targets), shapely.area(shapely.convex_hull(targets)), rtol=1e-9, atol=1e-6
     )
     tol = tolerance_m / 2.0
+    shapely.prepare(polygons)  # the point-in-polygon tests of every round use it
     most = _boundary_max_m(polygons, targets, tree, convex, tol, search_m)
     b = shapely.bounds(polygons)
     ok = ~shapely.is_empty(polygons) & np.isfinite(b).all(axis=1)
@@ -345,7 +346,7 @@ def max_distance_m(
             lone = None
         else:  # one query gives the nearest distance and the targets near the cell
             dc, lone = _nearest_and_lone(tree, targets, convex, pts, bound, 2.0 * hd)
-        inside = shapely.intersects(pts, polygons[owner])
+        inside = shapely.intersects(polygons[owner], pts)  # prepared: point in polygon
         np.maximum.at(most, owner[inside], dc[inside])
         alive = dc + hd > most[owner] + tol
         # one convex target nearest throughout the cell: no interior maximum in it
@@ -359,7 +360,7 @@ def max_distance_m(
             at = np.flatnonzero(out)
             lo_x, lo_y = cx[at] - half[at], cy[at] - half[at]
             cells = shapely.box(lo_x, lo_y, cx[at] + half[at], cy[at] + half[at])
-            alive[at] = shapely.intersects(cells, polygons[owner[at]])
+            alive[at] = shapely.intersects(polygons[owner[at]], cells)
         small = alive & (hd <= tol)
         # a small cell meets the polygon: some point of it is at least dc - hd away
         np.maximum.at(most, owner[small], dc[small] - hd[small])
