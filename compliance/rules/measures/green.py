@@ -328,7 +328,10 @@ def max_distance_m(
         shapely.area(targets), shapely.area(shapely.convex_hull(targets)), rtol=1e-9, atol=1e-6
     )
     tol = tolerance_m / 2.0
-    shapely.prepare(polygons)  # the point-in-polygon tests of every round use it
+    # prepared copies for the point-in-polygon tests of every round: never the caller's
+    # geometries, which other rules read on other threads (preparing is not thread-safe)
+    polygons = shapely.transform(polygons, lambda c: c)
+    shapely.prepare(polygons)
     most = _boundary_max_m(polygons, targets, tree, convex, tol, search_m)
     b = shapely.bounds(polygons)
     ok = ~shapely.is_empty(polygons) & np.isfinite(b).all(axis=1)
