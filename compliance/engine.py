@@ -284,30 +284,26 @@ def _verdict(
     elif rule.comparison in ("<=", "<") and rule.limit == 0:  # 全面消除: none may remain
         fail_zh, fail_en = "不符合应为 0 的要求", "there should be none"
         ok_zh, ok_en = "符合应为 0 的要求", "none, as required"
-    elif rule.comparison == "<=":
+    elif rule.comparison in ("<=", "<"):
         fail_zh, fail_en = above_zh, above_en
         ok_zh = "符合不超过 " + lim + u_zh + "的要求"
         ok_en = "within the limit of " + lim + u_en_at
-        if rule.comparison == "<":  # 低于: the limit itself falls short
-            at = measured == limit
-            fail_zh = np.where(at, "等于 " + lim + u_zh + "，未达到低于该值的要求", fail_zh)
-            at_en = "equal to " + lim + u_en_at + ", not below it as required"
-            fail_en = np.where(at, at_en, fail_en)
-            ok_zh = "符合低于 " + lim + u_zh + "的要求"
-            ok_en = "below " + lim + u_en_at + ", as required"
     else:
         gap = text(limit - measured)
         fail_zh = "低于下限 " + lim + u_zh + "，相差 " + gap + d_zh
         fail_en = "below the minimum of " + lim + u_en_at + " by " + gap + unit_labels_en(gap, d_en)
         ok_zh = "符合不少于 " + lim + u_zh + "的要求"
         ok_en = "meets the minimum of " + lim + u_en_at
-        if rule.comparison == ">":  # 超过: the limit itself falls short
-            at = measured == limit
-            fail_zh = np.where(at, "等于 " + lim + u_zh + "，未达到超过该值的要求", fail_zh)
-            at_en = "equal to " + lim + u_en_at + ", not above it as required"
-            fail_en = np.where(at, at_en, fail_en)
-            ok_zh = "符合超过 " + lim + u_zh + "的要求"
-            ok_en = "above " + lim + u_en_at + ", as required"
+    strict = rule.comparison == ">" or (rule.comparison == "<" and rule.limit != 0)
+    if rule.has_limit and strict:  # 低于 / 超过: the limit itself falls short
+        word_zh, word_en = ("低于", "below") if rule.comparison == "<" else ("超过", "above")
+        at = measured == limit
+        fail_zh = np.where(at, "等于 " + lim + u_zh + "，未达到" + word_zh + "该值的要求", fail_zh)
+        fail_en = np.where(
+            at, "equal to " + lim + u_en_at + ", not " + word_en + " it as required", fail_en
+        )
+        ok_zh = "符合" + word_zh + " " + lim + u_zh + "的要求"
+        ok_en = word_en + " " + lim + u_en_at + ", as required"
     # passed by the check's method although the value is beyond the limit (GR01: a sliver
     # under the share the method tolerates); the detail says why
     with np.errstate(invalid="ignore"):
