@@ -957,6 +957,7 @@ DISTRICT_NOUNS = {
 
 def _district_words(
     districts: gpd.GeoDataFrame,
+    d_kind: np.ndarray,
     d_area: pd.DataFrame,
     d_bi: np.ndarray,
     d_di: np.ndarray,
@@ -970,9 +971,9 @@ def _district_words(
     tier tests it); empty where no district matched (the building is then not
     in the tier).
     """
-    kinds = district_kind(districts).fillna("residential").to_numpy(dtype=object)
-    nouns_zh = np.array([DISTRICT_NOUNS[k][0] for k in kinds], dtype=object)  # per district
-    nouns_en = np.array([DISTRICT_NOUNS[k][1] for k in kinds], dtype=object)
+    nouns = [DISTRICT_NOUNS.get(k, DISTRICT_NOUNS["residential"]) for k in d_kind]  # per district
+    nouns_zh = np.array([zh for zh, _ in nouns], dtype=object)
+    nouns_en = np.array([en for _, en in nouns], dtype=object)
     ids = districts["feature_id"].astype(str).to_numpy(dtype=object)
     if "name" in districts.columns:
         names = districts["name"].astype("string").str.strip().fillna("").to_numpy(dtype=object)
@@ -1041,8 +1042,9 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
     districts = scheme.layer("districts")
     if districts is not None and any(t.district_kinds is not None for t in tiers):
         d_kind = district_kind(districts).to_numpy(dtype=object)
-        d_area = district_floor_areas(districts, b, area)
-        d_bi, d_di = building_districts(b, districts)
+        d_pairs = building_districts(b, districts)
+        d_bi, d_di = d_pairs
+        d_area = district_floor_areas(districts, area, d_pairs)
     for k, t in enumerate(tiers):  # a handful of tiers, not features
         known = np.ones(n, dtype=bool)
         ok = np.ones(n, dtype=bool)
@@ -1071,7 +1073,14 @@ def check_green_star(scheme: Scheme, rule: Rule, params: GreenStarParams) -> Eva
             ok &= in_sure | in_maybe
             known &= in_sure | ~in_maybe
             district_words[k] = _district_words(
-                districts, d_area, d_bi, d_di, kind_ok & big, n, t.min_district_floor_area_m2 > 0
+                districts,
+                d_kind,
+                d_area,
+                d_bi,
+                d_di,
+                kind_ok & big,
+                n,
+                t.min_district_floor_area_m2 > 0,
             )
         for measure, minimum, strict in (
             (area.values, t.min_floor_area_m2, False),

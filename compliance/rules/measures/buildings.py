@@ -376,7 +376,7 @@ def district_kind(districts: pd.DataFrame) -> pd.Series:
 
 
 def district_floor_areas(
-    districts: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, floor_area: Estimate
+    districts: gpd.GeoDataFrame, floor_area: Estimate, pairs: np.ndarray
 ) -> pd.DataFrame:
     """Gross floor area (建筑面积) of each district, m², and whether it is complete.
 
@@ -389,10 +389,10 @@ def district_floor_areas(
     districts : geopandas.GeoDataFrame
         Polygons or MultiPolygons in a projected metric CRS, optional
         ``floor_area_m2`` (m²).
-    buildings : geopandas.GeoDataFrame
-        Footprints in the same CRS.
     floor_area : Estimate
         Floor area of each building, m² (:func:`floor_area_m2`).
+    pairs : numpy.ndarray of int, shape (2, k)
+        Which building lies in which district (:func:`building_districts`).
 
     Returns
     -------
@@ -407,8 +407,8 @@ def district_floor_areas(
     total: np.ndarray = np.zeros(n)
     missing = np.zeros(n, dtype=bool)
     estimated = np.zeros(n, dtype=bool)
-    if n and len(buildings):
-        bi, di = building_districts(buildings, districts)
+    bi, di = pairs
+    if len(bi):
         values = floor_area.values.to_numpy(dtype=float)[bi]
         total = np.bincount(di, weights=np.nan_to_num(values), minlength=n).astype(float)
         missing = np.bincount(di, weights=np.isnan(values), minlength=n) > 0

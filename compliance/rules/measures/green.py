@@ -121,7 +121,6 @@ def nearest_distance_m(
     *,
     search_m: float = 300.0,
     tree: STRtree | None = None,
-    bound: np.ndarray | None = None,
 ) -> np.ndarray:
     """Distance from each point to the nearest target, m, exactly, in widening rounds.
 
@@ -143,12 +142,6 @@ def nearest_distance_m(
         First search distance, m (e.g. the service radius).
     tree : shapely.STRtree, optional
         STRtree of ``targets`` when the caller has one.
-    bound : numpy.ndarray of float, optional
-        A known upper bound of each point's nearest distance, m (a
-        neighbouring point's distance plus the distance between them): the
-        first query then pairs each point only with the targets within its
-        own bound, far fewer than within ``search_m``.  The distances are
-        the same either way.
 
     Returns
     -------
@@ -159,18 +152,6 @@ def nearest_distance_m(
     pts = shapely.points(xy)
     out = np.full(len(pts), np.nan)
     todo = np.arange(len(pts))
-    last = float(search_m) * 2.0 ** (SEARCH_ROUNDS - 1)
-    if bound is not None and len(pts):
-        # the bound with a margin for rounding: the nearest target is surely within it
-        reach_at = np.asarray(bound, dtype=float) * (1.0 + 1e-9) + 1e-6
-        ok = np.isfinite(reach_at) & (reach_at <= last)
-        at = np.flatnonzero(ok)
-        i, j = tree.query(pts[at], predicate="dwithin", distance=reach_at[at])
-        best = np.full(len(at), np.inf)
-        np.minimum.at(best, i, shapely.distance(pts[at[i]], targets[j]))
-        found = np.isfinite(best)
-        out[at[found]] = best[found]
-        todo = np.flatnonzero(np.isnan(out))
     reach = float(search_m)
     for _ in range(SEARCH_ROUNDS):  # a few widening rounds, not features
         if len(todo) == 0:
