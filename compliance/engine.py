@@ -413,7 +413,18 @@ def _findings_for(
     status = np.where(passed, "pass", np.where(estimated | doubtful, "warn", severity))
     # the rows whose messages are written: every row, or only the violations
     said = np.arange(len(rows)) if passes else np.flatnonzero(~passed)
-    message, message_en = _messages(rule, ev, rows.iloc[said], severity, demoted, cite_zh, cite_en)
+    message, message_en = _messages(
+        rule,
+        ev,
+        rows.iloc[said],
+        measured[said],
+        limit[said],
+        low[said],
+        estimated[said],
+        severity=severity,
+        demoted=demoted,
+        cite=(cite_zh, cite_en),
+    )
     if len(said) < len(rows):
         blank = np.full(len(rows), "", dtype=object)
         message_all, message_en_all = blank.copy(), blank
@@ -443,17 +454,22 @@ def _messages(
     rule: Rule,
     ev: Evaluation,
     rows: pd.DataFrame,
+    measured: np.ndarray,
+    limit: np.ndarray,
+    low: np.ndarray,
+    estimated: np.ndarray,
+    *,
     severity: str,
     demoted: bool,
-    cite_zh: str,
-    cite_en: str,
+    cite: tuple[str, str],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The Chinese and English message of each row of a rule's evaluation."""
-    measured = rows["measured"].to_numpy(dtype=float)
+    """The Chinese and English message of each row of a rule's evaluation.
+
+    ``measured``, ``limit``, ``low`` and ``estimated`` are the rows' values as
+    :func:`_findings_for` read them, aligned with ``rows``.
+    """
+    cite_zh, cite_en = cite
     passed = rows["passed"].to_numpy(dtype=bool)
-    limit = rows["limit"].fillna(rule.limit).to_numpy(dtype=float)
-    rule_low = np.nan if rule.limit_low is None else rule.limit_low
-    low = rows["limit_low"].fillna(rule_low).to_numpy(dtype=float)
     verdict = _verdict(rule, measured, limit, low, passed)
     value = fmt_values(measured, rule.unit)
     u_zh, u_en = UNITS[rule.unit].zh, UNITS[rule.unit].en_plain
@@ -471,7 +487,6 @@ def _messages(
         hedge_zh += "；列为提示"
         hedge_en += "; reported as a warning"
     failing = ~passed
-    estimated = rows["estimated"].astype(bool).to_numpy()
     est_zh = np.where(
         failing & estimated & (severity == "fail"), "；该值为估算值，列为提示，需核实", ""
     )
