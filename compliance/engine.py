@@ -668,14 +668,14 @@ ASSUMED_COUNTY = (
 )
 
 
-def _run_rule(scheme: Scheme, rule: Rule) -> Evaluation:
+def _run_rule(scheme: Scheme, rule: Rule, passes: bool = True) -> Evaluation:
     check = CHECKS.get(rule.measure)
     if check is None:
         raise RuleFileError(
             f"rule {rule.code}: measure '{rule.measure}' is unknown "
             f"(known: {', '.join(sorted(CHECKS))})"
         )
-    return check.fn(scheme, rule, check.validated_params(rule))
+    return check.run(scheme, rule, passes=passes)
 
 
 def evaluate(
@@ -716,7 +716,12 @@ def evaluate(
         them empty, which saves most of the time of rules that measure many
         features and find few violations, when only violations are reported
         (``compliance check`` without ``--include-passes``); statuses,
-        measured values, counts and the violations' messages are the same.
+        counts, summaries and the violations' messages and values are the
+        same.  A check may also leave out what only a passing finding would
+        show: its labels and method texts, and a costly measured value its
+        verdict does not need (GR01/GR02's farthest distance of a parcel
+        wholly within the radius is then NaN; the summary's ``worst`` is
+        the same).
 
     Returns
     -------
@@ -745,7 +750,10 @@ def evaluate(
     assumed = not city and not is_county(scheme)
 
     def one(rule: Rule) -> tuple[gpd.GeoDataFrame, dict[str, object], list[str]]:
-        ev = NOT_A_COUNTY_TOWN if city and rule.applies_to == "county" else _run_rule(scheme, rule)
+        if city and rule.applies_to == "county":
+            ev = NOT_A_COUNTY_TOWN
+        else:
+            ev = _run_rule(scheme, rule, passes)
         f = _findings_for(rule, ev, scheme.crs, profile, inherited, passes)
         f, unused = apply_exceptions(f, ex[ex["rule_id"] == rule.code])
         row = _summary_row(rule, ev, f, profile, scheme.crs_label, inherited)

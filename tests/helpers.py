@@ -123,6 +123,7 @@ def run_rule(
     year: int | None = None,
     params: Mapping[str, Any] | None = None,
     crs: str = GK,
+    passes: bool = True,
 ) -> compliance.Result:
     """Run one catalogue rule, as a profile states it, over the given layers.
 
@@ -142,6 +143,8 @@ def run_rule(
         Overrides of the rule's parameters.
     crs : str
         CRS of layers given without one; the scheme measures in :data:`GK`.
+    passes : bool
+        ``evaluate``'s ``passes``: False reports violations only.
 
     Returns
     -------
@@ -154,7 +157,7 @@ def run_rule(
         rule = rule.model_copy(update={"params": {**rule.params, **params}})
     one = prof.model_copy(update={"rules": {code: rule}})
     placed = {name: g if g.crs is not None else g.set_crs(crs) for name, g in layers.items()}
-    return compliance.evaluate(make_scheme(**placed), one)
+    return compliance.evaluate(make_scheme(**placed), one, passes=passes)
 
 
 # --------------------------------------------------------------------------- results

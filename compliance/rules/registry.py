@@ -141,7 +141,9 @@ class Check:
     name : str
         The measure name (``plaza_hard_area``), shown in the docs and findings.
     fn : callable
-        ``fn(scheme, rule, params) -> Evaluation``.
+        ``fn(scheme, rule, params) -> Evaluation``; a check that can save
+        work on the features that pass also takes a keyword ``passes``
+        (see :meth:`run`).
     params : type of Params
         Pydantic model of the rule's ``params`` (unknown keys are errors).
     unit : str
@@ -153,6 +155,26 @@ class Check:
     fn: CheckFn
     params: type[Params]
     unit: str
+    takes_passes: bool = False
+
+    def run(self, scheme: Scheme, rule: Rule, *, passes: bool = True) -> Evaluation:
+        """Run the check on a scheme with the rule's validated parameters.
+
+        ``passes`` False says that only violations will be reported: a check
+        whose function takes a keyword ``passes`` may then leave out what
+        only a passing feature's finding would show (its labels and method
+        texts; a measured value its verdict does not need), never anything
+        of a violation or of the summary.
+
+        Raises
+        ------
+        RuleFileError
+            The rule's unit or parameters do not fit the check.
+        """
+        params = self.validated_params(rule)
+        if self.takes_passes:
+            return self.fn(scheme, rule, params, passes=passes)  # type: ignore[call-arg]
+        return self.fn(scheme, rule, params)
 
     def unit_problem(self, rule: Rule) -> RuleProblem | None:
         """The problem with the rule's ``unit`` for this measure, or None when it fits."""
@@ -244,7 +266,8 @@ def register(name: str, params: type[P], *, unit: str) -> Callable[[CheckFn], Ch
         raise RuleFileError(f"{where}: check {name} is registered twice")
 
     def deco(fn: CheckFn) -> CheckFn:
-        CHECKS[name] = Check(name, fn, params, unit)
+        takes = "passes" in inspect.signature(fn).parameters
+        CHECKS[name] = Check(name, fn, params, unit, takes_passes=takes)
         return fn
 
     return deco

@@ -71,8 +71,41 @@ class ServiceRadiusParams(Params):
     tolerance_m: float = Field(0.1, gt=0)
 
 
+def _farthest_m(
+    geoms: np.ndarray,
+    targets: np.ndarray,
+    un_area: np.ndarray,
+    passed: np.ndarray,
+    radius: float,
+    params: ServiceRadiusParams,
+    passes: bool,
+) -> np.ndarray:
+    """Farthest distance to counted green of each parcel, m; see :func:`check_service_radius`.
+
+    A parcel with nothing outside the service radii (buffers inscribed in
+    the true radius) lies wholly within the radius: its farthest distance
+    is at most ``radius``.  Unless passing findings are reported, such
+    parcels are measured only when no other parcel is measured beyond
+    ``radius + tolerance_m`` (then one of them may hold the worst value).
+    """
+    need = ~passed | (un_area > 0)
+    if passes or need.all():
+        return max_distance_m(geoms, targets, tolerance_m=params.tolerance_m, search_m=radius)
+    distance = np.full(len(geoms), np.nan)
+    distance[need] = max_distance_m(
+        geoms[need], targets, tolerance_m=params.tolerance_m, search_m=radius
+    )
+    if not np.nanmax(distance, initial=-np.inf) > radius + params.tolerance_m:
+        distance[~need] = max_distance_m(
+            geoms[~need], targets, tolerance_m=params.tolerance_m, search_m=radius
+        )
+    return distance
+
+
 @register("service_radius", ServiceRadiusParams, unit="m")
-def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams) -> Evaluation:
+def check_service_radius(
+    scheme: Scheme, rule: Rule, params: ServiceRadiusParams, *, passes: bool = True
+) -> Evaluation:
     """GR01/GR02: each residential parcel lies within the radius (the limit) of green space.
 
     Straight-line radius buffered from the boundary of qualifying green
@@ -88,6 +121,12 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     of failing, and says why (``study_extent`` true marks one too, as
     ``import-osm`` writes).  The summary note gives the coverage rate of
     all residential land (服务半径覆盖率).
+
+    With ``passes`` False (only violations reported) the farthest distance
+    of a parcel wholly within the radius is not measured (NaN): it is at
+    most the radius, and the summary's worst value comes from a parcel that
+    is not, unless none is farther than the radius, when every parcel is
+    measured.
     """
     res = residential_parcels(scheme)
     if isinstance(res, Evaluation):
@@ -104,9 +143,7 @@ def check_service_radius(scheme: Scheme, rule: Rule, params: ServiceRadiusParams
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(area > 0, un_area / area, 0.0)
     passed = (share < params.min_uncovered_share - 1e-12) | (un_area <= params.min_uncovered_m2)
-    distance = max_distance_m(
-        geoms, targets.to_numpy(), tolerance_m=params.tolerance_m, search_m=radius
-    )
+    distance = _farthest_m(geoms, targets.to_numpy(), un_area, passed, radius, params, passes)
     # a study extent: the part farther than the radius inside its edge is surely uncovered
     doubtful = np.zeros(len(geoms), dtype=bool)
     boundary = scheme.layer("boundary")

@@ -55,11 +55,15 @@ class RedLineParams(Params):
 
 
 @register("red_line_width", RedLineParams, unit="m")
-def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> Evaluation:
+def check_red_line_width(
+    scheme: Scheme, rule: Rule, params: RedLineParams, *, passes: bool = True
+) -> Evaluation:
     """RD01: red-line width of each road, m.
 
     From ``red_line_width_m`` on centrelines (marked estimated when the
     layer's ``width_source`` says so), or measured across road-land polygons.
+    With ``passes`` False (only violations reported) the roads within the
+    limit get no label or method text ("").
     """
     roads = scheme.layer("roads")
     if roads is None:
@@ -91,6 +95,7 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
             "范围内道路均无红线宽度 red_line_width_m，也无道路用地面域",
         )
     w = width[usable]
+    passed = compare(rule, w)
     src = (
         r["width_source"].astype("string").fillna("attribute")
         if "width_source" in r.columns
@@ -98,11 +103,15 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
     )
     estimated = src.str.startswith("estimated").fillna(False).to_numpy() & ~is_poly[usable]
     poly = is_poly[usable].to_numpy()
+    # the roads whose findings are reported get their words; the others ""
+    said = np.ones(len(r), dtype=bool) if passes else ~np.asarray(passed, dtype=bool)
+    whole = r
+    r, src, estimated_said, poly = r[said], src[said], estimated[said], poly[said]
     method = np.where(
         poly,
         "width of the road-land polygon across its centreline, w = (P − √(P² − 16A)) / 4",
         np.where(
-            estimated,
+            estimated_said,
             "red line estimated from road class and lanes (" + src.to_numpy() + ")",
             "red_line_width_m attribute",
         ),
@@ -111,17 +120,30 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
         poly,
         "道路用地面垂直于中心线方向的宽度，w = (P − √(P² − 16A)) / 4",
         np.where(
-            estimated,
+            estimated_said,
             "道路红线宽度按道路等级与车道数估算（" + src.to_numpy() + "）",
             "道路红线宽度取自 red_line_width_m 字段",
         ),
     )
     zh, en = label(r, "道路", "road")
     zh = pd.Series(np.where(poly, zh.str.replace("道路", "道路用地", n=1), zh), index=r.index)
-    detail_zh = np.where(estimated, "红线宽度按道路等级与车道数估算，需以规划红线核实", "")
+    detail_zh = np.where(estimated_said, "红线宽度按道路等级与车道数估算，需以规划红线核实", "")
     detail_en = np.where(
-        estimated, "red line estimated from road class and lanes; verify against the plan", ""
+        estimated_said, "red line estimated from road class and lanes; verify against the plan", ""
     )
+    words = {
+        "subject_zh": zh.to_numpy(),
+        "subject_en": en.to_numpy(),
+        "detail_zh": detail_zh,
+        "detail_en": detail_en,
+        "method": method,
+        "method_zh": method_zh,
+    }
+    if not said.all():  # spread over every road: "" where nothing is reported
+        for key, said_words in words.items():
+            spread = np.full(len(whole), "", dtype=object)
+            spread[said] = said_words
+            words[key] = spread
     reasons, reasons_zh = [], []
     if excluded:
         reasons.append(f"{excluded} out of scope (class or not new)")
@@ -131,17 +153,12 @@ def check_red_line_width(scheme: Scheme, rule: Rule, params: RedLineParams) -> E
         reasons_zh.append(f"无红线宽度 {no_width} 条")
     return Evaluation(
         make_rows(
-            r,
-            feature_id=r["feature_id"],
-            subject_zh=zh,
-            subject_en=en,
+            whole,
+            feature_id=whole["feature_id"],
             measured=w,
-            passed=compare(rule, w),
-            detail_zh=detail_zh,
-            detail_en=detail_en,
-            method=method,
-            method_zh=method_zh,
+            passed=passed,
             estimated=estimated,
+            **words,
         ),
         skipped=excluded + no_width,
         skip_reason="; ".join(reasons),

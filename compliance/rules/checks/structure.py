@@ -198,29 +198,51 @@ def corridor_obstacles(scheme: Scheme, near: np.ndarray | None = None) -> gpd.Ge
 
 
 @register("corridor_width", CorridorWidthParams, unit="m")
-def check_corridor_width(scheme: Scheme, rule: Rule, params: CorridorWidthParams) -> Evaluation:
-    """EC01: minimum net width of each corridor, m; the narrowest stretch as geometry."""
+def check_corridor_width(
+    scheme: Scheme, rule: Rule, params: CorridorWidthParams, *, passes: bool = True
+) -> Evaluation:
+    """EC01: minimum net width of each corridor, m; the narrowest stretch as geometry.
+
+    With ``passes`` False (only violations reported) a corridor is measured
+    only until it is known to be wider than the limit (its width NaN),
+    unless no corridor is narrower, when every one is measured (the
+    summary's worst value is then the narrowest of them).
+    """
     corridors = scheme.layer("corridors")
     if corridors is None:
         return missing_layer("corridors")
     net = net_corridors(
         corridors.geometry, corridor_obstacles(scheme, corridors.geometry.to_numpy())
     )
+    nets = net.to_numpy()
     raw_width = min_width_m(
-        net.to_numpy(),
+        nets,
         precision_m=params.precision_m,
         min_narrow_area_m2=params.min_narrow_area_m2,
+        wide_enough_m=None if passes else rule.limit,
     )
+    wide = np.isnan(raw_width)  # known to be wider than the limit, not measured further
     # Reported (and compared) to 0.1 m: GEOS drops an eroded strip a few
     # hundredths of a metre before it vanishes, so a corridor drawn exactly
     # 100 m wide measures 99.98x m raw.
     width = np.round(raw_width, 1)
-    passed = compare(rule, width)
-    # The narrowest stretch: what an opening just wider than the minimum removes.
+    passed = compare(rule, width) | wide
+    if wide.any() and passed.all():  # no violation: the worst value is the narrowest of all
+        raw_width[wide] = min_width_m(
+            nets[wide],
+            precision_m=params.precision_m,
+            min_narrow_area_m2=params.min_narrow_area_m2,
+        )
+        width = np.round(raw_width, 1)
+    # The narrowest stretch, drawn for the corridors too narrow: what an opening just
+    # wider than the minimum removes; and their area narrower than the limit.
     step = max(1.0, 2 * params.precision_m)
-    narrowest = narrower_than(net.to_numpy(), raw_width + step)
-    below = shapely.area(narrower_than(net.to_numpy(), rule.limit))
-    geoms = np.where(passed | shapely.is_empty(narrowest), net.to_numpy(), narrowest)
+    narrowest = nets.copy()
+    below = np.zeros(len(nets))
+    bad = np.flatnonzero(~passed)
+    narrowest[bad] = narrower_than(nets[bad], raw_width[bad] + step)
+    below[bad] = shapely.area(narrower_than(nets[bad], rule.limit))
+    geoms = np.where(passed | shapely.is_empty(narrowest), nets, narrowest)
     # A corridor wholly taken by construction or road land has no net part to draw:
     # the whole corridor is the place of the problem.
     geoms = np.where(shapely.is_empty(geoms), corridors.geometry.to_numpy(), geoms)

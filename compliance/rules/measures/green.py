@@ -319,17 +319,19 @@ def max_distance_m(
     owner = np.flatnonzero(ok)
     cx, cy = (b[owner, 0] + b[owner, 2]) / 2.0, (b[owner, 1] + b[owner, 3]) / 2.0
     half = np.maximum(b[owner, 2] - b[owner, 0], b[owner, 3] - b[owner, 1]) / 2.0
-    bound: np.ndarray | None = None  # the parent cell's distance + the step to its child
+    # candidate targets of each cell: (cell, target) pairs; a child cell's nearest target
+    # and the targets near it are among its parent's (see _among)
+    pairs: tuple[np.ndarray, np.ndarray] | None = None
     while len(owner):  # rounds: log2(polygon size / tolerance), all polygons at once
         hd = half * np.sqrt(2.0)
         pts = shapely.points(cx, cy)
-        if bound is None:
+        lone: np.ndarray | None = None
+        if pairs is None:
             dc = nearest_distance_m(
                 np.column_stack([cx, cy]), targets, search_m=search_m, tree=tree
             )
-            lone = None
-        else:  # one query gives the nearest distance and the targets near the cell
-            dc, lone = _nearest_and_lone(tree, targets, convex, pts, bound, 2.0 * hd)
+        else:  # distances to the parent's candidates give the nearest and the lone test
+            dc, lone, d = _among(tree, targets, convex, pts, *pairs, 2.0 * hd)
         inside = shapely.intersects(polygons[owner], pts)  # prepared: point in polygon
         np.maximum.at(most, owner[inside], dc[inside])
         alive = dc + hd > most[owner] + tol
@@ -349,8 +351,16 @@ def max_distance_m(
         # a small cell meets the polygon: some point of it is at least dc - hd away
         np.maximum.at(most, owner[small], dc[small] - hd[small])
         alive &= ~small
+        # a child's nearest target and those near it lie within dc + 2 hd of its parent
+        reach = _with_margin(dc + 2.0 * hd)
+        if pairs is None:
+            at = np.flatnonzero(alive)
+            i, j = tree.query(pts[at], predicate="dwithin", distance=reach[at])
+            pairs = _children_pairs(at[i], j, alive, 4)
+        else:
+            keep = alive[pairs[0]] & (d <= reach[pairs[0]])
+            pairs = _children_pairs(pairs[0][keep], pairs[1][keep], alive, 4)
         owner, cx, cy, half = owner[alive], cx[alive], cy[alive], half[alive] / 2.0
-        bound = np.tile(dc[alive] + half * np.sqrt(2.0), 4)
         owner = np.tile(owner, 4)
         cx = np.concatenate([cx - half, cx + half, cx - half, cx + half])
         cy = np.concatenate([cy - half, cy - half, cy + half, cy + half])
@@ -359,35 +369,66 @@ def max_distance_m(
     return most
 
 
-def _nearest_and_lone(
+def _with_margin(reach: np.ndarray) -> np.ndarray:
+    """A search distance widened by far more than the rounding of the distances compared."""
+    return np.asarray(reach, dtype=float) * (1.0 + 1e-9) + 1e-6
+
+
+def _children_pairs(
+    cell: np.ndarray, target: np.ndarray, alive: np.ndarray, copies: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs of the surviving cells, renumbered, handed to each of their children.
+
+    Surviving cell ``k`` (the ``k``-th True of ``alive``) has its children
+    at ``k``, ``k + n``, … ``k + (copies - 1) n`` (``n`` survivors), the
+    order in which the callers tile them.
+    """
+    n = int(alive.sum())
+    new = np.cumsum(alive) - 1
+    c = new[cell]
+    return (
+        np.concatenate([c + k * n for k in range(copies)]),
+        np.tile(target, copies),
+    )
+
+
+def _among(
     tree: STRtree,
     targets: np.ndarray,
     convex: np.ndarray,
     pts: np.ndarray,
-    bound: np.ndarray,
+    cell: np.ndarray,
+    target: np.ndarray,
     extra: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest distance of each point and whether one convex target alone lies within it + extra.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest distance of each point, whether one convex target alone lies within it + extra.
 
-    ``bound`` is an upper bound of each point's nearest distance; one STRtree
-    query within ``bound + extra`` gives both the nearest target (as
-    :func:`nearest_distance_m`) and the targets within ``d + extra`` (as
-    :func:`_lone_convex`).  Points the query leaves without a target (none,
-    if the bound holds) go to :func:`nearest_distance_m` and are not lone.
+    The candidates are given as pairs (``cell``, ``target``): for each
+    point, every target within its nearest distance + ``extra`` must be
+    among them (a point inherits its parent's: the distance changes by at
+    most the distance moved), more do no harm.  One vectorised distance per
+    pair gives both the nearest target and the targets near it, where an
+    STRtree query per point would compute the same distances again.  A point
+    left without a candidate (none, when the candidates hold) goes to
+    :func:`nearest_distance_m` and is not lone.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Nearest distance per point (m); lone flag per point; the distance
+        of each pair (m).
     """
-    reach = np.asarray(bound, dtype=float) * (1.0 + 1e-9) + 1e-6
-    i, j = tree.query(pts, predicate="dwithin", distance=reach + extra)
-    d = shapely.distance(pts[i], targets[j])
+    d = shapely.distance(pts[cell], targets[target])
     best = np.full(len(pts), np.inf)
-    np.minimum.at(best, i, d)
+    np.minimum.at(best, cell, d)
     lost = ~np.isfinite(best)
     if lost.any():
         best[lost] = nearest_distance_m(shapely.get_coordinates(pts[lost]), targets, tree=tree)
-    near = d <= best[i] + extra[i]
-    count = np.bincount(i[near], minlength=len(pts))
+    near = d <= best[cell] + extra[cell]
+    count = np.bincount(cell[near], minlength=len(pts))
     lone = np.zeros(len(pts), dtype=bool)
-    lone[i[near]] = convex[j[near]]
-    return best, (count == 1) & lone & ~lost
+    lone[cell[near]] = convex[target[near]]
+    return best, (count == 1) & lone & ~lost, d
 
 
 def _lone_convex(
@@ -431,6 +472,7 @@ def _boundary_max_m(
     start = np.flatnonzero(part[1:] == part[:-1])
     a, b = coords[start], coords[start + 1]
     d_a, d_b, w = dist[start], dist[start + 1], who[start]
+    pairs: tuple[np.ndarray, np.ndarray] | None = None  # candidates of each stretch's midpoint
     while len(a):  # rounds of halving: log2(longest edge / tol)
         seg = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
         keep = (seg > tol) & ((d_a + d_b + seg) / 2.0 > most[w] + tol / 2.0)
@@ -438,10 +480,20 @@ def _boundary_max_m(
         if not len(a):
             break
         mid = (a + b) / 2.0
-        bound = np.minimum(d_a, d_b) + seg / 2.0  # 1-Lipschitz from the nearer end
-        d_m, lone = _nearest_and_lone(tree, targets, convex, shapely.points(mid), bound, seg)
+        pts = shapely.points(mid)
+        if pairs is None:
+            bound = np.minimum(d_a, d_b) + seg / 2.0  # 1-Lipschitz from the nearer end
+            i, j = tree.query(pts, predicate="dwithin", distance=_with_margin(bound) + seg)
+        else:
+            i, j = pairs
+            at = keep[i]
+            i, j = (np.cumsum(keep) - 1)[i[at]], j[at]
+        d_m, lone, d = _among(tree, targets, convex, pts, i, j, seg)
         np.maximum.at(most, w, d_m)
         go = ~lone
+        # a half's midpoint lies seg / 4 from this one: its candidates are within d + seg
+        near = go[i] & (d <= _with_margin(d_m + seg)[i])
+        pairs = _children_pairs(i[near], j[near], go, 2)
         a, b, mid, d_a, d_b, d_m, w = a[go], b[go], mid[go], d_a[go], d_b[go], d_m[go], w[go]
         a, b = np.concatenate([a, mid]), np.concatenate([mid, b])
         d_a, d_b = np.concatenate([d_a, d_m]), np.concatenate([d_m, d_b])
