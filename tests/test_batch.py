@@ -204,6 +204,33 @@ def test_batch_on_worker_processes(tmp_path, capsys):
     assert (tmp_path / "out" / STATE_FILE).is_file()
 
 
+#: What a worker process holds before its first task, as an expression: evaluated by
+#: the builtin ``eval`` on each worker, nothing of this module is sent (unpickling a
+#: function of this module would import the checker on the worker).
+WORKER_START = (
+    "{'preloaded': all(m in __import__('sys').modules"
+    " for m in ('compliance.engine', 'compliance.outputs.map')),"
+    " 'omp': __import__('os').environ.get('OMP_NUM_THREADS'),"
+    " 'ctrl_c_ignored': __import__('signal').getsignal(2) == __import__('signal').SIG_IGN}"
+)
+
+
+def test_local_workers_start_with_the_checker_imported():
+    """Workers fork from a server that imported the checker once, with dask's environment."""
+    from compliance.batch import _client
+
+    client, cluster = _client(None, 2, True)
+    try:
+        seen = list(client.run(eval, WORKER_START).values())
+    finally:
+        client.close()
+        cluster.close()
+    assert len(seen) == 2
+    assert all(s["preloaded"] for s in seen)  # no worker imports it again
+    assert all(s["omp"] == "1" for s in seen)  # dask's pre-spawn environment
+    assert all(s["ctrl_c_ignored"] for s in seen)  # Ctrl-C is for the batch, not the workers
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
