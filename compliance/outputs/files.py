@@ -107,9 +107,49 @@ def _valid_at_output_precision(geoms: np.ndarray) -> np.ndarray:
 
 
 def write_findings(result: Result, path: Path, *, include_passes: bool = False) -> None:
-    """Write findings as GeoJSON (EPSG:4326, UTF-8, one feature per finding)."""
-    out = findings_for_output(result, include_passes=include_passes)
-    out.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+    """Write findings as GeoJSON (EPSG:4326, UTF-8, one feature per finding).
+
+    GDAL's RFC 7946 writer, given the columns through Arrow (a fifth faster
+    than feature by feature; the same bytes: :func:`as_arrow_writes`).
+    """
+    import pyogrio
+
+    out = as_arrow_writes(findings_for_output(result, include_passes=include_passes))
+    pyogrio.write_dataframe(
+        out, path, driver="GeoJSON", layer_options={"RFC7946": "YES"}, use_arrow=True
+    )
+
+
+def _missing(value: object) -> bool:
+    """None or NaN: what pyogrio writes as null (``pd.NA`` it writes ``"<NA>"``)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def as_arrow_writes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of Python objects as texts, as pyogrio writes them.
+
+    Written feature by feature, pyogrio makes a column of Python objects (the
+    findings' ``year``: integers or None) a text field holding ``str`` of each
+    value, missing ones null; through Arrow it would infer a type from the
+    values instead (an integer field).  Converting first keeps the written
+    field, and so the file, the same either way.
+    """
+    out = frame
+    for c in frame.columns:  # a score of columns
+        values = frame[c].to_numpy()
+        if values.dtype != object or isinstance(frame[c], gpd.GeoSeries):
+            continue
+        missing = pd.isna(values)
+        if pd.api.types.infer_dtype(values[~missing], skipna=False) in ("string", "empty") and all(
+            _missing(v) for v in values[missing]
+        ):
+            continue  # texts and nulls already: Arrow writes them as pyogrio does
+        if out is frame:
+            out = frame.copy()
+        out[c] = pd.Series(
+            [None if _missing(v) else str(v) for v in values], index=frame.index, dtype=object
+        )
+    return out
 
 
 def rounded_summary(result: Result) -> pd.DataFrame:

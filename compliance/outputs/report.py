@@ -56,6 +56,7 @@ from ..rules.catalogue import Profile, Rule
 from ..rules.checks.common import fmt_fixed
 from ..rules.documents import document_en, source_document_en
 from ..rules.units import UNITS
+from .files import as_arrow_writes
 from .mapstyle import rule_colour, violation_href
 from .provenance import Provenance
 
@@ -1578,10 +1579,11 @@ def _write_layer(
     if geometry_type is not None:
         kwargs = {"geometry_type": geometry_type, "promote_to_multi": True}
     pyogrio.write_dataframe(
-        frame,
+        as_arrow_writes(frame),
         path,
         layer=name,
         driver="GPKG",
+        use_arrow=True,
         layer_options={
             "IDENTIFIER": f"{name} {title_zh}",
             "DESCRIPTION": f"{title_zh} / {title_en} — {clause}",
