@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -435,6 +436,7 @@ def write_outputs(
     rules_dir: str | Path | None = None,
     inputs: dict[str, str | Path | None] | None = None,
     office: bool = True,
+    threads: int | None = None,
 ) -> Path:
     """Write all outputs of a run into ``out_dir``, atomically.
 
@@ -473,6 +475,12 @@ def write_outputs(
     office : bool
         Write ``opinion.docx`` and ``findings.xlsx`` (python-docx and
         openpyxl add about half a second; a designer's watch loop may skip them).
+    threads : int, optional
+        Files written at once, each by a thread of its own (default: the
+        cores, at most :data:`MAX_WRITERS`; 1 writes them one by one).  The
+        files are the same either way; when several writers fail, the error
+        raised is the one of the file written first one by one
+        (:data:`_WRITE_ORDER`).
 
     Returns
     -------
@@ -506,37 +514,60 @@ def write_outputs(
         from .report import render_report, write_findings_gpkg
         from .workbook import write_workbook
 
-        prov = _provenance(result, rules_dir=rules_dir, inputs=inputs)
-        write_findings(result, tmp / FINDINGS_FILE, include_passes=include_passes)
-        write_findings_gpkg(
-            result,
-            tmp / FINDINGS_GPKG_FILE,
-            include_passes=include_passes,
-            crs="measuring" if findings_crs == "measuring" else 4326,
-        )
-        write_summary(result, tmp / SUMMARY_FILE)
-        if office:
-            write_workbook(result, tmp / WORKBOOK_FILE, provenance=prov)
-            write_opinion(result, tmp / OPINION_FILE, lang=lang, provenance=prov)
-        if map_html:
-            from .map import render_map
+        gpkg_crs: int | str = "measuring" if findings_crs == "measuring" else 4326
+        with ThreadPoolExecutor(max_workers=_writers(threads), thread_name_prefix="out") as pool:
+            # The writers run at once: GEOS, hashing and zlib release Python's lock;
+            # GDAL's writers and the office files hold it.  Each writes a file of its own.
+            written = {
+                FINDINGS_FILE: pool.submit(
+                    write_findings, result, tmp / FINDINGS_FILE, include_passes=include_passes
+                ),
+                FINDINGS_GPKG_FILE: pool.submit(
+                    write_findings_gpkg,
+                    result,
+                    tmp / FINDINGS_GPKG_FILE,
+                    include_passes=include_passes,
+                    crs=gpkg_crs,
+                ),
+                SUMMARY_FILE: pool.submit(write_summary, result, tmp / SUMMARY_FILE),
+            }
+            try:
+                prov = _provenance(result, rules_dir=rules_dir, inputs=inputs)
+                written[REPORT_FILE] = pool.submit(
+                    render_report,
+                    result,
+                    tmp / REPORT_FILE,
+                    lang=lang,
+                    map_href=MAP_FILE if map_html else None,
+                    provenance=prov,
+                )
+                if map_html:
+                    from .map import render_map
 
-            render_map(
-                result,
-                tmp / MAP_FILE,
-                basemap=basemap,
-                tianditu_key=tianditu_key,
-                offline=offline,
-                provenance=prov,
-                lang=lang,
-            )
-        render_report(
-            result,
-            tmp / REPORT_FILE,
-            lang=lang,
-            map_href=MAP_FILE if map_html else None,
-            provenance=prov,
-        )
+                    written[MAP_FILE] = pool.submit(
+                        render_map,
+                        result,
+                        tmp / MAP_FILE,
+                        basemap=basemap,
+                        tianditu_key=tianditu_key,
+                        offline=offline,
+                        provenance=prov,
+                        lang=lang,
+                    )
+                if office:
+                    written[WORKBOOK_FILE] = pool.submit(
+                        write_workbook, result, tmp / WORKBOOK_FILE, provenance=prov
+                    )
+                    written[OPINION_FILE] = pool.submit(
+                        write_opinion, result, tmp / OPINION_FILE, lang=lang, provenance=prov
+                    )
+                # the first failure in the order the files were once written one by one
+                for name in _WRITE_ORDER:
+                    if name in written:
+                        written[name].result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # nothing writes into tmp after
+                raise
         (tmp / RUN_FILE).write_text(
             json.dumps(run_info(result, prov), ensure_ascii=False, indent=2), encoding="utf-8"
         )
@@ -555,6 +586,28 @@ def write_outputs(
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return Path(out_dir)
+
+
+#: Files written at once at most (the writers of a run: eight files).
+MAX_WRITERS = 4
+
+#: The order the files were written in one by one: the first failure in it is raised.
+_WRITE_ORDER = (
+    FINDINGS_FILE,
+    FINDINGS_GPKG_FILE,
+    SUMMARY_FILE,
+    WORKBOOK_FILE,
+    OPINION_FILE,
+    MAP_FILE,
+    REPORT_FILE,
+)
+
+
+def _writers(threads: int | None) -> int:
+    """Writer threads: ``threads``, or the cores (at most :data:`MAX_WRITERS`)."""
+    if threads is not None:
+        return max(1, int(threads))
+    return max(1, min(MAX_WRITERS, os.cpu_count() or 1))
 
 
 #: errno values that say the place cannot take the output (not a bug of the checker).
