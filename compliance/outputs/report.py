@@ -828,12 +828,21 @@ def svg_maps(
         owner, hits = owner[order], layer.geoms[hit[order]]
         b = shapely.bounds(hits)
         big = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= px_m[owner]  # under a pixel
-        owner, hits = owner[big], hits[big]
-        clipped = np.empty(len(hits), dtype=object)
-        bounds = np.searchsorted(owner, np.arange(n + 1))
-        for m in np.flatnonzero(np.diff(bounds)):  # maps with hits
-            a, z = bounds[m], bounds[m + 1]
-            clipped[a:z] = shapely.clip_by_rect(hits[a:z], minx[m], miny[m], maxx[m], maxy[m])
+        owner, hits, b = owner[big], hits[big], b[big]
+        # What lies strictly inside its window is its own clip (GEOS gives back its parts:
+        # the same parts, once exploded below); only what crosses the frame is clipped.
+        inside = (
+            (b[:, 0] > minx[owner])
+            & (b[:, 1] > miny[owner])
+            & (b[:, 2] < maxx[owner])
+            & (b[:, 3] < maxy[owner])
+        )
+        clipped = hits.copy()
+        crossing = np.flatnonzero(~inside)
+        bounds = np.searchsorted(owner[crossing], np.arange(n + 1))
+        for m in np.flatnonzero(np.diff(bounds)):  # maps with hits across their frame
+            k = crossing[bounds[m] : bounds[m + 1]]
+            clipped[k] = shapely.clip_by_rect(hits[k], minx[m], miny[m], maxx[m], maxy[m])
         parts, part_owner = _singles_of(clipped, owner)
         parts, part_owner = _fit_context(parts, part_owner, 0.8 * px_m, budgets)
         kind = shapely.get_type_id(parts)
