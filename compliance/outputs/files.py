@@ -522,13 +522,6 @@ def write_outputs(
                 FINDINGS_FILE: pool.submit(
                     write_findings, result, tmp / FINDINGS_FILE, include_passes=include_passes
                 ),
-                FINDINGS_GPKG_FILE: pool.submit(
-                    write_findings_gpkg,
-                    result,
-                    tmp / FINDINGS_GPKG_FILE,
-                    include_passes=include_passes,
-                    crs=gpkg_crs,
-                ),
                 SUMMARY_FILE: pool.submit(write_summary, result, tmp / SUMMARY_FILE),
             }
             try:
@@ -540,6 +533,13 @@ def write_outputs(
                     lang=lang,
                     map_href=MAP_FILE if map_html else None,
                     provenance=prov,
+                )  # the longest: started before the others that wait for a thread
+                written[FINDINGS_GPKG_FILE] = pool.submit(
+                    write_findings_gpkg,
+                    result,
+                    tmp / FINDINGS_GPKG_FILE,
+                    include_passes=include_passes,
+                    crs=gpkg_crs,
                 )
                 if map_html:
                     from .map import render_map
