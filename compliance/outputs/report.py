@@ -26,6 +26,7 @@ import math
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -438,12 +439,14 @@ class _ContextLayer:
 
 
 def _context_layers(result: Result) -> list[_ContextLayer]:
-    """The scheme's context layers with a spatial index each (built once per report)."""
-    out = []
-    for name, polygon_style, line_style in CONTEXT_STYLES:  # a handful of layers
+    """The scheme's context layers with a spatial index each (built once per report, the
+    layers at once)."""
+
+    def layer(style: tuple[str, str | None, str | None]) -> _ContextLayer | None:
+        name, polygon_style, line_style = style
         gdf = result.scheme.layers.get(name)
         if gdf is None or gdf.empty:
-            continue
+            return None
         if (
             result.findings.crs is not None
             and gdf.crs is not None
@@ -453,9 +456,16 @@ def _context_layers(result: Result) -> list[_ContextLayer]:
         geoms = gdf.geometry.to_numpy()
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
         if len(geoms) == 0:
-            continue
-        out.append(_ContextLayer(name, geoms, shapely.STRtree(geoms), polygon_style, line_style))
-    return out
+            return None
+        return _ContextLayer(name, geoms, shapely.STRtree(geoms), polygon_style, line_style)
+
+    with ThreadPoolExecutor(max_workers=_threads(len(CONTEXT_STYLES))) as pool:
+        return [c for c in pool.map(layer, CONTEXT_STYLES) if c is not None]
+
+
+def _threads(tasks: int) -> int:
+    """Threads for ``tasks`` pieces of GEOS work: one each, at most the cores."""
+    return max(1, min(tasks, os.cpu_count() or 1))
 
 
 def _singles(geoms: np.ndarray) -> np.ndarray:
@@ -822,7 +832,9 @@ def svg_maps(
     bodies: list[list[str]] = [[] for _ in range(n)]
     drawn: list[list[str]] = [[] for _ in range(n)]
     boxes = shapely.box(minx, miny, maxx, maxy)
-    for layer in context:  # a handful of layers
+
+    def layer_paths(layer: _ContextLayer) -> list[tuple[int, list[str]]]:
+        """The paths of one context layer on every map that shows it (GEOS mostly)."""
         owner, hit = layer.tree.query(boxes)
         order = np.argsort(owner, kind="stable")  # by map, each map's hits as queried alone
         owner, hits = owner[order], layer.geoms[hit[order]]
@@ -851,6 +863,7 @@ def svg_maps(
         has_line = np.bincount(part_owner[line], minlength=n) > 0
         area_d = _paths_d(parts[area], part_owner[area], wins) if layer.polygon_style else None
         line_d = _paths_d(parts[line], part_owner[line], wins) if layer.line_style else None
+        out = []
         for m in np.flatnonzero(has_area | has_line):  # maps with this layer in view
             pieces = []
             if area_d is not None and has_area[m]:
@@ -858,8 +871,16 @@ def svg_maps(
             if line_d is not None and has_line[m]:
                 pieces.append(f'<path d="{line_d[m]}" {layer.line_style}/>')
             if pieces:
-                bodies[m].extend(pieces)
-                drawn[m].append(layer.name)
+                out.append((int(m), pieces))
+        return out
+
+    # The layers at once, a thread each (GEOS releases Python's lock), drawn in their order.
+    with ThreadPoolExecutor(max_workers=_threads(len(context))) as pool:
+        paths = list(pool.map(layer_paths, context))
+    for layer, on_maps in zip(context, paths, strict=True):
+        for m, pieces in on_maps:  # the maps that show the layer
+            bodies[m].extend(pieces)
+            drawn[m].append(layer.name)
     # the violations themselves, all maps' at once
     subject_parts = np.concatenate([np.empty(0, dtype=object), *subjects])
     subject_owner = np.repeat(np.arange(n), [len(x) for x in subjects])
