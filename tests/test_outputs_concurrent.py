@@ -64,3 +64,23 @@ def test_writers_default_to_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(files.os, "cpu_count", lambda: None)
     assert files._writers(None) == 1
     assert files._writers(0) == 1 and files._writers(3) == 3
+
+
+def test_one_by_one_the_first_failure_is_raised_too(
+    demo_hebi: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(what: str):  # type: ignore[no-untyped-def]
+        def writer(*args: object, **kwargs: object) -> None:
+            raise OutputError(f"the {what} failed")
+
+        return writer
+
+    monkeypatch.setattr(workbook, "write_workbook", fails("workbook"))
+    monkeypatch.setattr(report, "write_findings_gpkg", fails("GeoPackage"))
+    with pytest.raises(OutputError, match="GeoPackage"):
+        write_outputs(demo_hebi, tmp_path / "out", map_html=False)  # a small run: one by one
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_small_runs_are_written_one_by_one() -> None:
+    assert files._writers(None, files.PARALLEL_MIN_FINDINGS - 1) == 1

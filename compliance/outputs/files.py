@@ -20,10 +20,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -477,7 +478,9 @@ def write_outputs(
         openpyxl add about half a second; a designer's watch loop may skip them).
     threads : int, optional
         Files written at once, each by a thread of its own (default: the
-        cores, at most :data:`MAX_WRITERS`; 1 writes them one by one).  The
+        cores, at most :data:`MAX_WRITERS`, for a run of
+        :data:`PARALLEL_MIN_FINDINGS` findings or more; 1 writes them one by
+        one in the calling thread).  The
         files are the same either way; when several writers fail, the error
         raised is the one of the file written first one by one
         (:data:`_WRITE_ORDER`).
@@ -515,7 +518,8 @@ def write_outputs(
         from .workbook import write_workbook
 
         gpkg_crs: int | str = "measuring" if findings_crs == "measuring" else 4326
-        with ThreadPoolExecutor(max_workers=_writers(threads), thread_name_prefix="out") as pool:
+        workers = _writers(threads, len(result.findings))
+        with _Inline() if workers == 1 else ThreadPoolExecutor(workers, "out") as pool:
             # The writers run at once: GEOS, hashing and zlib release Python's lock;
             # GDAL's writers and the office files hold it.  Each writes a file of its own.
             written = {
@@ -603,11 +607,41 @@ _WRITE_ORDER = (
 )
 
 
-def _writers(threads: int | None) -> int:
-    """Writer threads: ``threads``, or the cores (at most :data:`MAX_WRITERS`)."""
+#: Findings below which the files are written one by one in the calling thread: a small
+#: run's files take tens of milliseconds, less than a thread's first reprojection (PROJ
+#: sets up a transformation once per thread).
+PARALLEL_MIN_FINDINGS = 20_000
+
+
+def _writers(threads: int | None, findings: int = PARALLEL_MIN_FINDINGS) -> int:
+    """Writer threads: ``threads``; by default the cores (at most :data:`MAX_WRITERS`),
+    or 1 for a run of fewer than :data:`PARALLEL_MIN_FINDINGS` findings."""
     if threads is not None:
         return max(1, int(threads))
+    if findings < PARALLEL_MIN_FINDINGS:
+        return 1
     return max(1, min(MAX_WRITERS, os.cpu_count() or 1))
+
+
+class _Inline:
+    """An executor that runs each task at once in the calling thread (``threads=1``)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # raised in writing order, as by the threads
+            done.set_exception(exc)
+        return done
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None
 
 
 #: errno values that say the place cannot take the output (not a bug of the checker).

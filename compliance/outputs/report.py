@@ -25,7 +25,7 @@ import html
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -459,13 +459,23 @@ def _context_layers(result: Result) -> list[_ContextLayer]:
             return None
         return _ContextLayer(name, geoms, shapely.STRtree(geoms), polygon_style, line_style)
 
-    with ThreadPoolExecutor(max_workers=_threads(len(CONTEXT_STYLES))) as pool:
-        return [c for c in pool.map(layer, CONTEXT_STYLES) if c is not None]
+    size = sum(len(g) for g in result.scheme.layers.values())
+    return [c for c in _each(layer, CONTEXT_STYLES, size) if c is not None]
 
 
-def _threads(tasks: int) -> int:
-    """Threads for ``tasks`` pieces of GEOS work: one each, at most the cores."""
-    return max(1, min(tasks, os.cpu_count() or 1))
+#: Features of the context layers from which the report's GEOS work is spread over threads
+#: (below, a thread's start costs more than it saves).
+THREADED_MIN_FEATURES = 50_000
+
+
+def _each(fn: Callable[[Any], Any], items: Sequence[Any], size: int) -> list[Any]:
+    """``fn`` of each item, in order: a thread each (at most the cores) when ``size``
+    features are at stake (GEOS releases Python's lock), else one after the other."""
+    threads = min(len(items), os.cpu_count() or 1)
+    if size < THREADED_MIN_FEATURES or threads <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(fn, items))
 
 
 def _singles(geoms: np.ndarray) -> np.ndarray:
@@ -875,8 +885,7 @@ def svg_maps(
         return out
 
     # The layers at once, a thread each (GEOS releases Python's lock), drawn in their order.
-    with ThreadPoolExecutor(max_workers=_threads(len(context))) as pool:
-        paths = list(pool.map(layer_paths, context))
+    paths = _each(layer_paths, context, sum(len(layer.geoms) for layer in context))
     for layer, on_maps in zip(context, paths, strict=True):
         for m, pieces in on_maps:  # the maps that show the layer
             bodies[m].extend(pieces)
@@ -1596,6 +1605,10 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
     write_layer_styles(tmp, styled)
 
 
+#: Rows from which a GeoPackage layer is written through Arrow.
+ARROW_MIN_ROWS = 1000
+
+
 def _write_layer(
     path: Path,
     frame: pd.DataFrame,
@@ -1608,12 +1621,15 @@ def _write_layer(
     kwargs: dict[str, Any] = {}
     if geometry_type is not None:
         kwargs = {"geometry_type": geometry_type, "promote_to_multi": True}
+    # Through Arrow a layer of many rows is written faster, one of a few slower (a fixed
+    # cost per layer); the table is the same either way (as_arrow_writes).
+    arrow = len(frame) >= ARROW_MIN_ROWS
     pyogrio.write_dataframe(
-        as_arrow_writes(frame),
+        as_arrow_writes(frame) if arrow else frame,
         path,
         layer=name,
         driver="GPKG",
-        use_arrow=True,
+        use_arrow=arrow,
         layer_options={
             "IDENTIFIER": f"{name} {title_zh}",
             "DESCRIPTION": f"{title_zh} / {title_en} — {clause}",
