@@ -20,9 +20,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -107,9 +109,49 @@ def _valid_at_output_precision(geoms: np.ndarray) -> np.ndarray:
 
 
 def write_findings(result: Result, path: Path, *, include_passes: bool = False) -> None:
-    """Write findings as GeoJSON (EPSG:4326, UTF-8, one feature per finding)."""
-    out = findings_for_output(result, include_passes=include_passes)
-    out.to_file(path, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES"})
+    """Write findings as GeoJSON (EPSG:4326, UTF-8, one feature per finding).
+
+    GDAL's RFC 7946 writer, given the columns through Arrow (a fifth faster
+    than feature by feature; the same bytes: :func:`as_arrow_writes`).
+    """
+    import pyogrio
+
+    out = as_arrow_writes(findings_for_output(result, include_passes=include_passes))
+    pyogrio.write_dataframe(
+        out, path, driver="GeoJSON", layer_options={"RFC7946": "YES"}, use_arrow=True
+    )
+
+
+def _missing(value: object) -> bool:
+    """None or NaN: what pyogrio writes as null (``pd.NA`` it writes ``"<NA>"``)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def as_arrow_writes(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of Python objects as texts, as pyogrio writes them.
+
+    Written feature by feature, pyogrio makes a column of Python objects (the
+    findings' ``year``: integers or None) a text field holding ``str`` of each
+    value, missing ones null; through Arrow it would infer a type from the
+    values instead (an integer field).  Converting first keeps the written
+    field, and so the file, the same either way.
+    """
+    out = frame
+    for c in frame.columns:  # a score of columns
+        values = frame[c].to_numpy()
+        if values.dtype != object or isinstance(frame[c], gpd.GeoSeries):
+            continue
+        missing = pd.isna(values)
+        if pd.api.types.infer_dtype(values[~missing], skipna=False) in ("string", "empty") and all(
+            _missing(v) for v in values[missing]
+        ):
+            continue  # texts and nulls already: Arrow writes them as pyogrio does
+        if out is frame:
+            out = frame.copy()
+        out[c] = pd.Series(
+            [None if _missing(v) else str(v) for v in values], index=frame.index, dtype=object
+        )
+    return out
 
 
 def rounded_summary(result: Result) -> pd.DataFrame:
@@ -395,6 +437,7 @@ def write_outputs(
     rules_dir: str | Path | None = None,
     inputs: dict[str, str | Path | None] | None = None,
     office: bool = True,
+    threads: int | None = None,
 ) -> Path:
     """Write all outputs of a run into ``out_dir``, atomically.
 
@@ -433,6 +476,14 @@ def write_outputs(
     office : bool
         Write ``opinion.docx`` and ``findings.xlsx`` (python-docx and
         openpyxl add about half a second; a designer's watch loop may skip them).
+    threads : int, optional
+        Files written at once, each by a thread of its own (default: the
+        cores, at most :data:`MAX_WRITERS`, for a run of
+        :data:`PARALLEL_MIN_FINDINGS` findings or more; 1 writes them one by
+        one in the calling thread).  The
+        files are the same either way; when several writers fail, the error
+        raised is the one of the file written first one by one
+        (:data:`_WRITE_ORDER`).
 
     Returns
     -------
@@ -466,37 +517,61 @@ def write_outputs(
         from .report import render_report, write_findings_gpkg
         from .workbook import write_workbook
 
-        prov = _provenance(result, rules_dir=rules_dir, inputs=inputs)
-        write_findings(result, tmp / FINDINGS_FILE, include_passes=include_passes)
-        write_findings_gpkg(
-            result,
-            tmp / FINDINGS_GPKG_FILE,
-            include_passes=include_passes,
-            crs="measuring" if findings_crs == "measuring" else 4326,
-        )
-        write_summary(result, tmp / SUMMARY_FILE)
-        if office:
-            write_workbook(result, tmp / WORKBOOK_FILE, provenance=prov)
-            write_opinion(result, tmp / OPINION_FILE, lang=lang, provenance=prov)
-        if map_html:
-            from .map import render_map
+        gpkg_crs: int | str = "measuring" if findings_crs == "measuring" else 4326
+        workers = _writers(threads, len(result.findings))
+        with _Inline() if workers == 1 else ThreadPoolExecutor(workers, "out") as pool:
+            # The writers run at once: GEOS, hashing and zlib release Python's lock;
+            # GDAL's writers and the office files hold it.  Each writes a file of its own.
+            written = {
+                FINDINGS_FILE: pool.submit(
+                    write_findings, result, tmp / FINDINGS_FILE, include_passes=include_passes
+                ),
+                SUMMARY_FILE: pool.submit(write_summary, result, tmp / SUMMARY_FILE),
+            }
+            try:
+                prov = _provenance(result, rules_dir=rules_dir, inputs=inputs)
+                written[REPORT_FILE] = pool.submit(
+                    render_report,
+                    result,
+                    tmp / REPORT_FILE,
+                    lang=lang,
+                    map_href=MAP_FILE if map_html else None,
+                    provenance=prov,
+                )  # the longest: started before the others that wait for a thread
+                written[FINDINGS_GPKG_FILE] = pool.submit(
+                    write_findings_gpkg,
+                    result,
+                    tmp / FINDINGS_GPKG_FILE,
+                    include_passes=include_passes,
+                    crs=gpkg_crs,
+                )
+                if map_html:
+                    from .map import render_map
 
-            render_map(
-                result,
-                tmp / MAP_FILE,
-                basemap=basemap,
-                tianditu_key=tianditu_key,
-                offline=offline,
-                provenance=prov,
-                lang=lang,
-            )
-        render_report(
-            result,
-            tmp / REPORT_FILE,
-            lang=lang,
-            map_href=MAP_FILE if map_html else None,
-            provenance=prov,
-        )
+                    written[MAP_FILE] = pool.submit(
+                        render_map,
+                        result,
+                        tmp / MAP_FILE,
+                        basemap=basemap,
+                        tianditu_key=tianditu_key,
+                        offline=offline,
+                        provenance=prov,
+                        lang=lang,
+                    )
+                if office:
+                    written[WORKBOOK_FILE] = pool.submit(
+                        write_workbook, result, tmp / WORKBOOK_FILE, provenance=prov
+                    )
+                    written[OPINION_FILE] = pool.submit(
+                        write_opinion, result, tmp / OPINION_FILE, lang=lang, provenance=prov
+                    )
+                # the first failure in the order the files were once written one by one
+                for name in _WRITE_ORDER:
+                    if name in written:
+                        written[name].result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # nothing writes into tmp after
+                raise
         (tmp / RUN_FILE).write_text(
             json.dumps(run_info(result, prov), ensure_ascii=False, indent=2), encoding="utf-8"
         )
@@ -515,6 +590,58 @@ def write_outputs(
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return Path(out_dir)
+
+
+#: Files written at once at most (the writers of a run: eight files).
+MAX_WRITERS = 4
+
+#: The order the files were written in one by one: the first failure in it is raised.
+_WRITE_ORDER = (
+    FINDINGS_FILE,
+    FINDINGS_GPKG_FILE,
+    SUMMARY_FILE,
+    WORKBOOK_FILE,
+    OPINION_FILE,
+    MAP_FILE,
+    REPORT_FILE,
+)
+
+
+#: Findings below which the files are written one by one in the calling thread: a small
+#: run's files take tens of milliseconds, less than a thread's first reprojection (PROJ
+#: sets up a transformation once per thread).
+PARALLEL_MIN_FINDINGS = 20_000
+
+
+def _writers(threads: int | None, findings: int = PARALLEL_MIN_FINDINGS) -> int:
+    """Writer threads: ``threads``; by default the cores (at most :data:`MAX_WRITERS`),
+    or 1 for a run of fewer than :data:`PARALLEL_MIN_FINDINGS` findings."""
+    if threads is not None:
+        return max(1, int(threads))
+    if findings < PARALLEL_MIN_FINDINGS:
+        return 1
+    return max(1, min(MAX_WRITERS, os.cpu_count() or 1))
+
+
+class _Inline:
+    """An executor that runs each task at once in the calling thread (``threads=1``)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # raised in writing order, as by the threads
+            done.set_exception(exc)
+        return done
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None
 
 
 #: errno values that say the place cannot take the output (not a bug of the checker).

@@ -256,9 +256,10 @@ def _numbered(doc: Any) -> Any:
 
 
 def _styled(doc: Any, text: str, style_id: str) -> Any:
-    """A paragraph of a style given by its id (python-docx's lookup by name costs ~10 ms)."""
-    p = doc.add_paragraph(text)
-    p._p.style = style_id
+    """A paragraph (``w:p``) of a style given by its id (python-docx's lookup by name
+    costs ~10 ms)."""
+    p = doc.add_paragraph(text)._p
+    p.style = style_id
     return p
 
 
@@ -268,10 +269,38 @@ def _heading(doc: Any, text: str, level: int) -> Any:
 
 def _numbered_paragraph(doc: Any, text: str, num_id: int) -> Any:
     p = _styled(doc, text, _LIST_STYLE_ID)
-    num_pr = p._p.get_or_add_pPr().get_or_add_numPr()
+    num_pr = p.get_or_add_pPr().get_or_add_numPr()
     num_pr.get_or_add_ilvl().val = 0
     num_pr.get_or_add_numId().val = num_id
     return p
+
+
+def _numbered_list(doc: Any, texts: list[str], num_id: int) -> None:
+    """Numbered paragraphs, one per text: the first made by python-docx, the others copies
+    of it holding their own text (the same XML, without python-docx's per-element and
+    per-character work: a rule may list hundreds of sentences)."""
+    if not texts:
+        return
+    from copy import deepcopy
+
+    first = _numbered_paragraph(doc, texts[0], num_id)
+    blank = deepcopy(first)
+    for r in blank.r_lst:  # the text's run
+        blank.remove(r)
+    end = first.getnext()  # what python-docx adds paragraphs before (the w:sectPr)
+    for text in texts[1:]:  # at most MAX_ITEMS_PER_RULE
+        p = deepcopy(blank)
+        if end is None:
+            first.getparent().append(p)
+        else:
+            end.addprevious(p)
+        if not text:
+            continue
+        r = p.add_r()
+        if "\t" in text or "\n" in text or "\r" in text:
+            r.text = text  # tabs and breaks as python-docx makes them
+        else:
+            r.add_t(text)  # what python-docx's run text makes of a plain text
 
 
 def write_opinion(
@@ -385,8 +414,7 @@ def write_opinion(
         p.add_run(clause)
         shown = sentences[listed_codes == code]
         num_id = _numbered(doc)
-        for sentence in shown:  # at most max_per_rule
-            _numbered_paragraph(doc, str(sentence), num_id)
+        _numbered_list(doc, [str(sentence) for sentence in shown], num_id)
         if len(mine) > len(shown):
             doc.add_paragraph(t["more"].format(n=len(mine) - len(shown)))
     if sections == 0:

@@ -25,7 +25,8 @@ import html
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -56,6 +57,7 @@ from ..rules.catalogue import Profile, Rule
 from ..rules.checks.common import fmt_fixed
 from ..rules.documents import document_en, source_document_en
 from ..rules.units import UNITS
+from .files import as_arrow_writes
 from .mapstyle import rule_colour, violation_href
 from .provenance import Provenance
 
@@ -437,12 +439,14 @@ class _ContextLayer:
 
 
 def _context_layers(result: Result) -> list[_ContextLayer]:
-    """The scheme's context layers with a spatial index each (built once per report)."""
-    out = []
-    for name, polygon_style, line_style in CONTEXT_STYLES:  # a handful of layers
+    """The scheme's context layers with a spatial index each (built once per report, the
+    layers at once)."""
+
+    def layer(style: tuple[str, str | None, str | None]) -> _ContextLayer | None:
+        name, polygon_style, line_style = style
         gdf = result.scheme.layers.get(name)
         if gdf is None or gdf.empty:
-            continue
+            return None
         if (
             result.findings.crs is not None
             and gdf.crs is not None
@@ -452,9 +456,26 @@ def _context_layers(result: Result) -> list[_ContextLayer]:
         geoms = gdf.geometry.to_numpy()
         geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
         if len(geoms) == 0:
-            continue
-        out.append(_ContextLayer(name, geoms, shapely.STRtree(geoms), polygon_style, line_style))
-    return out
+            return None
+        return _ContextLayer(name, geoms, shapely.STRtree(geoms), polygon_style, line_style)
+
+    size = sum(len(g) for g in result.scheme.layers.values())
+    return [c for c in _each(layer, CONTEXT_STYLES, size) if c is not None]
+
+
+#: Features of the context layers from which the report's GEOS work is spread over threads
+#: (below, a thread's start costs more than it saves).
+THREADED_MIN_FEATURES = 50_000
+
+
+def _each(fn: Callable[[Any], Any], items: Sequence[Any], size: int) -> list[Any]:
+    """``fn`` of each item, in order: a thread each (at most the cores) when ``size``
+    features are at stake (GEOS releases Python's lock), else one after the other."""
+    threads = min(len(items), os.cpu_count() or 1)
+    if size < THREADED_MIN_FEATURES or threads <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(fn, items))
 
 
 def _singles(geoms: np.ndarray) -> np.ndarray:
@@ -821,18 +842,29 @@ def svg_maps(
     bodies: list[list[str]] = [[] for _ in range(n)]
     drawn: list[list[str]] = [[] for _ in range(n)]
     boxes = shapely.box(minx, miny, maxx, maxy)
-    for layer in context:  # a handful of layers
+
+    def layer_paths(layer: _ContextLayer) -> list[tuple[int, list[str]]]:
+        """The paths of one context layer on every map that shows it (GEOS mostly)."""
         owner, hit = layer.tree.query(boxes)
         order = np.argsort(owner, kind="stable")  # by map, each map's hits as queried alone
         owner, hits = owner[order], layer.geoms[hit[order]]
         b = shapely.bounds(hits)
         big = np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) >= px_m[owner]  # under a pixel
-        owner, hits = owner[big], hits[big]
-        clipped = np.empty(len(hits), dtype=object)
-        bounds = np.searchsorted(owner, np.arange(n + 1))
-        for m in np.flatnonzero(np.diff(bounds)):  # maps with hits
-            a, z = bounds[m], bounds[m + 1]
-            clipped[a:z] = shapely.clip_by_rect(hits[a:z], minx[m], miny[m], maxx[m], maxy[m])
+        owner, hits, b = owner[big], hits[big], b[big]
+        # What lies strictly inside its window is its own clip (GEOS gives back its parts:
+        # the same parts, once exploded below); only what crosses the frame is clipped.
+        inside = (
+            (b[:, 0] > minx[owner])
+            & (b[:, 1] > miny[owner])
+            & (b[:, 2] < maxx[owner])
+            & (b[:, 3] < maxy[owner])
+        )
+        clipped = hits.copy()
+        crossing = np.flatnonzero(~inside)
+        bounds = np.searchsorted(owner[crossing], np.arange(n + 1))
+        for m in np.flatnonzero(np.diff(bounds)):  # maps with hits across their frame
+            k = crossing[bounds[m] : bounds[m + 1]]
+            clipped[k] = shapely.clip_by_rect(hits[k], minx[m], miny[m], maxx[m], maxy[m])
         parts, part_owner = _singles_of(clipped, owner)
         parts, part_owner = _fit_context(parts, part_owner, 0.8 * px_m, budgets)
         kind = shapely.get_type_id(parts)
@@ -841,6 +873,7 @@ def svg_maps(
         has_line = np.bincount(part_owner[line], minlength=n) > 0
         area_d = _paths_d(parts[area], part_owner[area], wins) if layer.polygon_style else None
         line_d = _paths_d(parts[line], part_owner[line], wins) if layer.line_style else None
+        out = []
         for m in np.flatnonzero(has_area | has_line):  # maps with this layer in view
             pieces = []
             if area_d is not None and has_area[m]:
@@ -848,8 +881,15 @@ def svg_maps(
             if line_d is not None and has_line[m]:
                 pieces.append(f'<path d="{line_d[m]}" {layer.line_style}/>')
             if pieces:
-                bodies[m].extend(pieces)
-                drawn[m].append(layer.name)
+                out.append((int(m), pieces))
+        return out
+
+    # The layers at once, a thread each (GEOS releases Python's lock), drawn in their order.
+    paths = _each(layer_paths, context, sum(len(layer.geoms) for layer in context))
+    for layer, on_maps in zip(context, paths, strict=True):
+        for m, pieces in on_maps:  # the maps that show the layer
+            bodies[m].extend(pieces)
+            drawn[m].append(layer.name)
     # the violations themselves, all maps' at once
     subject_parts = np.concatenate([np.empty(0, dtype=object), *subjects])
     subject_owner = np.repeat(np.arange(n), [len(x) for x in subjects])
@@ -1565,6 +1605,10 @@ def _write_gpkg_layers(result: Result, f: gpd.GeoDataFrame, order: list[str], tm
     write_layer_styles(tmp, styled)
 
 
+#: Rows from which a GeoPackage layer is written through Arrow.
+ARROW_MIN_ROWS = 1000
+
+
 def _write_layer(
     path: Path,
     frame: pd.DataFrame,
@@ -1577,11 +1621,15 @@ def _write_layer(
     kwargs: dict[str, Any] = {}
     if geometry_type is not None:
         kwargs = {"geometry_type": geometry_type, "promote_to_multi": True}
+    # Through Arrow a layer of many rows is written faster, one of a few slower (a fixed
+    # cost per layer); the table is the same either way (as_arrow_writes).
+    arrow = len(frame) >= ARROW_MIN_ROWS
     pyogrio.write_dataframe(
-        frame,
+        as_arrow_writes(frame) if arrow else frame,
         path,
         layer=name,
         driver="GPKG",
+        use_arrow=arrow,
         layer_options={
             "IDENTIFIER": f"{name} {title_zh}",
             "DESCRIPTION": f"{title_zh} / {title_en} — {clause}",
