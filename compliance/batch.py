@@ -558,7 +558,9 @@ def check_one(job: Job) -> dict[str, Any]:
             threads=1,  # the batch runs one scheme per worker: parallel across schemes
             passes=False,  # its outputs report violations only, as `compliance check` does
         )
-        write_outputs(result, job.out_dir, map_html=job.map_html, force=replace)
+        write_outputs(  # one thread, as the check: the batch is parallel across schemes
+            result, job.out_dir, map_html=job.map_html, force=replace, threads=1
+        )
         outcome.update(status="ok", error="", kind="", exit_code=result.exit_code)
         try:
             outcome["footprint"] = _footprint_wkt(result.scheme)

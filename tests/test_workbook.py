@@ -91,18 +91,45 @@ def test_tricky_values_as_openpyxl_writes_them(
         assert (text or None) in got
 
 
-def test_formula_like_text_left_to_openpyxl(
+def test_error_code_text_left_to_openpyxl(
     demo_hebi: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A text openpyxl writes otherwise (a formula, an error code) sends the sheet its way."""
+    """A text openpyxl writes otherwise (an error code) sends the sheet its way."""
     f = demo_hebi.findings.copy()
     bad = np.flatnonzero(f["status"].isin(["fail", "warn"]).to_numpy())
-    f.iloc[bad[0], f.columns.get_loc("message")] = "=1+1"
     f.iloc[bad[1], f.columns.get_loc("message")] = "#N/A"
     result = dataclasses.replace(demo_hebi, findings=f)
-    assert not workbook._plain([["=1+1"]]) and not workbook._plain([["#N/A"]])
-    assert workbook._plain([["=", "a", 1.5, None, True, 3]])
+    assert not workbook._plain([["#N/A"]])
+    assert workbook._plain([["=", "=1+1", "a", 1.5, None, True, 3]])
     fast, slow = _both(result, tmp_path, monkeypatch)
     a, b = _members(fast), _members(slow)
     for name in a:
         assert a[name] == b[name], name
+
+
+@pytest.mark.parametrize("error_code_too", [False, True])
+def test_a_text_like_a_formula_stays_a_text(
+    demo_hebi: Result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error_code_too: bool
+) -> None:
+    """A name such as =HYPERLINK(…) is shown, never run: no formula in the workbook.
+
+    Either way the sheet is written (fast, or by openpyxl alone when an error
+    code sends it there), both writers give the same members.
+    """
+    f = demo_hebi.findings.copy()
+    bad = np.flatnonzero(f["status"].isin(["fail", "warn"]).to_numpy())
+    evil = '=HYPERLINK("http://example.com","x")'
+    f.iloc[bad[0], f.columns.get_loc("message")] = evil
+    if error_code_too:
+        f.iloc[bad[1], f.columns.get_loc("message")] = "#N/A"
+    result = dataclasses.replace(demo_hebi, findings=f)
+    fast, slow = _both(result, tmp_path, monkeypatch)
+    a, b = _members(fast), _members(slow)
+    for name in a:
+        assert a[name] == b[name], name
+    sheets = b"".join(v for k, v in a.items() if k.startswith("xl/worksheets/"))
+    assert b"<f>" not in sheets  # no formula anywhere
+    ws = openpyxl.load_workbook(fast)["violations 问题清单"]
+    head = [c.value for c in ws[1]]
+    cells = [r[head.index("审查意见 message")] for r in ws.iter_rows(min_row=2)]
+    assert any(c.value == evil and c.data_type == "s" for c in cells)

@@ -201,11 +201,14 @@ def _sheet(
     for i in rows:  # openpyxl writes row by row
         if every_row:
             ws.append([col[i] for col in values])
+            for j, col in enumerate(values):
+                _as_text(ws, i + 2, j + 1, col[i])
         else:
             for j, col in enumerate(values):
                 value = col[i]
                 if value is not None:
                     ws.cell(row=i + 2, column=j + 1, value=value)
+                    _as_text(ws, i + 2, j + 1, value)
         for j, kind in styled:
             style(i + 2, j, kind, fixed[kind] if kind in fixed else None)
         if formats is not None:
@@ -261,9 +264,19 @@ class _Body:
 
 
 #: What openpyxl does not write as a plain inline string: characters XML cannot hold,
-#: formulas, error codes, texts it truncates (32,767 characters).
+#: error codes, texts it truncates (32,767 characters).
 _NOT_PLAIN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+
+
+def _as_text(ws: Any, row: int, column: int, value: Any) -> None:
+    """Keep a text that starts with ``=`` a text: openpyxl would write it as a formula.
+
+    A finding's text holds names from the scheme (a parcel called
+    ``=HYPERLINK(…)``): the reviewer's spreadsheet must show it, never run it.
+    """
+    if type(value) is str and value.startswith("=") and len(value) > 1:
+        ws.cell(row=row, column=column).data_type = "s"
 
 
 def _values(column: pd.Series) -> list[Any]:
@@ -280,10 +293,11 @@ def _values(column: pd.Series) -> list[Any]:
 def _plain(values: list[list[Any]]) -> bool:
     """Whether every value is one :func:`_cells_xml` writes as openpyxl does.
 
-    Texts, numbers, booleans and missing values are; a text with a character
-    XML cannot hold, a formula (``=…``), an error code (``#N/A``) or one
-    longer than Excel's 32,767 characters is not, nor any other type.  The
-    workbook of a sheet that is not plain is written by openpyxl alone.
+    Texts, numbers, booleans and missing values are (a text starting with
+    ``=`` too: it is written as a text, never a formula, :func:`_as_text`);
+    a text with a character XML cannot hold, an error code (``#N/A``) or
+    one longer than Excel's 32,767 characters is not, nor any other type.
+    The workbook of a sheet that is not plain is written by openpyxl alone.
     """
     for col in values:  # a dozen columns
         texts = [v for v in col if type(v) is str]
@@ -291,7 +305,7 @@ def _plain(values: list[list[Any]]) -> bool:
             return False
         if texts and (
             _NOT_PLAIN.search("".join(texts))
-            or any(len(t) > 32767 or (len(t) > 1 and t[0] == "=") for t in texts)
+            or any(len(t) > 32767 for t in texts)
             or not _ERROR_CODES.isdisjoint(texts)
         ):
             return False
