@@ -1029,6 +1029,10 @@ def run_batch(
         resumes with the others.
     """
     out = Path(out_dir).resolve()
+    if scheduler is None and processes:
+        # the workers' forkserver imports the checker while the inputs are hashed
+        with _workers_ignore_ctrl_c():
+            _preloaded_forkserver()
     jobs = plan_jobs(manifest, out, map_html=map_html, rules_dir=rules_dir, force=force)
     try:
         out.mkdir(parents=True, exist_ok=True)
