@@ -54,6 +54,42 @@ class RedLineParams(Params):
     new_only: bool = False
 
 
+def _red_line_words(
+    r: gpd.GeoDataFrame, src: pd.Series, estimated: np.ndarray, poly: np.ndarray
+) -> dict[str, np.ndarray]:
+    """RD01's labels, details and method texts of the given roads, for :func:`make_rows`."""
+    method = np.where(
+        poly,
+        "width of the road-land polygon across its centreline, w = (P − √(P² − 16A)) / 4",
+        np.where(
+            estimated,
+            "red line estimated from road class and lanes (" + src.to_numpy() + ")",
+            "red_line_width_m attribute",
+        ),
+    )
+    method_zh = np.where(
+        poly,
+        "道路用地面垂直于中心线方向的宽度，w = (P − √(P² − 16A)) / 4",
+        np.where(
+            estimated,
+            "道路红线宽度按道路等级与车道数估算（" + src.to_numpy() + "）",
+            "道路红线宽度取自 red_line_width_m 字段",
+        ),
+    )
+    zh, en = label(r, "道路", "road")
+    zh = pd.Series(np.where(poly, zh.str.replace("道路", "道路用地", n=1), zh), index=r.index)
+    return {
+        "subject_zh": zh.to_numpy(),
+        "subject_en": en.to_numpy(),
+        "detail_zh": np.where(estimated, "红线宽度按道路等级与车道数估算，需以规划红线核实", ""),
+        "detail_en": np.where(
+            estimated, "red line estimated from road class and lanes; verify against the plan", ""
+        ),
+        "method": method,
+        "method_zh": method_zh,
+    }
+
+
 @register("red_line_width", RedLineParams, unit="m")
 def check_red_line_width(
     scheme: Scheme, rule: Rule, params: RedLineParams, *, passes: bool = True
@@ -105,45 +141,11 @@ def check_red_line_width(
     poly = is_poly[usable].to_numpy()
     # the roads whose findings are reported get their words; the others ""
     said = np.ones(len(r), dtype=bool) if passes else ~np.asarray(passed, dtype=bool)
-    whole = r
-    r, src, estimated_said, poly = r[said], src[said], estimated[said], poly[said]
-    method = np.where(
-        poly,
-        "width of the road-land polygon across its centreline, w = (P − √(P² − 16A)) / 4",
-        np.where(
-            estimated_said,
-            "red line estimated from road class and lanes (" + src.to_numpy() + ")",
-            "red_line_width_m attribute",
-        ),
-    )
-    method_zh = np.where(
-        poly,
-        "道路用地面垂直于中心线方向的宽度，w = (P − √(P² − 16A)) / 4",
-        np.where(
-            estimated_said,
-            "道路红线宽度按道路等级与车道数估算（" + src.to_numpy() + "）",
-            "道路红线宽度取自 red_line_width_m 字段",
-        ),
-    )
-    zh, en = label(r, "道路", "road")
-    zh = pd.Series(np.where(poly, zh.str.replace("道路", "道路用地", n=1), zh), index=r.index)
-    detail_zh = np.where(estimated_said, "红线宽度按道路等级与车道数估算，需以规划红线核实", "")
-    detail_en = np.where(
-        estimated_said, "red line estimated from road class and lanes; verify against the plan", ""
-    )
-    words = {
-        "subject_zh": zh.to_numpy(),
-        "subject_en": en.to_numpy(),
-        "detail_zh": detail_zh,
-        "detail_en": detail_en,
-        "method": method,
-        "method_zh": method_zh,
-    }
-    if not said.all():  # spread over every road: "" where nothing is reported
+    words = _red_line_words(r[said], src[said], estimated[said], poly[said])
+    if not said.all():  # spread over every road
         for key, said_words in words.items():
-            spread = np.full(len(whole), "", dtype=object)
-            spread[said] = said_words
-            words[key] = spread
+            words[key] = np.full(len(r), "", dtype=object)
+            words[key][said] = said_words
     reasons, reasons_zh = [], []
     if excluded:
         reasons.append(f"{excluded} out of scope (class or not new)")
@@ -153,8 +155,8 @@ def check_red_line_width(
         reasons_zh.append(f"无红线宽度 {no_width} 条")
     return Evaluation(
         make_rows(
-            whole,
-            feature_id=whole["feature_id"],
+            r,
+            feature_id=r["feature_id"],
             measured=w,
             passed=passed,
             estimated=estimated,

@@ -237,12 +237,12 @@ def check_corridor_width(
     # The narrowest stretch, drawn for the corridors too narrow: what an opening just
     # wider than the minimum removes; and their area narrower than the limit.
     step = max(1.0, 2 * params.precision_m)
-    narrowest = nets.copy()
-    below = np.zeros(len(nets))
     bad = np.flatnonzero(~passed)
-    narrowest[bad] = narrower_than(nets[bad], raw_width[bad] + step)
+    narrowest = narrower_than(nets[bad], raw_width[bad] + step)
+    geoms = nets.copy()
+    geoms[bad] = np.where(shapely.is_empty(narrowest), nets[bad], narrowest)
+    below = np.zeros(len(nets))
     below[bad] = shapely.area(narrower_than(nets[bad], rule.limit))
-    geoms = np.where(passed | shapely.is_empty(narrowest), nets, narrowest)
     # A corridor wholly taken by construction or road land has no net part to draw:
     # the whole corridor is the place of the problem.
     geoms = np.where(shapely.is_empty(geoms), corridors.geometry.to_numpy(), geoms)

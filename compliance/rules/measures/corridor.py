@@ -85,12 +85,16 @@ def _without_slivers(eroded: np.ndarray) -> np.ndarray:
     return np.where(shapely.is_missing(out), shapely.MultiPolygon(), out)
 
 
-def _opening_loss(geoms: np.ndarray, width_m: np.ndarray) -> np.ndarray:
+def _opened(geoms: np.ndarray, width_m: np.ndarray) -> np.ndarray:
+    """The mitred opening of each polygon: eroded by half the width, dilated back."""
     half = width_m / 2.0
     eroded = shapely.buffer(geoms, -half, join_style="mitre", mitre_limit=MITRE_LIMIT)
     eroded = _without_slivers(np.asarray(eroded, dtype=object))
-    opened = shapely.buffer(eroded, half, join_style="mitre", mitre_limit=MITRE_LIMIT)
-    return shapely.difference(geoms, opened)
+    return shapely.buffer(eroded, half, join_style="mitre", mitre_limit=MITRE_LIMIT)
+
+
+def _opening_loss(geoms: np.ndarray, width_m: np.ndarray) -> np.ndarray:
+    return shapely.difference(geoms, _opened(geoms, width_m))
 
 
 #: Margin of the shortcut in :func:`_narrow`, m², and as a share of the polygon's
@@ -108,10 +112,7 @@ def _narrow(geoms: np.ndarray, width_m: np.ndarray, min_area_m2: float) -> np.nd
     threshold by a margin the polygon is narrow; the difference is computed
     only for the others.
     """
-    half = width_m / 2.0
-    eroded = shapely.buffer(geoms, -half, join_style="mitre", mitre_limit=MITRE_LIMIT)
-    eroded = _without_slivers(np.asarray(eroded, dtype=object))
-    opened = shapely.buffer(eroded, half, join_style="mitre", mitre_limit=MITRE_LIMIT)
+    opened = _opened(geoms, width_m)
     area = shapely.area(geoms)
     margin = NARROW_MARGIN_M2 + NARROW_MARGIN_SHARE * area
     narrow = area - shapely.area(opened) > min_area_m2 + margin

@@ -381,7 +381,7 @@ def _children_pairs(
 
     Surviving cell ``k`` (the ``k``-th True of ``alive``) has its children
     at ``k``, ``k + n``, … ``k + (copies - 1) n`` (``n`` survivors), the
-    order in which the callers tile them.
+    order in which the callers tile them; ``copies`` 1 only renumbers.
     """
     n = int(alive.sum())
     new = np.cumsum(alive) - 1
@@ -484,10 +484,9 @@ def _boundary_max_m(
         if pairs is None:
             bound = np.minimum(d_a, d_b) + seg / 2.0  # 1-Lipschitz from the nearer end
             i, j = tree.query(pts, predicate="dwithin", distance=_with_margin(bound) + seg)
-        else:
-            i, j = pairs
-            at = keep[i]
-            i, j = (np.cumsum(keep) - 1)[i[at]], j[at]
+        else:  # the stretches kept, renumbered
+            at = keep[pairs[0]]
+            i, j = _children_pairs(pairs[0][at], pairs[1][at], keep, 1)
         d_m, lone, d = _among(tree, targets, convex, pts, i, j, seg)
         np.maximum.at(most, w, d_m)
         go = ~lone
