@@ -32,7 +32,7 @@ from .rules import checks as _checks  # noqa: F401  (registers the checks)
 from .rules.catalogue import Profile, Rule, load_profile
 from .rules.checks.common import fmt_fixed
 from .rules.documents import document_en, source_document_en
-from .rules.registry import CHECKS, Evaluation
+from .rules.registry import CHECKS, Evaluation, spread
 from .rules.units import UNITS
 from .wording import unit_labels_en
 
@@ -426,10 +426,7 @@ def _findings_for(
         cite=(cite_zh, cite_en),
     )
     if len(said) < len(rows):
-        blank = np.full(len(rows), "", dtype=object)
-        message_all, message_en_all = blank.copy(), blank
-        message_all[said], message_en_all[said] = message, message_en
-        message, message_en = message_all, message_en_all
+        message, message_en = spread(message, said, len(rows)), spread(message_en, said, len(rows))
     out = gpd.GeoDataFrame(
         {
             **common,

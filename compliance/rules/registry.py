@@ -519,6 +519,18 @@ def compare(
     return np.asarray(out & ~np.isnan(values), dtype=bool)
 
 
+def spread(values: Any, at: np.ndarray, n: int) -> np.ndarray:
+    """Texts written for some rows only, placed among ``n`` rows, "" in the others.
+
+    ``at`` gives the rows (positions or a boolean mask of ``n``): the words of
+    the findings that are reported, when passing ones are not
+    (``evaluate(passes=False)``).
+    """
+    out = np.full(n, "", dtype=object)
+    out[at] = values
+    return out
+
+
 def make_rows(
     gdf_or_geoms: gpd.GeoSeries | gpd.GeoDataFrame,
     *,

@@ -25,6 +25,7 @@ from ..registry import (
     make_rows,
     not_evaluated,
     register,
+    spread,
 )
 from .common import (
     LAYER_ZH,
@@ -142,10 +143,8 @@ def check_red_line_width(
     # the roads whose findings are reported get their words; the others ""
     said = np.ones(len(r), dtype=bool) if passes else ~np.asarray(passed, dtype=bool)
     words = _red_line_words(r[said], src[said], estimated[said], poly[said])
-    if not said.all():  # spread over every road
-        for key, said_words in words.items():
-            words[key] = np.full(len(r), "", dtype=object)
-            words[key][said] = said_words
+    if not said.all():
+        words = {key: spread(values, said, len(r)) for key, values in words.items()}
     reasons, reasons_zh = [], []
     if excluded:
         reasons.append(f"{excluded} out of scope (class or not new)")
