@@ -133,3 +133,18 @@ def test_a_text_like_a_formula_stays_a_text(
     head = [c.value for c in ws[1]]
     cells = [r[head.index("审查意见 message")] for r in ws.iter_rows(min_row=2)]
     assert any(c.value == evil and c.data_type == "s" for c in cells)
+
+
+def test_a_file_name_like_a_formula_stays_a_text_on_the_run_sheet(
+    demo_hebi: Result, tmp_path: Path
+) -> None:
+    """The run sheet names the scheme's file: one called =1+1.gpkg is shown, not computed."""
+    scheme = dataclasses.replace(demo_hebi.scheme, source="=1+1.gpkg")
+    result = dataclasses.replace(demo_hebi, scheme=scheme)
+    path = tmp_path / "w.xlsx"
+    workbook.write_workbook(result, path, provenance=provenance(result))
+    ws = openpyxl.load_workbook(path)["run 运行信息"]
+    cell = next(r[1] for r in ws.iter_rows() if r[1].value == "=1+1.gpkg")
+    assert cell.data_type == "s"
+    with zipfile.ZipFile(path) as z:
+        assert all(b"<f>" not in z.read(n) for n in z.namelist() if "worksheets" in n)

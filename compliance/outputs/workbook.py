@@ -149,7 +149,7 @@ def _sheet(
     from openpyxl.utils import get_column_letter
 
     ws = wb.create_sheet(title)
-    ws.append([header for _k, header, _w, _t in columns])
+    _append(ws, [header for _k, header, _w, _t in columns])
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="ECECEA")
     for j, (_k, _h, width, _t) in enumerate(columns, start=1):
         c = ws.cell(row=1, column=j)
@@ -200,9 +200,7 @@ def _sheet(
                         rows.append(i)
     for i in rows:  # openpyxl writes row by row
         if every_row:
-            ws.append([col[i] for col in values])
-            for j, col in enumerate(values):
-                _as_text(ws, i + 2, j + 1, col[i])
+            _append(ws, [col[i] for col in values])
         else:
             for j, col in enumerate(values):
                 value = col[i]
@@ -273,10 +271,19 @@ def _as_text(ws: Any, row: int, column: int, value: Any) -> None:
     """Keep a text that starts with ``=`` a text: openpyxl would write it as a formula.
 
     A finding's text holds names from the scheme (a parcel called
-    ``=HYPERLINK(…)``): the reviewer's spreadsheet must show it, never run it.
+    ``=HYPERLINK(…)``), the run sheet its file names: the reviewer's
+    spreadsheet must show them, never run them.  Every sheet's cells are
+    written through this (:func:`_append` or a cell and this).
     """
     if type(value) is str and value.startswith("=") and len(value) > 1:
         ws.cell(row=row, column=column).data_type = "s"
+
+
+def _append(ws: Any, values: list[Any]) -> None:
+    """``ws.append``, every text kept a text (:func:`_as_text`)."""
+    ws.append(values)
+    for j, value in enumerate(values, start=1):
+        _as_text(ws, ws.max_row, j, value)
 
 
 def _values(column: pd.Series) -> list[Any]:
@@ -460,7 +467,7 @@ def write_workbook(
             for file, digest in files.items()
         ]
     for row in rows:  # a dozen facts
-        ws.append(list(row))
+        _append(ws, list(row))
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 100
     spliced = [b for b in bodies if b is not None]
