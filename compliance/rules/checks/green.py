@@ -88,17 +88,17 @@ def _farthest_m(
     parcels are measured only when no other parcel is measured beyond
     ``radius + tolerance_m`` (then one of them may hold the worst value).
     """
+
+    def farthest(parcels: np.ndarray) -> np.ndarray:
+        return max_distance_m(parcels, targets, tolerance_m=params.tolerance_m, search_m=radius)
+
     need = ~passed | (un_area > 0)
     if passes or need.all():
-        return max_distance_m(geoms, targets, tolerance_m=params.tolerance_m, search_m=radius)
+        return farthest(geoms)
     distance = np.full(len(geoms), np.nan)
-    distance[need] = max_distance_m(
-        geoms[need], targets, tolerance_m=params.tolerance_m, search_m=radius
-    )
+    distance[need] = farthest(geoms[need])
     if not np.nanmax(distance, initial=-np.inf) > radius + params.tolerance_m:
-        distance[~need] = max_distance_m(
-            geoms[~need], targets, tolerance_m=params.tolerance_m, search_m=radius
-        )
+        distance[~need] = farthest(geoms[~need])
     return distance
 
 
